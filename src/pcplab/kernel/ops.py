@@ -1,0 +1,465 @@
+"""The operations a design or workload yields to an engine.
+
+A design's fast paths and drains are generator functions.  Code between two ``yield``\\ s runs
+atomically with respect to every other CPU; each ``yield`` hands the engine one of the small objects
+below and is a point where another CPU may interleave (checker) or where time passes (simulator).
+The value an engine sends back into the generator is the op's result (``True``/``False`` for a
+trylock, the loaded value for :class:`Load`, ``None`` otherwise).
+
+Rules every design follows (see ``docs/internals.md``):
+
+* Mutations of shared allocator state (buddy lists, pcp lists, counters) happen in plain Python
+  *after* the op that makes them legal (a lock acquisition, a :class:`PcpEnter`) and *before* the op
+  that ends that legality (the unlock, :class:`PcpExit`).
+* Work is announced with :class:`Work` so the simulator can charge it; the checker treats it as a
+  step that touches ``data``.
+* Nothing here knows about time or costs: the engine's cost model prices ``Work.kind``.
+
+Every op carries ``func``: the kernel function the step models, used in counterexample traces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Op:
+    """Base class: one scheduling point.  ``func`` names the kernel function it models."""
+
+    __slots__ = ("func",)
+
+    def __init__(self, func: str = "") -> None:
+        self.func = func
+
+    def describe(self) -> str:
+        """One line for a trace: the op and its arguments, as a kernel engineer would say it."""
+        return type(self).__name__
+
+
+# --- interrupt / preemption state of the running CPU -------------------------------------------
+
+
+class IrqSave(Op):
+    """local_irq_save(): disable interrupts on this CPU (nests).  Starts an RCU reader."""
+
+    __slots__ = ()
+
+    def describe(self) -> str:
+        return "local_irq_save()"
+
+
+class IrqRestore(Op):
+    """local_irq_restore(): undo one :class:`IrqSave`."""
+
+    __slots__ = ()
+
+    def describe(self) -> str:
+        return "local_irq_restore()"
+
+
+class PreemptDisable(Op):
+    __slots__ = ()
+
+    def describe(self) -> str:
+        return "preempt_disable()"
+
+
+class PreemptEnable(Op):
+    __slots__ = ()
+
+    def describe(self) -> str:
+        return "preempt_enable()"
+
+
+class MigrateDisable(Op):
+    __slots__ = ()
+
+    def describe(self) -> str:
+        return "migrate_disable()"
+
+
+class MigrateEnable(Op):
+    __slots__ = ()
+
+    def describe(self) -> str:
+        return "migrate_enable()"
+
+
+# --- locks ---------------------------------------------------------------------------------------
+
+
+class SpinLock(Op):
+    """spin_lock / spin_lock_irqsave on ``lock`` (a :class:`pcplab.kernel.locks.Spinlock`)."""
+
+    __slots__ = ("lock", "irqsave")
+
+    def __init__(self, lock: Any, irqsave: bool = False, func: str = "") -> None:
+        super().__init__(func)
+        self.lock = lock
+        self.irqsave = irqsave
+
+    def describe(self) -> str:
+        return f"spin_lock{'_irqsave' if self.irqsave else ''}({self.lock})"
+
+
+class SpinTrylock(Op):
+    """spin_trylock[_irqsave]: never blocks; the engine sends back True when taken."""
+
+    __slots__ = ("lock", "irqsave")
+
+    def __init__(self, lock: Any, irqsave: bool = False, func: str = "") -> None:
+        super().__init__(func)
+        self.lock = lock
+        self.irqsave = irqsave
+
+    def describe(self) -> str:
+        return f"spin_trylock{'_irqsave' if self.irqsave else ''}({self.lock})"
+
+
+class SpinUnlock(Op):
+    __slots__ = ("lock", "irqrestore")
+
+    def __init__(self, lock: Any, irqrestore: bool = False, func: str = "") -> None:
+        super().__init__(func)
+        self.lock = lock
+        self.irqrestore = irqrestore
+
+    def describe(self) -> str:
+        return f"spin_unlock{'_irqrestore' if self.irqrestore else ''}({self.lock})"
+
+
+class MutexLock(Op):
+    """mutex_lock: may sleep (illegal with IRQs or preemption disabled)."""
+
+    __slots__ = ("mutex",)
+
+    def __init__(self, mutex: Any, func: str = "") -> None:
+        super().__init__(func)
+        self.mutex = mutex
+
+    def describe(self) -> str:
+        return f"mutex_lock({self.mutex})"
+
+
+class MutexTrylock(Op):
+    __slots__ = ("mutex",)
+
+    def __init__(self, mutex: Any, func: str = "") -> None:
+        super().__init__(func)
+        self.mutex = mutex
+
+    def describe(self) -> str:
+        return f"mutex_trylock({self.mutex})"
+
+
+class MutexUnlock(Op):
+    __slots__ = ("mutex",)
+
+    def __init__(self, mutex: Any, func: str = "") -> None:
+        super().__init__(func)
+        self.mutex = mutex
+
+    def describe(self) -> str:
+        return f"mutex_unlock({self.mutex})"
+
+
+class LocalLock(Op):
+    """local_lock_irqsave on a per-CPU local lock.
+
+    Non-RT: disables IRQs on this CPU (no lock word).  PREEMPT_RT: migrate_disable() plus this CPU's
+    instance of a per-CPU sleeping spinlock, IRQs stay on, and the section is an RCU reader.  The
+    engine chooses the meaning per run (``Kernel(preempt_rt=...)``).
+    """
+
+    __slots__ = ("lock",)
+
+    def __init__(self, lock: Any, func: str = "") -> None:
+        super().__init__(func)
+        self.lock = lock
+
+    def describe(self) -> str:
+        return f"local_lock_irqsave({self.lock})"
+
+
+class LocalUnlock(Op):
+    __slots__ = ("lock",)
+
+    def __init__(self, lock: Any, func: str = "") -> None:
+        super().__init__(func)
+        self.lock = lock
+
+    def describe(self) -> str:
+        return f"local_unlock_irqrestore({self.lock})"
+
+
+# --- racy shared memory --------------------------------------------------------------------------
+
+
+class Load(Op):
+    """READ_ONCE / rcu_dereference of ``getattr(obj, attr)``: the engine reads it and sends it back.
+
+    ``owner`` is the CPU whose data it is (None: global), so a cost model can price a cacheline
+    transfer.  ``acquire`` marks load-acquire / rcu_dereference ordering.
+    """
+
+    __slots__ = ("obj", "attr", "owner", "acquire")
+
+    def __init__(
+        self, obj: Any, attr: str, owner: int | None = None, acquire: bool = False, func: str = ""
+    ) -> None:
+        super().__init__(func)
+        self.obj = obj
+        self.attr = attr
+        self.owner = owner
+        self.acquire = acquire
+
+    def describe(self) -> str:
+        return f"READ_ONCE({_name(self.obj)}->{self.attr})"
+
+
+class Store(Op):
+    """WRITE_ONCE / smp_store_release / rcu_assign_pointer of ``obj.attr = value`` (engine writes)."""
+
+    __slots__ = ("obj", "attr", "value", "owner", "release")
+
+    def __init__(
+        self,
+        obj: Any,
+        attr: str,
+        value: Any,
+        owner: int | None = None,
+        release: bool = False,
+        func: str = "",
+    ) -> None:
+        super().__init__(func)
+        self.obj = obj
+        self.attr = attr
+        self.value = value
+        self.owner = owner
+        self.release = release
+
+    def describe(self) -> str:
+        how = "smp_store_release" if self.release else "WRITE_ONCE"
+        return f"{how}({_name(self.obj)}->{self.attr}, {_name(self.value)})"
+
+
+# --- pcp list access windows and work ------------------------------------------------------------
+
+
+class PcpEnter(Op):
+    """This CPU starts manipulating the pcp list set ``lists`` (owned by CPU ``owner``).
+
+    The checker reports a *list race* if two CPUs are inside windows on the same set at once.
+    """
+
+    __slots__ = ("lists", "owner")
+
+    def __init__(self, lists: Any, owner: int, func: str = "") -> None:
+        super().__init__(func)
+        self.lists = lists
+        self.owner = owner
+
+    def describe(self) -> str:
+        return f"access pcp lists of cpu{self.owner} ({_name(self.lists)})"
+
+
+class PcpExit(Op):
+    __slots__ = ("lists", "owner")
+
+    def __init__(self, lists: Any, owner: int, func: str = "") -> None:
+        super().__init__(func)
+        self.lists = lists
+        self.owner = owner
+
+    def describe(self) -> str:
+        return f"done with pcp lists of cpu{self.owner}"
+
+
+class Work(Op):
+    """``n`` units of work of ``kind`` that the cost model prices (e.g. ``"pcp_alloc"``,
+    ``"rmqueue_bulk_page"``, ``"free_pcppages_bulk_page"``, ``"buddy_page"``, ``"clear_page"``).
+
+    ``data`` is the object whose cachelines the work touches and ``owner`` the CPU it belongs to
+    (None: shared), so the simulator can charge cacheline transfers.  ``n`` is the number of pages
+    moved or units done.  The vocabulary of kinds is ``pcplab.sim.costs.WORK_KINDS``.
+    """
+
+    __slots__ = ("kind", "n", "data", "owner")
+
+    def __init__(
+        self, kind: str, n: int = 1, data: Any = None, owner: int | None = None, func: str = ""
+    ) -> None:
+        super().__init__(func)
+        self.kind = kind
+        self.n = n
+        self.data = data
+        self.owner = owner
+
+    def describe(self) -> str:
+        return f"{self.kind} x{self.n}" if self.n != 1 else self.kind
+
+
+# --- RCU, workqueues, IPIs -----------------------------------------------------------------------
+
+
+class RcuReadLock(Op):
+    __slots__ = ()
+
+    def describe(self) -> str:
+        return "rcu_read_lock()"
+
+
+class RcuReadUnlock(Op):
+    __slots__ = ()
+
+    def describe(self) -> str:
+        return "rcu_read_unlock()"
+
+
+class SynchronizeRcu(Op):
+    """synchronize_rcu[_expedited]: block until every pre-existing reader has finished.
+
+    Sleeping: illegal with IRQs or preemption disabled.  ``expedited`` IPIs the CPUs that are not in
+    an extended quiescent state (user mode on nohz_full, idle, offline).
+    """
+
+    __slots__ = ("expedited",)
+
+    def __init__(self, expedited: bool = False, func: str = "") -> None:
+        super().__init__(func)
+        self.expedited = expedited
+
+    def describe(self) -> str:
+        return "synchronize_rcu_expedited()" if self.expedited else "synchronize_rcu()"
+
+
+@dataclass(eq=False)
+class WorkItem:
+    """A work_struct: ``fn`` is a generator function called as ``fn(ctx, *args)`` on the target
+    CPU's bound kworker.  ``pending`` and ``running`` are maintained by the engine."""
+
+    name: str
+    fn: Any = None
+    args: tuple[Any, ...] = ()
+    pending: bool = False
+    running: bool = False
+    cpu: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class QueueWorkOn(Op):
+    """queue_work_on(cpu, wq, work): the engine sends back False if it was already pending."""
+
+    __slots__ = ("cpu", "work")
+
+    def __init__(self, cpu: int, work: WorkItem, func: str = "") -> None:
+        super().__init__(func)
+        self.cpu = cpu
+        self.work = work
+
+    def describe(self) -> str:
+        return f"queue_work_on(cpu{self.cpu}, {self.work.name})"
+
+
+class FlushWork(Op):
+    """flush_work(work): sleep until ``work`` is neither pending nor running."""
+
+    __slots__ = ("work",)
+
+    def __init__(self, work: WorkItem, func: str = "") -> None:
+        super().__init__(func)
+        self.work = work
+
+    def describe(self) -> str:
+        return f"flush_work({self.work.name})"
+
+
+class IpiCall(Op):
+    """smp_call_function_single(cpu, fn, wait=True): run generator function ``fn(ctx, *args)`` in
+    IRQ context on ``cpu`` as soon as it has IRQs enabled, and wait for it."""
+
+    __slots__ = ("cpu", "fn", "args")
+
+    def __init__(self, cpu: int, fn: Any, args: tuple[Any, ...] = (), func: str = "") -> None:
+        super().__init__(func)
+        self.cpu = cpu
+        self.fn = fn
+        self.args = args
+
+    def describe(self) -> str:
+        return f"smp_call_function_single(cpu{self.cpu}, {getattr(self.fn, '__name__', self.fn)})"
+
+
+# --- CPU context changes (workloads) -------------------------------------------------------------
+
+
+class EnterUser(Op):
+    """Return to user space.  On a nohz_full CPU this is an extended quiescent state for RCU."""
+
+    __slots__ = ()
+
+    def describe(self) -> str:
+        return "return to user space"
+
+
+class EnterKernel(Op):
+    """Syscall or page-fault entry from user space."""
+
+    __slots__ = ()
+
+    def describe(self) -> str:
+        return "enter kernel"
+
+
+class GoIdle(Op):
+    """The CPU enters the idle loop (an extended quiescent state) until it has work again."""
+
+    __slots__ = ()
+
+    def describe(self) -> str:
+        return "enter idle"
+
+
+class GoOffline(Op):
+    """CPU hot-unplug of the running CPU: it stops; its data may then be touched remotely."""
+
+    __slots__ = ()
+
+    def describe(self) -> str:
+        return "cpu going offline"
+
+
+class UserRun(Op):
+    """Time spent in user space (simulator: ``ns`` of user work; checker: one step)."""
+
+    __slots__ = ("ns",)
+
+    def __init__(self, ns: int = 0, func: str = "") -> None:
+        super().__init__(func)
+        self.ns = ns
+
+    def describe(self) -> str:
+        return f"user work {self.ns} ns"
+
+
+class Sleep(Op):
+    """Block for ``ns`` of simulated time (checker: a plain step)."""
+
+    __slots__ = ("ns",)
+
+    def __init__(self, ns: int, func: str = "") -> None:
+        super().__init__(func)
+        self.ns = ns
+
+    def describe(self) -> str:
+        return f"sleep {self.ns} ns"
+
+
+def _name(obj: Any) -> str:
+    if obj is None:
+        return "NULL"
+    return str(getattr(obj, "name", None) or type(obj).__name__)
