@@ -459,6 +459,36 @@ class Sleep(Op):
         return f"sleep {self.ns} ns"
 
 
+class Checkpoint(Op):
+    """A no-op scheduling point at which an engine or a test observes global state (e.g. the
+    checker evaluates a drain's postcondition).  Kernel: does nothing.  Checker: dependent with
+    every other step, so the observation is made in every relevant interleaving."""
+
+    __slots__ = ("label",)
+
+    def __init__(self, label: str = "", func: str = "") -> None:
+        super().__init__(func)
+        self.label = label
+
+    def describe(self) -> str:
+        return f"check: {self.label}" if self.label else "check"
+
+
+class WaitCpuDead(Op):
+    """Block (sleeping) until CPU ``cpu`` is offline: the CPU-hotplug control task waiting in
+    ``takedown_cpu()`` before it runs the ``CPUHP_*_DEAD`` callbacks such as
+    ``page_alloc_cpu_dead()`` (kernel-pcp.md §9.1).  Checker: a step that is enabled only then."""
+
+    __slots__ = ("cpu",)
+
+    def __init__(self, cpu: int, func: str = "") -> None:
+        super().__init__(func)
+        self.cpu = cpu
+
+    def describe(self) -> str:
+        return f"wait for cpu{self.cpu} to be dead"
+
+
 def _name(obj: Any) -> str:
     if obj is None:
         return "NULL"

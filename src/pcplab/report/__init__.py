@@ -1,1 +1,1 @@
-"""pcplab.report"""
+"""pcplab.report: mmtests-style tables, noise reports, plots and HTML."""

@@ -1,0 +1,216 @@
+"""The checker's entry point for the CLI and other parts (``pcplab compare`` calls :func:`run_check`).
+
+``run_check(design, scenario="all", mode="exhaustive", bound=None, seed=0)`` explores every
+requested scenario in order and stops at the first violation.  ``bound=None`` uses
+:data:`DEFAULT_BOUND` preemptions in exhaustive mode; ``bound=-1`` searches without a bound.  Result dict::
+
+    {"design", "scenario", "mode", "bound",
+     "violation": None | {"kind", "function", "cpu", "message", "trace": [step dicts],
+                          "report": [lines], "scenario"},
+     "replay": token | None, "exhaustive": bool, "complete": bool,
+     "executions", "states", "steps", "seconds", "steps_per_second",
+     "scenarios": [{"scenario", "executions", "states", "steps", "seconds", "exhaustive",
+                    "bound_pruned", "violation"}]}
+
+``exhaustive``: every requested scenario was explored completely within the preemption bound
+(random/PCT modes are never exhaustive).  ``complete``: additionally, no choice was cut by the
+bound, i.e. the search was exhaustive without any bound.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pcplab.check.counterexample import ReplayToken, format_report, record
+from pcplab.check.explore import SearchResult, explore_dfs, explore_pct, explore_random, shrink
+from pcplab.check.scenario import (
+    STANDARD,
+    Scenario,
+    ScenarioWorld,
+    get_scenario,
+    load_scenario_file,
+)
+from pcplab.errors import PcplabError
+
+#: default preemption bound of the exhaustive mode.  Chosen so that the standard set is explored
+#: in well under a minute per design on the 2-core development machine and every mutant is found;
+#: see benchmarks/bench_check.py for the measured times.
+DEFAULT_BOUND = 1
+MODES = ("exhaustive", "random", "pct")
+
+
+def scenarios_for(name: str, scenario_file: str | None = None) -> list[Scenario]:
+    extra = load_scenario_file(scenario_file) if scenario_file else []
+    if name == "all":
+        return extra if extra else list(STANDARD)
+    return [get_scenario(name, extra)]
+
+
+def _design(name: str) -> Any:
+    from pcplab import designs
+
+    return designs.get(name)
+
+
+def run_check(
+    design: str,
+    scenario: str = "all",
+    mode: str = "exhaustive",
+    bound: int | None = None,
+    seed: int = 0,
+    *,
+    scenario_file: str | None = None,
+    executions: int = 2000,
+    time_limit: float | None = None,
+    want: frozenset[str] | None = None,
+    cache: bool | None = None,
+    shorten: bool = True,
+) -> dict[str, Any]:
+    """Check ``design`` on ``scenario`` (a standard name, ``"all"``, or one from ``scenario_file``).
+
+    ``executions``: runs per scenario in random/PCT mode.  ``time_limit``: seconds per scenario
+    (None: unlimited).  ``want``: only report these violation kinds (others are skipped over and
+    listed in ``"other_violations"``).  ``cache``: state caching (None: only for unbounded
+    searches, where it pays).  ``shorten``: shrink the counterexample (delta debugging
+    over the schedule) before reporting it; the violation kind and function are kept.
+    """
+    if mode not in MODES:
+        raise PcplabError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
+    if bound is not None and bound < -1:
+        raise PcplabError("--bound must be >= 0 (or -1 for no bound)")
+    d = _design(design)
+    scs = scenarios_for(scenario, scenario_file)
+    for s in scs:
+        s.validate()
+    eff_bound = (DEFAULT_BOUND if bound is None else bound) if mode == "exhaustive" else None
+    if eff_bound == -1:
+        eff_bound = None  # no preemption bound: fully exhaustive (may take long)
+    if cache is None:
+        # measured (benchmarks/bench_check.py): with a preemption bound the search is small and
+        # computing state keys costs more than the re-executions they save; unbounded searches
+        # need the cache
+        cache = eff_bound is None
+    t0 = time.perf_counter()
+    per: list[dict[str, Any]] = []
+    found: tuple[Scenario, SearchResult] | None = None
+    others: dict[str, Any] = {}
+    for sc in scs:
+        factory = _factory(d, sc)
+        if mode == "exhaustive":
+            r = explore_dfs(factory, bound=eff_bound, time_limit=time_limit, want=want, cache=cache)
+        elif mode == "random":
+            r = explore_random(factory, seed=seed, executions=executions, time_limit=time_limit)
+        else:
+            r = explore_pct(factory, seed=seed, executions=executions, time_limit=time_limit)
+        for kind, (v, _sched) in r.extra.get("other", {}).items():
+            others.setdefault(kind, {"scenario": sc.name, "function": v.function,
+                                     "message": v.message})  # fmt: skip
+        per.append(
+            {
+                "scenario": sc.name,
+                "executions": r.executions,
+                "states": r.states,
+                "steps": r.steps,
+                "seconds": round(r.seconds, 3),
+                "exhaustive": r.exhaustive,
+                "bound_pruned": r.bound_pruned,
+                "violation": r.violation.kind if r.violation else None,
+            }
+        )
+        if r.violation is not None:
+            found = (sc, r)
+            break
+    seconds = time.perf_counter() - t0
+    steps = sum(p["steps"] for p in per)
+    out: dict[str, Any] = {
+        "design": design,
+        "scenario": scenario,
+        "mode": mode,
+        "bound": eff_bound,
+        "seed": seed if mode != "exhaustive" else None,
+        "violation": None,
+        "replay": None,
+        "exhaustive": found is None and all(p["exhaustive"] for p in per),
+        "complete": found is None and all(p["exhaustive"] and p["bound_pruned"] == 0 for p in per),
+        "executions": sum(p["executions"] for p in per),
+        "states": sum(p["states"] for p in per),
+        "steps": steps,
+        "seconds": round(seconds, 3),
+        "steps_per_second": round(steps / seconds) if seconds > 0 else 0,
+        "scenarios": per,
+    }
+    if others:
+        out["other_violations"] = others
+    if found is not None:
+        sc, r = found
+        schedule = r.schedule
+        if shorten and r.violation is not None:
+            schedule = shrink(_factory(d, sc), schedule, r.violation)
+        token = ReplayToken(design, sc.name, tuple(schedule), scenario_file).encode()
+        out["violation"] = counterexample(d, sc, schedule, token, design)
+        out["violation"]["found_after_steps"] = len(r.schedule)
+        out["replay"] = token
+    return out
+
+
+def _factory(d: Any, sc: Scenario) -> Any:
+    def make() -> ScenarioWorld:
+        return ScenarioWorld(d, sc)
+
+    return make
+
+
+def counterexample(d: Any, sc: Scenario, schedule: list[int], token: str, name: str) -> dict:
+    world = ScenarioWorld(d, sc)
+    steps, v = record(world, schedule)
+    if v is None:
+        raise PcplabError(
+            "the counterexample did not reproduce on replay; the design or scenario is not "
+            "deterministic (it must not depend on hash order, time or global state)"
+        )
+    return {
+        "kind": v.kind,
+        "function": v.function,
+        "cpu": v.cpu,
+        "message": v.message,
+        "scenario": sc.name,
+        "trace": [s.as_dict() for s in steps],
+        "report": format_report(name, sc.name, steps, v, world, token),
+    }
+
+
+def replay_token(token: str, scenario_file: str | None = None) -> dict[str, Any]:
+    """Reproduce the run a token names; same dict shape as :func:`run_check`."""
+    tok = ReplayToken.decode(token)
+    d = _design(tok.design)
+    sc = scenarios_for(tok.scenario, scenario_file or tok.scenario_file)[0]
+    t0 = time.perf_counter()
+    world = ScenarioWorld(d, sc)
+    steps, v = record(world, list(tok.schedule))
+    out: dict[str, Any] = {
+        "design": tok.design,
+        "scenario": sc.name,
+        "mode": "replay",
+        "violation": None,
+        "replay": token.strip(),
+        "exhaustive": False,
+        "executions": 1,
+        "states": len(steps),
+        "steps": len(steps),
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+    if v is not None:
+        out["violation"] = {
+            "kind": v.kind,
+            "function": v.function,
+            "cpu": v.cpu,
+            "message": v.message,
+            "scenario": sc.name,
+            "trace": [s.as_dict() for s in steps],
+            "report": format_report(tok.design, sc.name, steps, v, world, token.strip()),
+        }
+    return out
+
+
+__all__ = ["DEFAULT_BOUND", "MODES", "replay_token", "run_check", "scenarios_for"]

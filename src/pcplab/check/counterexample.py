@@ -1,0 +1,173 @@
+"""Counterexamples a kernel engineer can read, and replay tokens.
+
+A counterexample is the schedule replayed with recording on: numbered steps (CPU, task, the op's
+``describe()``, the kernel function ``op.func``), then the violation shaped like the kernel report it
+corresponds to (an oops for a NULL dereference, a lockdep/might_sleep splat, a hung-task report for
+a deadlock), the call trace of the offending task, and the allocator state at that point.
+
+A replay token is ``pcp1.`` + base64url(zlib(JSON {design, scenario, schedule[, file]})): compact,
+copy-pasteable, and exactly reproducible because worlds are deterministic.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from pcplab.check.world import Violation, World, generator_chain
+from pcplab.errors import PcplabError
+from pcplab.kernel.state import BLOCKED
+
+TOKEN_PREFIX = "pcp1."
+
+
+@dataclass(frozen=True)
+class ReplayToken:
+    design: str
+    scenario: str
+    schedule: tuple[int, ...]
+    scenario_file: str | None = None
+
+    def encode(self) -> str:
+        payload: dict[str, Any] = {"d": self.design, "s": self.scenario, "x": list(self.schedule)}
+        if self.scenario_file:
+            payload["f"] = self.scenario_file
+        raw = json.dumps(payload, separators=(",", ":")).encode()
+        return TOKEN_PREFIX + base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> ReplayToken:
+        token = token.strip()
+        if not token.startswith(TOKEN_PREFIX):
+            raise PcplabError(
+                f"replay token must start with {TOKEN_PREFIX!r}; copy it whole from the "
+                "'replay:' line of a pcplab check report"
+            )
+        body = token[len(TOKEN_PREFIX) :]
+        try:
+            raw = zlib.decompress(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+            p = json.loads(raw)
+            sched = tuple(int(x) for x in p["x"])
+            return cls(str(p["d"]), str(p["s"]), sched, p.get("f"))
+        except (binascii.Error, zlib.error, ValueError, KeyError, TypeError):
+            raise PcplabError("replay token is damaged; copy it whole from the report") from None
+
+
+@dataclass
+class TraceStep:
+    n: int
+    cpu: int
+    task: str
+    what: str
+    func: str
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        d = {"step": self.n, "cpu": self.cpu, "task": self.task, "op": self.what,
+             "function": self.func}  # fmt: skip
+        if self.note:
+            d["note"] = self.note
+        return d
+
+
+def record(world: World, schedule: list[int]) -> tuple[list[TraceStep], Violation | None]:
+    """Replay ``schedule`` on a fresh ``world`` with every check on, recording each step."""
+    steps: list[TraceStep] = []
+    violation = None
+    for n, idx in enumerate(schedule, 1):
+        if idx not in world.enabled():
+            raise PcplabError(
+                f"replay diverged at step {n}: task {idx} cannot run there; the token does not "
+                "match this version of the design or scenario"
+            )
+        t = world.tasks[idx]
+        op = t.op
+        what = op.describe() if op is not None else "starts"
+        func = (getattr(op, "func", "") or "") if op is not None else ""
+        v = world.step(idx)
+        if v is None:
+            v = world.check_state()
+        note = "blocks" if world.last_result is BLOCKED else ""
+        if v is not None and v.kind in ("null-deref", "oops"):
+            note = f"then {v.function} faults"
+        steps.append(TraceStep(n, t.cpu, t.name, what, func, note))
+        if v is not None:
+            violation = v
+            break
+    if violation is None and not world.enabled():
+        violation = world.at_end()
+    return steps, violation
+
+
+_HEADLINE = {
+    "list-race": "BUG: pcp list corruption: two CPUs inside one list set",
+    "lock": "BUG: lock discipline violated",
+    "deadlock": "INFO: tasks blocked forever (deadlock)",
+    "page-lost": "BUG: page accounting broken",
+    "double-alloc": "BUG: Bad page state: page handed out twice",
+    "postcondition": "WARNING: drain postcondition violated",
+    "oops": "Oops: exception in kernel code",
+}
+
+
+def format_report(
+    design: str,
+    scenario: str,
+    steps: list[TraceStep],
+    v: Violation,
+    world: World,
+    token: str,
+) -> list[str]:
+    lines = [f"pcplab check: design {design}, scenario {scenario}: {v.kind} found", ""]
+    lines.append(
+        " step  cpu   task            op                                               function"
+    )
+    for s in steps:
+        what = s.what + (f"  [{s.note}]" if s.note else "")
+        lines.append(f" {s.n:4}  cpu{s.cpu:<2} {s.task:<15} {what:<48} {s.func}")
+    lines.append("")
+    lines.extend(oops_lines(v, world))
+    state = describe_state(world)
+    if state:
+        lines.append("")
+        lines.append("State at the violation:")
+        lines.extend("  " + x for x in state)
+    lines.append("")
+    lines.append(f"replay: pcplab check --replay {token}")
+    return lines
+
+
+def oops_lines(v: Violation, world: World) -> list[str]:
+    out = []
+    comm = v.task or "?"
+    if v.kind == "null-deref":
+        out.append(f"BUG: kernel NULL pointer dereference, address: {v.address or 0:016x}")
+    else:
+        out.append(_HEADLINE.get(v.kind, "BUG"))
+    out.append(v.message)
+    if v.cpu is not None:
+        out.append(f"CPU: {v.cpu} Comm: {comm}")
+    out.append(f"RIP: {v.function or '?'}")
+    trace = v.call_trace
+    if not trace:
+        task = next((t for t in world.tasks if t.name == v.task), None)
+        if task is not None:
+            trace = generator_chain(task)
+    if trace:
+        out.append("Call Trace:")
+        out.extend(f" {f}" for f in trace)
+    for d in v.details:
+        out.append(d)
+    return out
+
+
+def describe_state(world: World) -> list[str]:
+    fn = getattr(world, "describe_state", None)
+    return list(fn()) if callable(fn) else []
+
+
+__all__ = ["ReplayToken", "TraceStep", "format_report", "oops_lines", "record"]

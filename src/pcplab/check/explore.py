@@ -1,0 +1,409 @@
+"""Search strategies over the interleavings of a :class:`~pcplab.check.world.World`.
+
+* :func:`explore_dfs` — exhaustive depth-first search.  Stateless: generators cannot be copied, so
+  every new branch rebuilds the world and replays the schedule prefix (CHESS / loom style).
+  Reductions: **sleep sets** (Godefroid) over the footprint-based dependence relation of
+  :func:`pcplab.check.world.footprint`; an optional **preemption bound** (switching away from a
+  task that could have continued costs one preemption; Musuvathi & Qadeer, PLDI'07); and an
+  optional **state cache** keyed by kernel state + mm state + every task's generator frames, which
+  prunes a state already explored with a subset of the current sleep set and at least the current
+  remaining preemption budget.
+  CAVEAT: sleep sets combined with a preemption bound can skip an interleaving that is only
+  reachable within the bound through a pruned branch (Musuvathi & Qadeer's "context-bounded POR"
+  fixes this with extra work we do not do), so "exhaustive within bound N" means: every schedule
+  of the reduced search with at most N preemptions.  With ``bound=None`` the search is exhaustive
+  (up to the soundness of the dependence relation and of the state key).
+* :func:`explore_random` — uniformly random scheduling, ``executions`` runs from ``seed``.
+* :func:`explore_pct` — PCT (Burckhardt et al., ASPLOS 2010): random task priorities with ``depth
+  - 1`` priority-change points; finds depth-d bugs with probability >= 1/(n k^(d-1)) per run.
+
+Each returns a :class:`SearchResult`; a violation carries the schedule (task indices in spawn
+order) that reproduces it with :func:`replay`.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+
+from pcplab.check.world import Violation, World
+
+WorldFactory = Callable[[], World]
+
+
+@dataclass
+class SearchResult:
+    violation: Violation | None
+    schedule: list[int]
+    exhaustive: bool  # the search space (within the bound) was covered completely
+    executions: int
+    states: int  # distinct states (state cache) or search-tree nodes (no cache)
+    steps: int  # steps executed, including prefix replays
+    seconds: float
+    bound: int | None = None
+    bound_pruned: int = 0  # choices skipped because they would exceed the preemption bound
+    truncated: int = 0  # executions cut at max_steps
+    cached_hits: int = 0
+    mode: str = "exhaustive"
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class _Frame:
+    enabled: list[int]
+    fps: dict[int, frozenset[Hashable] | None]
+    sleep: frozenset[int]
+    last: int | None
+    preempts: int
+    done: list[int] = field(default_factory=list)
+    choice: int = -1
+    cost: int = 0
+
+
+def _child_sleep(fr: _Frame, t: int) -> frozenset[int]:
+    ft = fr.fps[t]
+    if ft is None:
+        return frozenset()
+    out = []
+    for u in fr.sleep:
+        fu = fr.fps.get(u)
+        if fu is not None and ft.isdisjoint(fu):
+            out.append(u)
+    for u in fr.done:
+        fu = fr.fps.get(u)
+        if fu is not None and ft.isdisjoint(fu):
+            out.append(u)
+    return frozenset(out)
+
+
+def explore_dfs(
+    factory: WorldFactory,
+    *,
+    bound: int | None = 2,
+    cache: bool = True,
+    max_steps: int = 4000,
+    time_limit: float | None = None,
+    max_executions: int | None = None,
+    want: frozenset[str] | None = None,
+    por: bool = True,
+) -> SearchResult:
+    """``por=False`` turns the sleep sets off (for differential tests of the reduction).
+    ``want``: report only violations of these kinds; others are recorded in
+    ``result.extra["other"]`` (first of each kind) and the search goes on past them."""
+    t0 = time.perf_counter()
+    others: dict[str, tuple[Violation, list[int]]] = {}
+    stack: list[_Frame] = []
+    visited: dict[Hashable, tuple[frozenset[int], int]] = {}
+    stats = {"executions": 0, "steps": 0, "nodes": 0, "pruned": 0, "trunc": 0, "hits": 0}
+    stopped = False
+
+    def pick(fr: _Frame) -> tuple[int, int] | None:
+        # continuing the last task first, then the others in order
+        last = fr.last
+        cands = fr.enabled
+        if last is not None and last in cands:
+            cands = [last] + [c for c in cands if c != last]
+        for c in cands:
+            if c in fr.sleep or c in fr.done:
+                continue
+            cost = 1 if (last is not None and c != last and last in fr.enabled) else 0
+            if bound is not None and fr.preempts + cost > bound:
+                if c not in fr.done:
+                    stats["pruned"] += 1
+                    fr.done.append(c)  # never explore it from this frame
+                continue
+            return c, cost
+        return None
+
+    def keep(v: Violation | None) -> Violation | None:
+        if v is None or want is None or v.kind in want:
+            return v
+        if v.kind not in others:
+            others[v.kind] = (v, [f.choice for f in stack])
+        return None
+
+    def descend(world: World, sleep: frozenset[int]) -> Violation | None:
+        while True:
+            last = stack[-1].choice if stack else None
+            preempts = (stack[-1].preempts + stack[-1].cost) if stack else 0
+            if cache:
+                key = (world.state_key(), last if bound is not None else None)
+                remaining = (bound - preempts) if bound is not None else 0
+                old = visited.get(key)
+                pre_done: frozenset[int] = frozenset()
+                if old is not None and old[1] >= remaining:
+                    if old[0] <= sleep:
+                        stats["hits"] += 1
+                        stats["executions"] += 1
+                        return None
+                    # Godefroid: what was explored from here before (everything enabled outside
+                    # the old sleep set) need not be explored again
+                    pre_done = old[0]
+                    visited[key] = (old[0] & sleep, remaining)
+                else:
+                    visited[key] = (sleep, remaining)
+                v = world.check_state() if old is None else None
+            else:
+                pre_done = frozenset()
+                v = world.check_state()
+            if v is not None:
+                stats["executions"] += 1
+                return keep(v)
+            en = world.enabled()
+            if not en:
+                stats["executions"] += 1
+                return keep(world.at_end())
+            if len(stack) >= max_steps:
+                stats["executions"] += 1
+                stats["trunc"] += 1
+                return None
+            stats["nodes"] += 1
+            fr = _Frame(en, {i: world.footprint(i) for i in en}, sleep, last, preempts)
+            if pre_done:
+                fr.done = [i for i in en if i not in pre_done and i not in sleep]
+            got = pick(fr)
+            if got is None:
+                stats["executions"] += 1
+                return None
+            fr.choice, fr.cost = got
+            stack.append(fr)
+            stats["steps"] += 1
+            v = world.step(fr.choice)
+            if v is not None:
+                stats["executions"] += 1
+                return keep(v)
+            sleep = _child_sleep(fr, fr.choice) if por else frozenset()
+
+    violation = descend(factory(), frozenset())
+    while violation is None and stack:
+        if time_limit is not None and time.perf_counter() - t0 > time_limit:
+            stopped = True
+            break
+        if max_executions is not None and stats["executions"] >= max_executions:
+            stopped = True
+            break
+        fr = stack[-1]
+        fr.done.append(fr.choice)
+        got = pick(fr)
+        if got is None:
+            stack.pop()
+            continue
+        fr.choice, fr.cost = got
+        world = factory()
+        for f in stack[:-1]:
+            world.step(f.choice, check=False)
+        stats["steps"] += len(stack)
+        v = world.step(fr.choice)
+        if v is not None:
+            stats["executions"] += 1
+            violation = keep(v)
+            continue  # a violation ends the branch (wanted: the loop stops)
+        violation = descend(world, _child_sleep(fr, fr.choice) if por else frozenset())
+    return SearchResult(
+        violation=violation,
+        schedule=[f.choice for f in stack] if violation is not None else [],
+        exhaustive=violation is None and not stopped and stats["trunc"] == 0,
+        executions=stats["executions"],
+        states=len(visited) if cache else stats["nodes"],
+        steps=stats["steps"],
+        seconds=time.perf_counter() - t0,
+        bound=bound,
+        bound_pruned=stats["pruned"],
+        truncated=stats["trunc"],
+        cached_hits=stats["hits"],
+        mode="exhaustive",
+        extra={"other": others} if others else {},
+    )
+
+
+def _run_one(
+    world: World, choose: Callable[[list[int], int], int], max_steps: int, schedule: list[int]
+) -> tuple[Violation | None, bool]:
+    for n in range(max_steps):
+        en = world.enabled()
+        if not en:
+            return world.at_end(), False
+        c = choose(en, n)
+        schedule.append(c)
+        v = world.step(c)
+        if v is None:
+            v = world.check_state()
+        if v is not None:
+            return v, False
+    return None, True
+
+
+def explore_random(
+    factory: WorldFactory,
+    *,
+    seed: int = 0,
+    executions: int = 1000,
+    max_steps: int = 4000,
+    time_limit: float | None = None,
+) -> SearchResult:
+    t0 = time.perf_counter()
+    rng = random.Random(seed)
+    steps = trunc = runs = 0
+    states: set[Hashable] = set()
+    for _ in range(executions):
+        if time_limit is not None and time.perf_counter() - t0 > time_limit:
+            break
+        schedule: list[int] = []
+        world = factory()
+        v, cut = _run_one(world, lambda en, n: en[rng.randrange(len(en))], max_steps, schedule)
+        runs += 1
+        steps += len(schedule)
+        trunc += cut
+        if v is not None:
+            return SearchResult(v, schedule, False, runs, len(states), steps,
+                                time.perf_counter() - t0, None, 0, trunc, mode="random")  # fmt: skip
+    return SearchResult(None, [], False, runs, len(states), steps, time.perf_counter() - t0, None,
+                        0, trunc, mode="random")  # fmt: skip
+
+
+def explore_pct(
+    factory: WorldFactory,
+    *,
+    seed: int = 0,
+    executions: int = 1000,
+    depth: int = 3,
+    max_steps: int = 4000,
+    time_limit: float | None = None,
+) -> SearchResult:
+    t0 = time.perf_counter()
+    rng = random.Random(seed)
+    steps = trunc = runs = 0
+    k_est = 50  # estimated steps per execution; refined as runs finish
+    for _ in range(executions):
+        if time_limit is not None and time.perf_counter() - t0 > time_limit:
+            break
+        change = sorted(rng.randrange(1, max(2, k_est)) for _ in range(depth - 1))
+        choose = _PctChooser(rng, depth, {n: float(depth - 1 - i) for i, n in enumerate(change)})
+        schedule: list[int] = []
+        world = factory()
+        v, cut = _run_one(world, choose, max_steps, schedule)
+        runs += 1
+        steps += len(schedule)
+        trunc += cut
+        k_est = max(k_est, len(schedule))
+        if v is not None:
+            return SearchResult(v, schedule, False, runs, 0, steps, time.perf_counter() - t0, None,
+                                0, trunc, mode="pct")  # fmt: skip
+    return SearchResult(None, [], False, runs, 0, steps, time.perf_counter() - t0, None, 0, trunc,
+                        mode="pct")  # fmt: skip
+
+
+class _PctChooser:
+    """Highest priority first; at the i-th change point the running task drops to priority
+    ``depth - 1 - i`` (below every initial priority)."""
+
+    def __init__(self, rng: random.Random, depth: int, change_prio: dict[int, float]) -> None:
+        self.rng = rng
+        self.depth = depth
+        self.change_prio = change_prio
+        self.prio: dict[int, float] = {}
+        self.last: int | None = None
+
+    def __call__(self, en: list[int], n: int) -> int:
+        prio = self.prio
+        for t in en:
+            if t not in prio:
+                prio[t] = self.depth + self.rng.random() * 1000.0
+        if n in self.change_prio and self.last is not None:
+            prio[self.last] = self.change_prio[n]
+        best = max(en, key=prio.__getitem__)
+        self.last = best
+        return best
+
+
+def replay(factory: WorldFactory, schedule: list[int]) -> tuple[World, Violation | None, int]:
+    """Re-run ``schedule`` with every check on; returns the world, the violation (if any) and the
+    number of steps taken before it."""
+    world = factory()
+    for n, idx in enumerate(schedule):
+        if idx not in world.enabled():
+            from pcplab.errors import PcplabError
+
+            raise PcplabError(
+                f"replay diverged at step {n + 1}: task {idx} cannot run there; the token does not "
+                "match this version of the design or scenario"
+            )
+        v = world.step(idx)
+        if v is None:
+            v = world.check_state()
+        if v is not None:
+            return world, v, n + 1
+    if not world.enabled():
+        return world, world.at_end(), len(schedule)
+    return world, None, len(schedule)
+
+
+def _loose_replay(factory: WorldFactory, schedule: list[int]) -> tuple[Violation | None, list[int]]:
+    """Follow ``schedule``, skipping entries whose task cannot run; stop at the first violation."""
+    world = factory()
+    done: list[int] = []
+    v = world.check_state()
+    if v is not None:
+        return v, done
+    for idx in schedule:
+        if idx not in world.enabled():
+            continue
+        done.append(idx)
+        v = world.step(idx)
+        if v is None:
+            v = world.check_state()
+        if v is not None:
+            return v, done
+    if not world.enabled():
+        return world.at_end(), done
+    return None, done
+
+
+def shrink(
+    factory: WorldFactory,
+    schedule: list[int],
+    violation: Violation,
+    *,
+    max_replays: int = 400,
+    time_limit: float = 5.0,
+) -> list[int]:
+    """A shorter schedule that still produces a violation of the same kind in the same function
+    (delta debugging over schedule entries: drop a whole task's steps, then ever smaller chunks).
+    Returns ``schedule`` itself when nothing shorter is found."""
+    t0 = time.perf_counter()
+    best = list(schedule)
+    replays = 0
+
+    def ok(cand: list[int]) -> list[int] | None:
+        nonlocal replays
+        replays += 1
+        v, done = _loose_replay(factory, cand)
+        if v is not None and v.kind == violation.kind and v.function == violation.function:
+            return done
+        return None
+
+    def budget() -> bool:
+        return replays < max_replays and time.perf_counter() - t0 < time_limit
+
+    for t in sorted(set(best)):
+        if not budget():
+            break
+        got = ok([i for i in best if i != t])
+        if got is not None and len(got) < len(best):
+            best = got
+    chunk = max(1, len(best) // 2)
+    while chunk >= 1 and budget():
+        i = 0
+        changed = False
+        while i < len(best) and budget():
+            got = ok(best[:i] + best[i + chunk :])
+            if got is not None and len(got) < len(best):
+                best = got
+                changed = True
+            else:
+                i += chunk
+        if not changed:
+            chunk //= 2
+    return best

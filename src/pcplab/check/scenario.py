@@ -1,0 +1,559 @@
+"""Checker scenarios: a tiny machine, one short program per CPU, and the world that runs them.
+
+Write your own scenario in a Python file and pass it with ``pcplab check --scenario-file F``; the
+file defines ``SCENARIOS`` (a list of :class:`Scenario`) or a single ``SCENARIO``::
+
+    from pcplab.check.scenario import Scenario, alloc, free, drain, go_idle
+
+    SCENARIO = Scenario(
+        name="my-race",
+        description="cpu0 frees while cpu1 drains every zone",
+        programs=(
+            (alloc(0), alloc(1), free(), free()),   # cpu0
+            (drain(None),),                          # cpu1
+        ),
+        prefill=((0, 0, 2),),                        # cpu0 starts with 2 pages on its pcp list
+    )
+
+Program steps (all run through the design under test, on the program's CPU):
+:func:`alloc` (``alloc_pages``), :func:`free` (``free_pages`` of the program's most recent block
+still held), :func:`drain` (``drain_all_pages(zone or NULL, force)``), :func:`pcp_disable` /
+:func:`pcp_enable` (``zone_pcp_disable``/``enable``; the pair must be in one program),
+:func:`drain_dead` (``drain_dead_cpu``: waits until that CPU is offline), :func:`enter_user`,
+:func:`enter_kernel`, :func:`go_idle`, :func:`go_offline` (must be the program's last step).
+
+Checks (besides the kernel's lock discipline and the explorer's deadlock check): page conservation
+with ``pcplab.mm.invariants.check_invariants`` after every step; a block handed to two programs at
+once; the design's drain postcondition after a drain, ``zone_pcp_disable`` or ``drain_dead_cpu``
+that ran *quietly* (no other program step started or was under way during it; kworkers and IPIs
+are part of the drain and do not count).  The postcondition is evaluated in a
+:class:`~pcplab.kernel.ops.Checkpoint` step right after the call returns, which the partial-order
+reduction treats as dependent with everything (it reads every CPU's lists).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pcplab.check.world import Violation, World
+from pcplab.errors import PcplabError
+from pcplab.kernel import ops
+from pcplab.kernel.state import Kernel, Task
+
+MIGRATE_UNMOVABLE = 0
+MIGRATE_MOVABLE = 1
+
+
+@dataclass(frozen=True)
+class Action:
+    """One step of a scenario program (use the builder functions below)."""
+
+    kind: str
+    order: int = 0
+    zone: int | None = 0
+    mt: int = MIGRATE_MOVABLE
+    force: bool = False
+    cpu: int | None = None
+
+    def describe(self) -> str:
+        z = "NULL" if self.zone is None else f"zone{self.zone}"
+        return {
+            "alloc": f"alloc_pages(order={self.order}, {z}, mt={self.mt})",
+            "free": "free_pages(last block)",
+            "drain": f"drain_all_pages({z}{', force_all_cpus' if self.force else ''})",
+            "pcp_disable": f"zone_pcp_disable({z})",
+            "pcp_enable": f"zone_pcp_enable({z})",
+            "drain_dead": f"drain_dead_cpu(cpu{self.cpu})",
+        }.get(self.kind, self.kind)
+
+
+def alloc(order: int = 0, zone: int = 0, mt: int = MIGRATE_MOVABLE) -> Action:
+    return Action("alloc", order=order, zone=zone, mt=mt)
+
+
+def free() -> Action:
+    return Action("free")
+
+
+def drain(zone: int | None = None, force: bool = False) -> Action:
+    return Action("drain", zone=zone, force=force)
+
+
+def pcp_disable(zone: int = 0) -> Action:
+    return Action("pcp_disable", zone=zone)
+
+
+def pcp_enable(zone: int = 0) -> Action:
+    return Action("pcp_enable", zone=zone)
+
+
+def drain_dead(cpu: int) -> Action:
+    return Action("drain_dead", cpu=cpu)
+
+
+def enter_user() -> Action:
+    return Action("user")
+
+
+def enter_kernel() -> Action:
+    return Action("kernel")
+
+
+def go_idle() -> Action:
+    return Action("idle")
+
+
+def go_offline() -> Action:
+    return Action("offline")
+
+
+_ZONE_NAMES = {1: ("Normal",), 2: ("DMA32", "Normal"), 3: ("DMA", "DMA32", "Normal")}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A tiny machine and one program per CPU (``programs[cpu]``).
+
+    ``zone_pages``: managed pages of each zone (one node).  ``batch``/``high`` override the kernel's
+    pcp sizing on every zone.  ``prefill``: ``(cpu, zone, n)`` — before the search, that CPU
+    allocates ``n`` order-0 pages and frees them again, alone, so its pcp list starts non-empty.
+    ``version``: kernel rules (None: the design's own).  ``max_order``/``pageblock_order`` are
+    shrunk so that a zone of a few dozen pages still has a normal buddy structure.
+    """
+
+    name: str
+    description: str
+    programs: tuple[tuple[Action, ...], ...]
+    zone_pages: tuple[int, ...] = (32,)
+    batch: int = 2
+    high: int = 4
+    prefill: tuple[tuple[int, int, int], ...] = ()
+    version: str | None = None
+    preempt_rt: bool = False
+    nohz_full: tuple[int, ...] = ()
+    max_order: int = 3
+    pageblock_order: int = 3
+    standard: bool = True
+    notes: str = ""
+
+    @property
+    def nr_cpus(self) -> int:
+        return len(self.programs)
+
+    def validate(self) -> None:
+        if not self.programs:
+            raise PcplabError(f"scenario {self.name}: needs at least one program")
+        if len(self.zone_pages) not in _ZONE_NAMES:
+            raise PcplabError(f"scenario {self.name}: 1 to 3 zones, got {len(self.zone_pages)}")
+        nz = len(self.zone_pages)
+        for cpu, prog in enumerate(self.programs):
+            for i, a in enumerate(prog):
+                if not isinstance(a, Action):
+                    raise PcplabError(
+                        f"scenario {self.name}: cpu{cpu} step {i} is {a!r}, not an Action "
+                        "(use alloc(), free(), drain(), ...)"
+                    )
+                if a.zone is not None and not 0 <= a.zone < nz:
+                    raise PcplabError(f"scenario {self.name}: cpu{cpu} uses zone {a.zone}, "
+                                      f"the machine has {nz}")  # fmt: skip
+                if a.kind == "offline" and i != len(prog) - 1:
+                    raise PcplabError(
+                        f"scenario {self.name}: cpu{cpu}: go_offline() must be the last step"
+                    )
+                if a.kind == "drain_dead" and not (0 <= (a.cpu or 0) < self.nr_cpus):
+                    raise PcplabError(f"scenario {self.name}: drain_dead(cpu{a.cpu}): no such CPU")
+        for cpu, z, n in self.prefill:
+            if not (0 <= cpu < self.nr_cpus and 0 <= z < nz and n >= 0):
+                raise PcplabError(f"scenario {self.name}: bad prefill {(cpu, z, n)}")
+
+
+class ScenarioWorld(World):
+    """One execution of ``scenario`` under ``design`` (a :class:`pcplab.designs.Design`)."""
+
+    def __init__(self, design: Any, scenario: Scenario) -> None:
+        from pcplab.mm.machine import Machine, tiny_topology
+
+        sc = scenario
+        version = sc.version or design.kernel_version
+        topo = tiny_topology(
+            nodes=1,
+            cpus_per_node=sc.nr_cpus,
+            zone_pages=sc.zone_pages,
+            zone_names=_ZONE_NAMES[len(sc.zone_pages)],
+            pageblock_order=sc.pageblock_order,
+            max_order=sc.max_order,
+            thp=False,
+            min_free_kbytes=0,
+            name=f"check:{sc.name}",
+        )
+        machine = Machine.build(topo, version, batch=sc.batch, high=sc.high)
+        kernel = Kernel(sc.nr_cpus, preempt_rt=sc.preempt_rt, nohz_full=sc.nohz_full,
+                        machine=machine)  # fmt: skip
+        kernel.record_events = False
+        super().__init__(kernel)
+        self.design = design
+        self.scenario = sc
+        self.machine = machine
+        kernel.state = design.setup(machine, kernel)
+        self.active: dict[int, str] = {}  # task index -> action in progress
+        self.activity = 0  # program actions started so far
+        self.held: dict[tuple[int, int], tuple[int, int]] = {}  # (zone, pfn) -> (cpu, order)
+        self.pending: Violation | None = None
+        self.last: tuple[Task, Any] | None = None
+        for cpu, z, n in sc.prefill:
+            t = kernel.spawn(cpu, self._prefill, (z, n), name=f"prefill/{cpu}", prime=True)
+            self._run_alone(t)
+        for cpu, prog in enumerate(sc.programs):
+            # not primed: an action starts (and is judged quiet or not) when its CPU first runs
+            kernel.spawn(cpu, self._program, (prog,), name=f"cpu{cpu}")
+        self.first_task = len(sc.prefill)
+
+    # --- programs -------------------------------------------------------------------------------
+    def _run_alone(self, t: Task) -> None:
+        for _ in range(100000):
+            if t.done:
+                return
+            v = self.step(t.index)
+            if v is not None:
+                raise PcplabError(
+                    f"scenario {self.scenario.name}: the prefill on cpu{t.cpu} already fails "
+                    f"({v.kind}: {v.message}); the design is broken without any concurrency"
+                )
+            if t.op is not None and t.wait is not None and not self.kernel._can_run(t):
+                raise PcplabError(f"scenario {self.scenario.name}: prefill blocked on cpu{t.cpu}")
+        raise PcplabError(f"scenario {self.scenario.name}: prefill on cpu{t.cpu} does not end")
+
+    def _prefill(self, ctx: Task, z: int, n: int) -> Any:
+        zone = self.machine.zones[z]
+        got = []
+        for _ in range(n):
+            pfn = yield from self.design.alloc_pages(ctx, zone, 0, MIGRATE_MOVABLE)
+            if pfn is not None:
+                got.append(pfn)
+        for pfn in reversed(got):
+            yield from self.design.free_pages(ctx, zone, pfn, 0)
+
+    def _program(self, ctx: Task, prog: tuple[Action, ...]) -> Any:
+        d = self.design
+        zones = self.machine.zones
+        mine: list[tuple[Any, int, int]] = []
+        for a in prog:
+            k = a.kind
+            if k == "alloc":
+                self._start(ctx, a)
+                pfn = yield from d.alloc_pages(ctx, zones[a.zone], a.order, a.mt)
+                self._end(ctx)
+                if pfn is not None:
+                    self._got(ctx, a.zone, pfn, a.order)
+                    mine.append((a.zone, pfn, a.order))
+            elif k == "free":
+                if not mine:
+                    continue
+                z, pfn, order = mine.pop()
+                self._start(ctx, a)
+                self._gone(z, pfn, order)
+                yield from d.free_pages(ctx, zones[z], pfn, order)
+                self._end(ctx)
+            elif k == "drain":
+                zone = None if a.zone is None else zones[a.zone]
+                quiet = self._start(ctx, a)
+                res = yield from d.drain_all_pages(ctx, zone, a.force)
+                self._end(ctx)
+                yield ops.Checkpoint("drain postcondition", func="drain_all_pages")
+                self._post(ctx, a, quiet, zone, a.force, res)
+            elif k == "pcp_disable":
+                quiet = self._start(ctx, a)
+                yield from d.zone_pcp_disable(ctx, zones[a.zone])
+                self._end(ctx)
+                yield ops.Checkpoint("drain postcondition", func="zone_pcp_disable")
+                self._post(ctx, a, quiet, zones[a.zone], True, True)
+            elif k == "pcp_enable":
+                self._start(ctx, a)
+                yield from d.zone_pcp_enable(ctx, zones[a.zone])
+                self._end(ctx)
+            elif k == "drain_dead":
+                quiet = self._start(ctx, a)
+                yield from d.drain_dead_cpu(ctx, a.cpu)
+                self._end(ctx)
+                yield ops.Checkpoint("drain postcondition", func="page_alloc_cpu_dead")
+                self._post_dead(ctx, a, quiet)
+            elif k == "user":
+                yield ops.EnterUser(func="exit_to_user_mode")
+            elif k == "kernel":
+                yield ops.EnterKernel(func="syscall")
+            elif k == "idle":
+                yield ops.GoIdle(func="do_idle")
+            elif k == "offline":
+                yield ops.GoOffline(func="takedown_cpu")
+        while mine:
+            # blocks still held at the end stay allocated; that is fine for conservation
+            mine.pop()
+
+    def _start(self, ctx: Task, a: Action) -> int:
+        quiet = not self.active
+        self.active[ctx.index] = a.describe()
+        self.activity += 1
+        return self.activity if quiet else -1
+
+    def _end(self, ctx: Task) -> bool:
+        self.active.pop(ctx.index, None)
+        return not self.active
+
+    def _quiet_since(self, quiet: int) -> bool:
+        """Nothing else ran a program action since the one that returned ``quiet`` started (it
+        must have ended already)."""
+        return not self.active and quiet == self.activity
+
+    def _post(self, ctx: Task, a: Action, quiet: int, zone: Any, force: bool, res: Any) -> None:
+        still_quiet = self._quiet_since(quiet)
+        if not still_quiet or self.pending is not None:
+            return
+        msg = self.design.postcondition(self.machine, self.kernel.state, zone, force, res)
+        if msg:
+            self.pending = Violation(
+                "postcondition",
+                f"after {a.describe()} on cpu{ctx.cpu} with nothing running concurrently: {msg}",
+                "__drain_all_pages" if a.kind == "drain" else "zone_pcp_disable",
+                ctx.cpu,
+                ctx.name,
+            )
+
+    def _post_dead(self, ctx: Task, a: Action, quiet: int) -> None:
+        still_quiet = self._quiet_since(quiet)
+        if not still_quiet or self.pending is not None:
+            return
+        cpu = a.cpu
+        for z in self.machine.zones:
+            pcp = z.per_cpu_pageset[cpu]
+            for lists in (pcp.lp, pcp.drain):
+                if lists is not None and (lists.count or any(lists.lists)):
+                    self.pending = Violation(
+                        "postcondition",
+                        f"drain_dead_cpu({cpu}) returned but {lists.name} still holds "
+                        f"{sum(len(x) for x in lists.lists)} blocks (count {lists.count})",
+                        "page_alloc_cpu_dead",
+                        ctx.cpu,
+                        ctx.name,
+                    )
+                    return
+
+    def _got(self, ctx: Task, z: int, pfn: int, order: int) -> None:
+        for p in range(pfn, pfn + (1 << order)):
+            other = self.held.get((z, p))
+            if other is not None and self.pending is None:
+                self.pending = Violation(
+                    "double-alloc",
+                    f"page {p} of {self.machine.zones[z].name} handed to cpu{ctx.cpu} (order "
+                    f"{order} block {pfn}) while cpu{other[0]} still holds it",
+                    "alloc_pages",
+                    ctx.cpu,
+                    ctx.name,
+                )
+            self.held[(z, p)] = (ctx.cpu, order)
+
+    def _gone(self, z: int, pfn: int, order: int) -> None:
+        for p in range(pfn, pfn + (1 << order)):
+            self.held.pop((z, p), None)
+
+    # --- checks ---------------------------------------------------------------------------------
+    def check(self, task: Task, op: Any) -> Violation | None:
+        self.last = (task, op)
+        if self.pending is not None:
+            v, self.pending = self.pending, None
+            return v
+        return None
+
+    def check_state(self) -> Violation | None:
+        from pcplab.mm.invariants import check_invariants
+
+        errs = check_invariants(self.machine)
+        if errs:
+            task, op = self.last if self.last is not None else (None, None)
+            return Violation("page-lost", errs[0], _func(op), task.cpu if task else None,
+                             task.name if task else "", [], None, list(errs[:8]))  # fmt: skip
+        return None
+
+    def classify(self, exc: BaseException, task: Task, op: Any) -> Violation:
+        from pcplab.mm.errors import BadFree, DoubleAlloc
+
+        v = super().classify(exc, task, op)
+        if isinstance(exc, DoubleAlloc | BadFree):
+            v.kind = "double-alloc"
+            v.message = f"{type(exc).__name__}: {exc}"
+        return v
+
+    def state_key(self) -> Hashable:
+        from pcplab.mm.invariants import state_key
+
+        return (
+            state_key(self.machine),
+            self.kernel.state_key(),
+            _drain_state_key(self.kernel.state),
+            self.task_keys(self.first_task),
+            tuple(sorted(self.active)),
+        )
+
+    def describe_state(self) -> list[str]:
+        """The allocator state in a few lines, for counterexamples."""
+        out = []
+        for z in self.machine.zones:
+            out.append(f"{z.name}: nr_free_pages={z.nr_free_pages} allocated={len(z.allocated)}")
+            for pcp in z.per_cpu_pageset:
+                sets = [pcp.lp] + ([pcp.drain] if pcp.drain is not None else [])
+                desc = ", ".join(
+                    f"{s.name.rsplit('/', 1)[-1]}: count={s.count} "
+                    f"blocks={sum(len(x) for x in s.lists)}"
+                    for s in sets
+                )
+                out.append(f"  cpu{pcp.cpu} high={pcp.high} batch={pcp.batch} {desc}")
+        for c in self.kernel.cpus:
+            r = c.running
+            out.append(
+                f"cpu{c.id}: {c.mode}{'' if c.online else ''} irqs "
+                f"{'off' if c.irq_depth else 'on'} preempt={c.preempt_count} "
+                f"locks=[{', '.join(str(x) for x in c.held_locks)}]"
+                + (f" running {r.name}" if r is not None else "")
+            )
+        return out
+
+
+def _func(op: Any) -> str:
+    return (getattr(op, "func", "") or type(op).__name__) if op is not None else ""
+
+
+def _drain_state_key(st: Any) -> Hashable:
+    if st is None:
+        return None
+    items = []
+    for name in ("remote_pcpu_cache_access",):
+        items.append(getattr(st, name, None))
+    for w in getattr(st, "pcpu_drain", ()) or ():
+        items.append((w.pending, w.running, str(w.args[1]) if len(w.args) > 1 else None))
+    return tuple(items)
+
+
+# --- the standard set ----------------------------------------------------------------------------
+
+
+def _std() -> list[Scenario]:
+    return [
+        Scenario(
+            "free-vs-global-drain",
+            "cpu0 allocates an order-0 and an order-1 block and frees them while cpu1 runs "
+            "drain_all_pages(NULL) (direct reclaim's drain, the path of the seed's NULL oops)",
+            programs=((alloc(0), alloc(1), free(), free()), (drain(None),)),
+            prefill=((0, 0, 1),),
+        ),
+        Scenario(
+            "alloc-vs-zone-drain",
+            "cpu0 refills and allocates while cpu1 drains zone0 (CMA / compaction drain); cpu0's "
+            "list starts with pages",
+            programs=((alloc(0), free(), alloc(0)), (drain(0),)),
+            prefill=((0, 0, 2),),
+        ),
+        Scenario(
+            "two-cpus-free-forced-drain",
+            "cpu0 and cpu1 free pages while cpu2 runs a forced drain_all_pages(zone0)",
+            programs=((alloc(0), free()), (alloc(0), free()), (drain(0, force=True),)),
+            prefill=((0, 0, 1),),
+        ),
+        Scenario(
+            "pcp-disable",
+            "cpu1 runs zone_pcp_disable (high=0, batch=1, forced drain) and zone_pcp_enable while "
+            "cpu0 allocates and frees",
+            programs=((alloc(0), free()), (pcp_disable(0), pcp_enable(0))),
+            prefill=((0, 0, 1),),
+        ),
+        Scenario(
+            "concurrent-drainers",
+            "a global and a zone drain race for pcpu_drain_mutex while cpu2 frees",
+            programs=((drain(None),), (drain(0),), (alloc(0), free())),
+            prefill=((2, 0, 1),),
+        ),
+        Scenario(
+            "idle-and-user",
+            "nohz_full cpu0 frees then returns to user space, cpu1 goes idle, cpu2 drains all "
+            "zones (grace periods must not wait for EQS CPUs)",
+            programs=((alloc(0), free(), enter_user()), (go_idle(),), (drain(None),)),
+            prefill=((0, 0, 1), (1, 0, 1)),
+            nohz_full=(0,),
+        ),
+        Scenario(
+            "cpu-offline",
+            "cpu1 frees and goes offline; cpu0 waits for it and runs drain_dead_cpu(1) while "
+            "cpu2 runs a global drain",
+            programs=((drain_dead(1),), (alloc(0), free(), go_offline()), (drain(None),)),
+            prefill=((1, 0, 1),),
+        ),
+        Scenario(
+            "two-zones",
+            "two zones: cpu0 frees into zone1 while cpu1 drains all zones",
+            programs=((alloc(0, zone=1), free()), (drain(None),)),
+            zone_pages=(16, 32),
+            prefill=((0, 0, 1), (1, 1, 1)),
+        ),
+    ]
+
+
+STANDARD: list[Scenario] = _std()
+
+
+def scenario_names() -> list[str]:
+    return [s.name for s in STANDARD]
+
+
+def get_scenario(name: str, extra: Iterable[Scenario] = ()) -> Scenario:
+    for s in list(extra) + STANDARD:
+        if s.name == name:
+            return s
+    known = [s.name for s in list(extra) + STANDARD]
+    raise PcplabError(f"unknown scenario {name!r}; use one of: {', '.join(known)} or 'all'")
+
+
+def load_scenario_file(path: str) -> list[Scenario]:
+    """Scenarios defined by a user's Python file (``SCENARIOS`` list or ``SCENARIO``)."""
+    import runpy
+
+    try:
+        ns = runpy.run_path(path)
+    except FileNotFoundError:
+        raise PcplabError(f"scenario file {path} not found") from None
+    except Exception as exc:  # noqa: BLE001 - a user file can fail in any way
+        raise PcplabError(
+            f"scenario file {path} failed to load: {type(exc).__name__}: {exc}"
+        ) from None
+    found = ns.get("SCENARIOS")
+    if found is None and "SCENARIO" in ns:
+        found = [ns["SCENARIO"]]
+    if not found or not all(isinstance(s, Scenario) for s in found):
+        raise PcplabError(
+            f"scenario file {path} must define SCENARIOS (a list of "
+            "pcplab.check.scenario.Scenario) or SCENARIO"
+        )
+    for s in found:
+        s.validate()
+    return list(found)
+
+
+__all__ = [
+    "Action",
+    "STANDARD",
+    "Scenario",
+    "ScenarioWorld",
+    "alloc",
+    "drain",
+    "drain_dead",
+    "enter_kernel",
+    "enter_user",
+    "free",
+    "get_scenario",
+    "go_idle",
+    "go_offline",
+    "load_scenario_file",
+    "pcp_disable",
+    "pcp_enable",
+    "scenario_names",
+    "field",
+]

@@ -1,0 +1,284 @@
+"""One execution of a checked system: a :class:`~pcplab.kernel.state.Kernel` plus what to check.
+
+The explorer (:mod:`pcplab.check.explore`) knows nothing of designs or the mm model; it builds a
+fresh :class:`World` for every execution (generators cannot be copied, so the search is stateless and
+re-executes schedule prefixes) and asks it to step tasks, to check invariants and for a state key.
+:class:`World` classifies what went wrong into the checker's violation kinds; subclasses (the mm
+scenario world in :mod:`pcplab.check.scenario`, toy worlds in tests) add invariants.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from pcplab.kernel import ops
+from pcplab.kernel.state import BLOCKED, Kernel, KernelViolation, Task
+
+#: the checker's violation kinds (``run_check``'s ``violation.kind``)
+KINDS = (
+    "null-deref",
+    "page-lost",
+    "double-alloc",
+    "list-race",
+    "lock",
+    "postcondition",
+    "deadlock",
+    "oops",
+)
+
+# Offsets of pointer fields a NULL dereference may hit, for the oops' "address:" line.  Only the
+# one the seed bug hits is known: 0x58 = offset of per_cpu_pageset in struct zone on arm64 with
+# NUMA and 4 zones (kernel-pcp.md §10.5, [INF] from the v5.17 layout).  Others print offset 0.
+FIELD_OFFSETS = {"per_cpu_pageset": 0x58}
+
+# frames of the engine itself are not part of an oops' call trace
+_ENGINE_MODULES = ("pcplab/kernel/state.py", "pcplab/check/world.py", "pcplab/check/explore.py")
+
+
+@dataclass
+class Violation:
+    kind: str
+    message: str
+    function: str = ""
+    cpu: int | None = None
+    task: str = ""
+    call_trace: list[str] = field(default_factory=list)
+    address: int | None = None
+    details: list[str] = field(default_factory=list)  # the broken state, one line each
+
+
+def footprint(kernel: Kernel, t: Task) -> frozenset[Hashable] | None:
+    """What ``t``'s next step may touch; ``None`` = global (dependent with every step).
+
+    Conservative by construction: besides the op's own object, a step touches everything the task
+    currently holds (locks, pcp windows) because the design's plain code between two yields runs
+    under that protection, and its CPU (scheduling, IRQ and preemption state).  Racy loads/stores,
+    work and pcp windows on another CPU's data also touch that CPU.  A load or store of an object
+    with no known owner CPU, grace periods, IPIs and CPU hotplug are global.
+    """
+    toks: set[Hashable] = {("cpu", t.cpu)}
+    for lock in t.held:
+        toks.add(id(lock))
+    for key in t.windows:
+        toks.add(key)
+    if t.work is not None:
+        toks.add(("work", id(t.work)))
+    op = t.op
+    if op is None:
+        return frozenset(toks)
+    tp = type(op)
+    if tp in _LOCK_OPS:
+        toks.add(id(op.lock))
+    elif tp in _MUTEX_OPS:
+        toks.add(id(op.mutex))
+    elif tp is ops.Load or tp is ops.Store:
+        owner = op.owner if op.owner is not None else getattr(op.obj, "cpu", None)
+        if not isinstance(owner, int):
+            return None
+        toks.add(("cpu", owner))
+        toks.add((id(op.obj), op.attr))
+    elif tp is ops.PcpEnter or tp is ops.PcpExit:
+        toks.add(id(op.lists))
+        toks.add(("cpu", op.owner))
+    elif tp is ops.Work:
+        if op.owner is not None:
+            toks.add(("cpu", op.owner))
+        if op.data is not None:
+            toks.add(id(op.data))
+    elif tp is ops.QueueWorkOn:
+        toks.add(("work", id(op.work)))
+        toks.add(("wq", op.cpu))
+    elif tp is ops.FlushWork:
+        toks.add(("work", id(op.work)))
+    elif tp.__name__ == "_WaitForWork":
+        toks.add(("wq", t.cpu))
+    elif tp in _GLOBAL_OPS:
+        return None
+    return frozenset(toks)
+
+
+_LOCK_OPS = frozenset(
+    {ops.SpinLock, ops.SpinTrylock, ops.SpinUnlock, ops.LocalLock, ops.LocalUnlock}
+)
+_MUTEX_OPS = frozenset({ops.MutexLock, ops.MutexTrylock, ops.MutexUnlock})
+_GLOBAL_OPS = frozenset(
+    {ops.SynchronizeRcu, ops.IpiCall, ops.GoOffline, ops.WaitCpuDead, ops.Checkpoint}
+)
+
+
+class World:
+    """A kernel with tasks; subclasses build it and add checks (override :meth:`check`)."""
+
+    kernel: Kernel
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+        self.tasks = kernel.tasks
+        self._key_cache: dict[int, tuple[int, Hashable]] = {}
+        self.last_result: Any = None
+
+    # --- for the explorer ----------------------------------------------------------------------
+    def enabled(self) -> list[int]:
+        return [t.index for t in self.kernel.enabled_tasks()]
+
+    def footprint(self, index: int) -> frozenset[Hashable] | None:
+        return footprint(self.kernel, self.tasks[index])
+
+    def state_key(self) -> Hashable:
+        return (self.kernel.state_key(), self.task_keys())
+
+    def task_keys(self, first: int = 0) -> tuple[Hashable, ...]:
+        """Every task's :func:`task_key`, recomputed only for tasks that stepped since."""
+        cache = self._key_cache
+        out = []
+        for t in self.tasks[first:]:
+            hit = cache.get(t.index)
+            if hit is None or hit[0] != t.steps:
+                hit = (t.steps, task_key(t))
+                cache[t.index] = hit
+            out.append(hit[1])
+        return tuple(out)
+
+    def step(self, index: int, check: bool = True) -> Violation | None:
+        """Run one step of task ``index``; return the violation it exposed, if any.  ``check=False``
+        skips the invariants (prefix replay of a schedule already checked)."""
+        task = self.tasks[index]
+        op = task.op
+        try:
+            self.last_result = self.kernel.step(task)
+        except KernelViolation as exc:
+            kind = "list-race" if exc.kind == "list-race" else "lock"
+            return Violation(kind, f"{exc.kind}: {exc.message}", exc.func or _func(op), task.cpu,
+                             task.name)  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - design code may raise anything: that is a bug found
+            return self.classify(exc, task, op)
+        return self.check(task, op) if check else None
+
+    def check(self, task: Task, op: Any) -> Violation | None:
+        """Checks of the step itself (e.g. a postcondition when a drain returns); override."""
+        return None
+
+    def check_state(self) -> Violation | None:
+        """Invariants of the current state (override).  The explorer calls it once per distinct
+        state, random modes after every step."""
+        return None
+
+    def at_end(self) -> Violation | None:
+        """Checks once no task can run: deadlock (override to add final-state checks)."""
+        left = self.kernel.unfinished()
+        if left:
+            lines = [f"{t.name} on cpu{t.cpu} waits for {describe_wait(self.kernel, t)}"
+                     for t in left]  # fmt: skip
+            return Violation("deadlock", "no task can run but some have not finished",
+                             _func(left[0].wait or left[0].op), left[0].cpu, left[0].name, [],
+                             None, lines)  # fmt: skip
+        return None
+
+    def classify(self, exc: BaseException, task: Task, op: Any) -> Violation:
+        frames = _design_frames(exc.__traceback__)
+        func = frames[-1] if frames else _func(op)
+        msg = str(exc)
+        if isinstance(exc, AttributeError | TypeError) and "NoneType" in msg:
+            attr = getattr(exc, "name", None) or _attr_from_message(msg)
+            if frames == [] and op is not None:
+                func = _func(op)  # e.g. a Load through NULL, done by the kernel for the design
+            return Violation(
+                "null-deref",
+                f"NULL pointer dereference ({msg})",
+                func,
+                task.cpu,
+                task.name,
+                list(reversed(frames)) or [func],
+                FIELD_OFFSETS.get(attr or "", 0),
+            )
+        return Violation("oops", f"{type(exc).__name__}: {msg}", func, task.cpu, task.name,
+                         list(reversed(frames)))  # fmt: skip
+
+
+def task_key(t: Task) -> Hashable:
+    """A task's local state: the chain of generator frames (function, position, locals)."""
+    parts: list[Any] = []
+    g: Any = t.gen
+    while g is not None:
+        f = getattr(g, "gi_frame", None)
+        if f is None:
+            break
+        parts.append((f.f_code.co_name, f.f_lasti, tuple(_summ(v) for v in f.f_locals.values())))
+        g = g.gi_yieldfrom
+    return (t.done, tuple(parts))
+
+
+def _summ(v: Any, depth: int = 0) -> Hashable:
+    if v is None or isinstance(v, int | str | float):
+        return v
+    if isinstance(v, tuple | list) and depth < 2:
+        return tuple(_summ(x, depth + 1) for x in v[:16])
+    if isinstance(v, Task):
+        return ("task", v.index)
+    name = getattr(v, "name", None)
+    if isinstance(name, str):
+        return name
+    if isinstance(v, dict | set | frozenset):
+        return (type(v).__name__, len(v))
+    return getattr(v, "__qualname__", None) or type(v).__name__
+
+
+def describe_wait(kernel: Kernel, t: Task) -> str:
+    w = kernel.wait_key(t)
+    if w is None:
+        return "nothing (not scheduled: its CPU is busy)"
+    kind = w[0]
+    if kind in ("spinlock", "mutex"):
+        return f"{kind} {w[1]} held by {w[2].name if w[2] else 'nobody'}"
+    if kind == "local_lock":
+        return f"local lock {w[1]} of cpu{w[2]} held by {w[3].name if w[3] else 'nobody'}"
+    if kind == "rcu_gp":
+        return "a grace period; readers still inside: " + ", ".join(x.name for x in w[1])
+    if kind == "flush_work":
+        return f"work {w[1].name} to finish"
+    if kind == "ipi":
+        return f"IPI handler {w[1].name if w[1] else '?'}"
+    if kind == "work":
+        return "work"
+    if kind == "cpu_dead":
+        return f"cpu{w[1]} to go offline"
+    return str(w)
+
+
+def generator_chain(t: Task) -> list[str]:
+    """Function names of a live task's generator chain, innermost first (its call trace)."""
+    names = []
+    g: Any = t.gen
+    while g is not None and getattr(g, "gi_frame", None) is not None:
+        names.append(g.gi_frame.f_code.co_name)
+        g = g.gi_yieldfrom
+    return list(reversed(names))
+
+
+def _func(op: Any) -> str:
+    return (getattr(op, "func", "") or type(op).__name__) if op is not None else ""
+
+
+def _design_frames(tb: TracebackType | None) -> list[str]:
+    """Function names of the traceback frames in design code (outermost first)."""
+    out = []
+    for fs in traceback.extract_tb(tb):
+        path = fs.filename.replace("\\", "/")
+        if any(path.endswith(m) for m in _ENGINE_MODULES):
+            continue
+        out.append(fs.name)
+    return out
+
+
+def _attr_from_message(msg: str) -> str | None:
+    # "'NoneType' object has no attribute 'per_cpu_pageset'"
+    if "attribute '" in msg:
+        return msg.split("attribute '", 1)[1].split("'", 1)[0]
+    return None
+
+
+__all__ = ["BLOCKED", "KINDS", "Violation", "World", "footprint", "task_key"]

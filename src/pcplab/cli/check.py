@@ -1,0 +1,168 @@
+"""``pcplab designs`` and ``pcplab check``: list the drain designs; model-check one.
+
+Exit codes: 0 no violation, 1 a violation was found (the report is printed), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from pcplab.errors import PcplabError
+
+
+def _size_line(d: Any) -> dict[str, Any]:
+    from pcplab.mm.machine import Machine, tiny_topology
+
+    machine = Machine.build(tiny_topology(cpus_per_node=1, zone_pages=(1024,)), d.kernel_version)
+    try:
+        s = d.size_statement(machine)
+    except Exception as exc:  # noqa: BLE001 - one design's bad size code must not hide the list
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    return {k: s.get(k) for k in ("struct", "bytes", "cache_lines", "source", "note")}
+
+
+@click.command("designs")
+@click.option("--mutants", is_flag=True, help="Also list the deliberately broken mutants.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def designs(mutants: bool, as_json: bool) -> None:
+    """List the drain designs with the size of their per-CPU pageset record."""
+    from pcplab import designs as registry
+
+    rows = []
+    for name in registry.names(mutants=mutants):
+        d = registry.get(name)
+        rows.append(
+            {
+                "name": name,
+                "kernel_version": d.kernel_version,
+                "description": d.description,
+                "mutant": d.is_mutant,
+                "base": d.base,
+                "expected_violation": d.expected_violation,
+                "size": _size_line(d),
+            }
+        )
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        s = r["size"]
+        if "error" in s:
+            size = f"size: {s['error']}"
+        else:
+            size = f"{s['struct']}: {s['bytes']} B, {s['cache_lines']} cache lines ({s['source']})"
+        tag = f" [mutant of {r['base']}, expect {r['expected_violation']}]" if r["mutant"] else ""
+        if not r["mutant"] and r["expected_violation"]:
+            tag = f" [known bug: {r['expected_violation']}]"
+        click.echo(f"{r['name']:<32} {r['kernel_version']:<5} {r['description']}{tag}")
+        click.echo(f"{'':<32} {'':<5} {size}")
+
+
+@click.command("check")
+@click.option("--design", "design", help="Design to check (see 'pcplab designs --mutants').")
+@click.option("--scenario", default="all", show_default=True,
+              help="A scenario name (see --list-scenarios) or 'all'.")  # fmt: skip
+@click.option("--scenario-file", type=click.Path(dir_okay=False),
+              help="Python file defining SCENARIOS or SCENARIO (pcplab.check.scenario.Scenario).")  # fmt: skip
+@click.option("--mode", type=click.Choice(["exhaustive", "random", "pct"]), default="exhaustive",
+              show_default=True)  # fmt: skip
+@click.option("--bound", type=int, default=None,
+              help="Preemption bound for exhaustive mode (default: pcplab.check.api.DEFAULT_BOUND; "
+              "-1: no bound).")  # fmt: skip
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for random/pct modes.")
+@click.option("--executions", type=int, default=2000, show_default=True,
+              help="Runs per scenario in random/pct mode.")  # fmt: skip
+@click.option("--time-limit", type=float, default=None,
+              help="Seconds per scenario before giving up (result is then not exhaustive).")  # fmt: skip
+@click.option("--replay", "token", help="Reproduce a counterexample from its replay token.")
+@click.option("--list-scenarios", is_flag=True, help="List the built-in scenarios and exit.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def check(
+    design: str | None,
+    scenario: str,
+    scenario_file: str | None,
+    mode: str,
+    bound: int | None,
+    seed: int,
+    executions: int,
+    time_limit: float | None,
+    token: str | None,
+    list_scenarios: bool,
+    as_json: bool,
+) -> None:
+    """Explore the interleavings of a design's fast paths and drains on small scenarios and report
+    the first invariant violation with a replayable counterexample."""
+    from pcplab.check import api
+
+    if list_scenarios:
+        scs = api.scenarios_for("all", scenario_file)
+        if as_json:
+            click.echo(json.dumps([{"name": s.name, "description": s.description,
+                                    "cpus": s.nr_cpus} for s in scs], indent=2))  # fmt: skip
+        else:
+            for s in scs:
+                click.echo(f"{s.name:<28} {s.nr_cpus} CPUs  {s.description}")
+        return
+    if token:
+        result = api.replay_token(token, scenario_file)
+    else:
+        if not design:
+            raise PcplabError("pcplab check needs --design NAME (or --replay TOKEN)")
+        if executions < 1:
+            raise PcplabError("--executions must be >= 1")
+        result = api.run_check(
+            design,
+            scenario,
+            mode,
+            bound,
+            seed,
+            scenario_file=scenario_file,
+            executions=executions,
+            time_limit=time_limit,
+        )
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        _print(result)
+    if result["violation"] is not None:
+        sys.exit(1)
+
+
+def _print(r: dict[str, Any]) -> None:
+    v = r["violation"]
+    if v is not None:
+        for line in v["report"]:
+            click.echo(line)
+        click.echo("")
+    if r["mode"] == "replay":
+        if v is None:
+            click.echo(
+                f"replay of {r['design']} / {r['scenario']}: {r['steps']} steps, no violation"
+            )
+        return
+    for s in r["scenarios"]:
+        status = s["violation"] or ("exhaustive" if s["exhaustive"] else "not exhaustive")
+        click.echo(
+            f"  {s['scenario']:<28} {s['executions']:>7} executions {s['states']:>8} states "
+            f"{s['steps']:>9} steps {s['seconds']:>8.2f} s  {status}"
+        )
+    bound = f", preemption bound {r['bound']}" if r["bound"] is not None else ""
+    if r["mode"] != "exhaustive":
+        how = f"{r['mode']} search (seed {r['seed']}), not exhaustive"
+    elif r["complete"]:
+        how = "exhaustive (no choice cut by the bound)"
+    elif r["exhaustive"]:
+        how = f"exhaustive within the bound{bound}"
+    else:
+        how = "not exhaustive"
+    verdict = f"{v['kind']} in {v['function']}" if v else "no violation"
+    click.echo(
+        f"{r['design']}: {verdict}; {r['executions']} executions, {r['states']} distinct states, "
+        f"{r['steps']} steps, {r['steps_per_second']} steps/s, {r['seconds']:.2f} s; {how}"
+    )
+    for kind, o in r.get("other_violations", {}).items():
+        click.echo(f"  also seen: {kind} in {o['function']} ({o['scenario']})")

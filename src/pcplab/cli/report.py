@@ -1,0 +1,382 @@
+"""`pcplab compare`, `pcplab runs`, `pcplab export` and `pcplab import`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pcplab.errors import PcplabError
+
+# Defaults of `pcplab compare` with no arguments: the seed's experiment (workqueue "vanilla" vs the
+# RCU patch vs the 6.0 spinlock) on the 2-socket Haswell Xeon from the seed's thread, sized to
+# finish in about two minutes on a 2-core CI box: 5 iterations instead of mmtests' 30 (n = 5 still
+# gives every row, B-means of 2/4/4 samples and an interval for the `*`), and a subset of the
+# mmtests client sequence instead of all of it.
+DEFAULT_MACHINE = "xeon-e5-2640v3"
+DEFAULT_DESIGNS = "workqueue,rcu,spinlock"
+DEFAULT_CLIENTS = "1,4,8"
+DEFAULT_ITERATIONS = 5
+DEFAULT_SEED = 1
+DEFAULT_ISOLATED = "2,3"
+DEFAULT_LOAD = "pft"
+DEFAULT_DRAIN_RATE = 100.0
+DEFAULT_DURATION = 1.0
+# The checker's own default bound (2) takes about three minutes for the workqueue design alone on
+# the 2-core box; bound 1 explores every schedule with at most one preemption in about 30 s for
+# all three designs.  `pcplab check` runs the deeper search.
+DEFAULT_CHECK_BOUND = 1
+
+
+def _int_list(text: str | None, what: str) -> tuple[int, ...] | None:
+    if text is None or text.strip() in ("", "default"):
+        return None
+    try:
+        vals = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError as exc:
+        raise PcplabError(f"{what} must be comma-separated integers, got {text!r}") from exc
+    if not vals or any(v < 0 for v in vals):
+        raise PcplabError(f"{what} must be non-negative integers, got {text!r}")
+    return vals
+
+
+def _open_store(db: str | None) -> Any:
+    from pcplab.store.db import Store
+
+    return Store(db)
+
+
+db_option = click.option("--db", "db", type=click.Path(dir_okay=False), default=None,
+                         help="results database (default: $PCPLAB_DB or the user data dir)")
+
+
+# -- compare --------------------------------------------------------------------------------------
+@click.command()
+@click.option("--machine", default=DEFAULT_MACHINE, show_default=True, help="machine profile")
+@click.option("--designs", default=DEFAULT_DESIGNS, show_default=True,
+              help="comma-separated designs; the first is the baseline ('vanilla' = workqueue)")
+@click.option("--clients", default=DEFAULT_CLIENTS, show_default=True,
+              help="pft client counts, or 'default' for mmtests' sequence for the machine")
+@click.option("--iterations", default=DEFAULT_ITERATIONS, show_default=True, type=int,
+              help="pft runs per client count (mmtests uses 30)")
+@click.option("--seed", default=DEFAULT_SEED, show_default=True, type=int)
+@click.option("--isolated", default=DEFAULT_ISOLATED, show_default=True,
+              help="isolated (nohz_full) CPUs for the noise run")
+@click.option("--load", default=DEFAULT_LOAD, show_default=True,
+              help="load on the other CPUs during the noise run")
+@click.option("--drain-rate", default=DEFAULT_DRAIN_RATE, show_default=True, type=float,
+              help="drain_all_pages() calls per second during the noise run")
+@click.option("--duration", default=DEFAULT_DURATION, show_default=True, type=float,
+              help="simulated seconds of the noise run")
+@click.option("--check-mode", default="exhaustive", show_default=True,
+              help="checker mode for the verdicts")
+@click.option("--check-bound", default=DEFAULT_CHECK_BOUND, show_default=True, type=int,
+              help="checker preemption bound (exhaustive mode)")
+@click.option("--significance", "rule", type=click.Choice(["ci", "ttest"]), default="ci",
+              show_default=True,
+              help="'*' rule: mmtests' interval non-overlap (2024-12+) or the old t-test (p<0.10)")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text",
+              show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="pcplab-out",
+              show_default=True, help="directory for plots and HTML")
+@click.option("--html", "html_dir", type=click.Path(file_okay=False), default=None,
+              help="also write the self-contained HTML page into this directory")
+@click.option("--fresh", is_flag=True, help="run everything again instead of reusing stored runs")
+@click.option("--quiet", "-q", is_flag=True, help="no progress bars")
+@click.option("--no-plots", is_flag=True, help="skip plots (text/json only)")
+@click.option("--backend", default=None, hidden=True,
+              help="result backend: sim (default) or fake (testing; also $PCPLAB_COMPARE_BACKEND)")
+@db_option
+def compare(machine: str, designs: str, clients: str, iterations: int, seed: int, isolated: str,
+            load: str, drain_rate: float, duration: float, check_mode: str,
+            check_bound: int | None, rule: str, fmt: str, out_dir: str, html_dir: str | None,
+            fresh: bool, quiet: bool, no_plots: bool, backend: str | None, db: str | None) -> None:
+    """Compare drain designs: mmtests pft tables, isolated-CPU noise, drain latency, verdicts.
+
+    With no arguments: the seed's experiment (vanilla = workqueue, rcu, spinlock) on a built-in
+    machine, sized for about two minutes.  Results are stored and reused on the next run with the
+    same parameters (a killed run resumes where it stopped).
+    """
+    from pcplab.report import compare as cmp
+    from pcplab.report.backends import get_backend
+
+    if iterations < 1:
+        raise PcplabError(f"--iterations must be at least 1, got {iterations}")
+    if drain_rate <= 0 or duration <= 0:
+        raise PcplabError("--drain-rate and --duration must be positive")
+    be = get_backend(backend)
+    params = cmp.CompareParams(
+        machine=machine, designs=cmp.normalise_designs(designs.split(",")),
+        clients=_int_list(clients, "--clients"), iterations=iterations, seed=seed,
+        isolated=_int_list(isolated, "--isolated") or (), load=load, drain_rate=drain_rate,
+        duration_s=duration, check_mode=check_mode, check_bound=check_bound, rule=rule,
+        backend=be.name)
+    if params.clients is not None and 0 in params.clients:
+        raise PcplabError("--clients must be positive")
+
+    with _open_store(db) as store:
+        outcome = _run_with_progress(params, store, be, fresh, quiet)
+        report = cmp.build_report(params, outcome)
+
+    written: list[Path] = []
+    if not no_plots:
+        written = cmp.write_outputs(report, Path(out_dir), html=fmt == "html",
+                                    title="pcplab compare")
+    if html_dir:
+        written += [p for p in cmp.write_outputs(report, Path(html_dir), html=True,
+                                                 title="pcplab compare") if p.suffix == ".html"]
+    click.echo(f"pcplab: {len(outcome.ran)} run(s) new, {len(outcome.reused)} reused from "
+               f"{store.path}", err=True)
+
+    if fmt == "json":
+        data = dict(report.data)
+        data["files"] = [str(p) for p in written]
+        click.echo(cmp.to_json(data))
+    elif fmt == "html":
+        click.echo(report.text)
+        click.echo(f"HTML: {Path(out_dir) / 'index.html'}")
+    else:
+        click.echo(report.text)
+        if written:
+            click.echo("files: " + " ".join(str(p) for p in written))
+    if any(r.result.get("violation") for (_, w), r in outcome.runs.items() if w == "check"):
+        sys.exit(1)
+
+
+def _run_with_progress(params: Any, store: Any, be: Any, fresh: bool, quiet: bool) -> Any:
+    from pcplab.report import compare as cmp
+
+    if quiet:
+        return cmp.run_all(params, store, be, fresh=fresh)
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
+                  "{task.total}"), TimeElapsedColumn(), console=console, transient=True) as prog:
+        total = len(cmp.plan(params))
+        overall = prog.add_task("compare", total=total)
+        current: dict[str, Any] = {}
+
+        def on_start(unit: Any, i: int, n: int) -> Any:
+            prog.update(overall, description=f"compare: {unit.describe()}")
+            task = prog.add_task(f"  {unit.describe()}", total=None)
+            current["task"] = task
+
+            def progress(*args: Any, **kwargs: Any) -> None:
+                # accept (done, total), (fraction,) or keyword forms from the simulator
+                done = kwargs.get("done", args[0] if args else None)
+                tot = kwargs.get("total", args[1] if len(args) > 1 else None)
+                if isinstance(done, int | float) and isinstance(tot, int | float) and tot:
+                    prog.update(task, completed=done, total=tot)
+                elif isinstance(done, float) and 0 <= done <= 1:
+                    prog.update(task, completed=done * 100, total=100)
+
+            return progress
+
+        def on_done(unit: Any, reused: bool) -> None:
+            task = current.pop("task", None)
+            if task is not None:
+                prog.remove_task(task)
+            prog.advance(overall)
+
+        return cmp.run_all(params, store, be, fresh=fresh, on_start=on_start, on_done=on_done)
+
+
+# -- runs -----------------------------------------------------------------------------------------
+@click.group()
+def runs() -> None:
+    """List, show and export stored runs."""
+
+
+@runs.command("list")
+@click.option("--workload", default=None, help="only runs of this workload (pft, noise, check)")
+@db_option
+def runs_list(workload: str | None, db: str | None) -> None:
+    """One line per stored run."""
+    with _open_store(db) as store:
+        rows = store.runs(workload=workload)
+    header = ("ID", "KEY", "CREATED", "WORKLOAD", "MACHINE", "DESIGN", "KERNEL", "SEED", "SOURCE")
+    table = [header] + [
+        (str(r.id), r.run_key[:12], r.created[:19], r.workload, r.machine, r.design,
+         r.kernel or "-", "-" if r.seed is None else str(r.seed), r.source) for r in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        click.echo("  ".join(f"{c:<{w}}" for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+@runs.command("show")
+@click.argument("run_id", type=int)
+@db_option
+def runs_show(run_id: int, db: str | None) -> None:
+    """Everything stored about one run, as JSON."""
+    with _open_store(db) as store:
+        run = store.get(run_id)
+    click.echo(json.dumps(run.as_dict(), indent=2, sort_keys=True))
+
+
+@runs.command("table")
+@click.argument("run_ids", nargs=-1, type=int)
+@click.option("--significance", "rule", type=click.Choice(["ci", "ttest"]), default="ci",
+              show_default=True)
+@db_option
+def runs_table(run_ids: tuple[int, ...], rule: str, db: str | None) -> None:
+    """mmtests "pft timings" and "pft faults" tables of stored pft runs (first = baseline).
+
+    Without IDs: every stored pft run, oldest first.
+    """
+    from pcplab.report.naming import run_name, unique_names
+    from pcplab.report.pft_log import as_mmtests_sees
+    from pcplab.report.pft_tables import pft_report
+
+    with _open_store(db) as store:
+        selected = store.runs(list(run_ids) or None, workload=None if run_ids else "pft")
+    bad = [r.id for r in selected if r.workload != "pft"]
+    if bad:
+        raise PcplabError(f"runs {bad} are not pft runs; tables take pft runs only")
+    if not selected:
+        raise PcplabError("no pft runs stored; run 'pcplab compare' or 'pcplab import' first")
+    names = unique_names([run_name(r.design, r.kernel, r.params) for r in selected])
+    try:
+        text = pft_report([(n, as_mmtests_sees(r.result))
+                           for n, r in zip(names, selected, strict=True)], rule)
+    except ValueError as exc:
+        raise PcplabError(f"cannot tabulate runs {[r.id for r in selected]}: {exc}") from exc
+    click.echo(text, nl=False)
+
+
+def _long_rows(run: Any) -> list[tuple[Any, ...]]:
+    """Samples and scalar metrics of a run as (metric, group, index, value) rows."""
+    res = run.result
+    rows: list[tuple[Any, ...]] = []
+    if run.workload == "pft":
+        for entry in res.get("clients", []):
+            for m in ("user", "system", "elapsed", "faults_per_cpu", "faults_per_sec"):
+                for i, v in enumerate(entry.get(m, [])):
+                    rows.append((m, entry["clients"], i, v))
+    elif run.workload == "noise":
+        for c in res.get("cpus", []):
+            for m in ("noise_ns", "max_single_noise_ns", "available_pct"):
+                rows.append((m, c["cpu"], "", c.get(m)))
+            for k, v in sorted(c.get("interference", {}).items()):
+                rows.append((f"interference_{k}", c["cpu"], "", v))
+        for i, v in enumerate(res.get("drain_latency_ns", {}).get("samples", [])):
+            rows.append(("drain_latency_ns", "", i, v))
+    else:
+        for m in ("executions", "states", "seconds", "exhaustive"):
+            rows.append((m, "", "", res.get(m)))
+        rows.append(("violation", "", "", 1 if res.get("violation") else 0))
+    return rows
+
+
+def _export_text(selected: Sequence[Any], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps([r.as_dict() for r in selected], indent=2, sort_keys=True) + "\n"
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["run_id", "run_key", "workload", "machine", "design", "kernel", "seed", "metric",
+                "group", "index", "value"])
+    for r in selected:
+        for metric, group, index, value in _long_rows(r):
+            w.writerow([r.id, r.run_key, r.workload, r.machine, r.design, r.kernel or "", r.seed,
+                        metric, group, index, value])
+    return buf.getvalue()
+
+
+@runs.command("export")
+@click.argument("run_ids", nargs=-1, type=int)
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="json",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="file to write (default: stdout)")
+@db_option
+def runs_export(run_ids: tuple[int, ...], fmt: str, output: str | None, db: str | None) -> None:
+    """Stored runs (all, or the given IDs) as CSV (one row per sample) or JSON."""
+    with _open_store(db) as store:
+        selected = store.runs(list(run_ids) or None)
+    _emit(_export_text(selected, fmt), output)
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    path = Path(output)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+# -- export / import ------------------------------------------------------------------------------
+@click.command()
+@click.argument("run_ids", nargs=-1, type=int)
+@click.option("--mmtests", "mmtests_dir", type=click.Path(file_okay=False), default=None,
+              help="write pft runs as an mmtests results tree (work/log layout) into DIR")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default=None,
+              help="instead, write runs as CSV or JSON (like 'pcplab runs export')")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None)
+@db_option
+def export(run_ids: tuple[int, ...], mmtests_dir: str | None, fmt: str | None,
+           output: str | None, db: str | None) -> None:
+    """Export stored runs: an mmtests tree (--mmtests DIR; pft runs, first = baseline) or CSV/JSON.
+
+    The mmtests tree can be read by mmtests' own compare-mmtests.pl / compare-kernels.sh.
+    """
+    if (mmtests_dir is None) == (fmt is None):
+        raise PcplabError("give exactly one of --mmtests DIR or --format csv|json")
+    with _open_store(db) as store:
+        selected = store.runs(list(run_ids) or None, workload=None if run_ids else "pft")
+    if fmt is not None:
+        _emit(_export_text(selected, fmt), output)
+        return
+    from pcplab.report.mmtests_dir import TreeRun, export_tree
+    from pcplab.report.naming import run_name, unique_names
+
+    bad = [r.id for r in selected if r.workload != "pft"]
+    if bad:
+        raise PcplabError(f"runs {bad} are not pft runs; mmtests export takes pft runs only")
+    if not selected:
+        raise PcplabError("no pft runs to export; run 'pcplab compare' or 'pcplab pft' first")
+    names = unique_names([run_name(r.design, r.kernel, r.params) for r in selected])
+    tree = [TreeRun(n, r.result, _epoch(r.created)) for n, r in zip(names, selected, strict=True)]
+    export_tree(mmtests_dir, tree)
+    for n, r in zip(names, selected, strict=True):
+        click.echo(f"run {r.id} -> {Path(mmtests_dir) / n}")
+
+
+def _epoch(created: str) -> int:
+    from datetime import datetime
+
+    return int(datetime.strptime(created[:19], "%Y-%m-%dT%H:%M:%S").timestamp())
+
+
+@click.command("import")
+@click.option("--mmtests", "mmtests_dir", type=click.Path(file_okay=False, exists=True),
+              required=True, help="mmtests work/log directory with pft results")
+@click.option("--machine", default="mmtests-import", show_default=True,
+              help="machine name to record for the imported runs")
+@db_option
+def import_(mmtests_dir: str, machine: str, db: str | None) -> None:
+    """Import real mmtests pft results (iter-* pooled, lines parsed as ExtractPft does)."""
+    from pcplab.report.mmtests_dir import content_hash, import_tree
+    from pcplab.report.naming import design_from_label
+
+    tree = import_tree(mmtests_dir)
+    with _open_store(db) as store:
+        for tr in tree:
+            kernel, dash, variant = tr.name.partition("-")
+            design = design_from_label(variant) if dash else tr.name
+            params = {"mmtests_name": tr.name, "content": content_hash(tr.result)}
+            result = dict(tr.result, kernel=kernel if dash else None, machine=machine,
+                          design=design)
+            run_id = store.save(machine=machine, design=design, workload="pft", params=params,
+                                seed=None, result=result, kernel=kernel if dash else None,
+                                source="mmtests")
+            click.echo(f"{tr.name} -> run {run_id}")

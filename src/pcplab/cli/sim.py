@@ -1,0 +1,108 @@
+"""`pcplab pft`: simulate mmtests' pft on a machine profile with a drain design.
+
+(`noise` and `oom` live in :mod:`pcplab.cli.sim_noise`, imported at the bottom when present.)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from pcplab.errors import PcplabError
+
+
+def _parse_clients(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    out = []
+    for part in text.replace(" ", "").split(","):
+        if not part:
+            continue
+        if "-" in part:
+            a, _, b = part.partition("-")
+            if not (a.isdigit() and b.isdigit()) or int(a) > int(b):
+                raise PcplabError(f"bad client range {part!r}; use e.g. --clients 1,4,8-12")
+            out.extend(range(int(a), int(b) + 1))
+        elif part.isdigit():
+            out.append(int(part))
+        else:
+            raise PcplabError(f"bad client count {part!r}; use e.g. --clients 1,4,8")
+    if not out:
+        raise PcplabError("--clients is empty; give e.g. --clients 1,4,8")
+    return out
+
+
+def _mean(xs: list[float]) -> float:
+    return sum(xs) / len(xs) if xs else 0.0
+
+
+@click.command("pft")
+@click.option("--machine", "-m", required=True, help="Machine profile (see `pcplab machines list`).")
+@click.option("--design", "-d", required=True, help="Drain design (see `pcplab designs`).")
+@click.option("--clients", default=None, help="Thread counts, e.g. 1,4,8-12 (default: mmtests').")
+@click.option("--iterations", "-n", default=30, show_default=True, type=int, help="Runs per count.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--exact", is_flag=True, help="Every fault through the engine (slow; small cases).")
+@click.option("--mapping-mb", default=None, type=int, help="Mapping size in MiB (default MemTotal/5).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def pft(
+    machine: str,
+    design: str,
+    clients: str | None,
+    iterations: int,
+    seed: int,
+    exact: bool,
+    mapping_mb: int | None,
+    as_json: bool,
+) -> None:
+    """Simulate mmtests' pft: per thread count, mean system and elapsed time and every sample."""
+    from pcplab.sim.api import run_pft
+
+    if iterations < 1:
+        raise PcplabError(f"--iterations must be at least 1, got {iterations}")
+    mapping = None if mapping_mb is None else mapping_mb << 20
+    show = None
+    if not as_json and sys.stderr.isatty():
+
+        def show(done: int, total: int) -> None:
+            click.echo(f"\r{done}/{total} runs", err=True, nl=done == total)
+
+    res = run_pft(
+        machine,
+        design,
+        clients=_parse_clients(clients),
+        iterations=iterations,
+        seed=seed,
+        progress=show,
+        exact=exact,
+        mapping_bytes=mapping,
+    )
+    if as_json:
+        click.echo(json.dumps(res, indent=1))
+        return
+    click.echo(
+        f"pft on {res['machine']} with design {res['design']} (kernel {res['kernel']}), "
+        f"{res['mode']} mode, seed {res['seed']}, mapping {res['mapping_bytes'] >> 20} MiB, "
+        f"page size {res['page_size']}"
+    )
+    click.echo(f"{'clients':>7} {'pages':>10} {'system(s)':>10} {'elapsed(s)':>10} {'faults/sec':>12}")
+    for row in res["clients"]:
+        click.echo(
+            f"{row['clients']:>7} {row['pages']:>10} {_mean(row['system']):>10.2f} "
+            f"{_mean(row['elapsed']):>10.3f} {_mean(row['faults_per_sec']):>12.1f}"
+        )
+    click.echo("samples (user/system/elapsed seconds):")
+    for row in res["clients"]:
+        samples = " ".join(
+            f"{u:.2f}/{s:.2f}/{e:.3f}"
+            for u, s, e in zip(row["user"], row["system"], row["elapsed"], strict=True)
+        )
+        click.echo(f"  {row['clients']:>4}: {samples}")
+
+
+try:  # helper H7's commands (`noise`, `oom`), if present
+    from pcplab.cli.sim_noise import noise, oom  # noqa: F401,E402
+except ImportError:
+    pass

@@ -1,0 +1,215 @@
+"""Generator helpers every design shares: the ``zone->lock`` sections and the pcp list bodies.
+
+Each helper models one kernel function.  The mm model (:mod:`pcplab.mm.ops`) does the sequential
+work; these wrappers add the locking and announce the work, so the work happens in the step that
+holds the lock (kernel-pcp.md §5.1, §6, §7):
+
+* ``rmqueue_bulk``, ``free_pcppages_bulk``: ``spin_lock(&zone->lock)`` (IRQs are already off in
+  5.17 and 6.0 callers), one lock hold for the whole refill / bulk free.
+* ``rmqueue_buddy``, ``free_one_page``: ``spin_lock_irqsave(&zone->lock)`` — the buddy paths used
+  for orders without pcp lists, ISOLATE pages, and 6.0's trylock fallback.
+
+ASSUMPTION: 5.17's ``free_pcppages_bulk`` detaches the pages before it takes ``zone->lock``
+(§7.1); the model detaches and frees in one step under the lock, so a simulator charges the detach
+inside the lock hold.
+
+The pcp bodies (``__rmqueue_pcplist``, ``free_unref_page_commit``) run inside a window the caller
+opened with ``PcpEnter(lists, owner)``; they record the hand-out / take-back in the same step as
+the list change, so a page is never "nowhere" between two steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+from pcplab.kernel.ops import Load, MutexLock, MutexUnlock, SpinLock, SpinUnlock, Store, Work
+from pcplab.mm import ops as mm
+from pcplab.mm.constants import MIGRATE_ISOLATE, MIGRATE_PCPTYPES
+from pcplab.mm.state import PcpLists, PerCpuPages, Zone
+
+Gen = Generator[Any, Any, Any]
+
+
+def zone_lock(ctx: Any, zone: Zone) -> Any:
+    return ctx.state.zone_lock[zone.name]
+
+
+def rmqueue_bulk(
+    ctx: Any, zone: Zone, order: int, count: int, lists: PcpLists, pindex: int, mt: int
+) -> Gen:
+    """Refill: up to ``count`` blocks from buddy onto the list tail, under ``zone->lock``."""
+    lock = zone_lock(ctx, zone)
+    yield SpinLock(lock, func="rmqueue_bulk")
+    got = mm.rmqueue_bulk(zone, order, count, lists, pindex, mt)
+    if got:
+        yield Work("rmqueue_bulk", got << order, zone, None, func="rmqueue_bulk")
+    yield SpinUnlock(lock, func="rmqueue_bulk")
+    return got
+
+
+def free_pcppages_bulk(
+    ctx: Any, zone: Zone, count: int, pcp: PerCpuPages, lists: PcpLists, pindex: int = 0
+) -> Gen:
+    """Bulk free ``count`` base pages from the list tails into buddy, under ``zone->lock``."""
+    lock = zone_lock(ctx, zone)
+    yield SpinLock(lock, func="free_pcppages_bulk")
+    freed = mm.free_pcppages_bulk(zone, count, pcp, lists, pindex)
+    if freed:
+        yield Work("free_pcppages_bulk", freed, zone, None, func="free_pcppages_bulk")
+    yield SpinUnlock(lock, func="free_pcppages_bulk")
+    return freed
+
+
+def rmqueue_buddy(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
+    """One block straight from buddy under ``spin_lock_irqsave(&zone->lock)``; records it."""
+    lock = zone_lock(ctx, zone)
+    yield SpinLock(lock, irqsave=True, func="rmqueue_buddy")
+    pfn = mm.rmqueue_buddy(zone, order, mt)
+    if pfn is not None:
+        mm.hand_out(zone, pfn, order)
+        yield Work("buddy_alloc", 1 << order, zone, None, func="rmqueue_buddy")
+    yield SpinUnlock(lock, irqrestore=True, func="rmqueue_buddy")
+    return pfn
+
+
+def free_one_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
+    """A caller's block straight to buddy under ``spin_lock_irqsave(&zone->lock)``."""
+    lock = zone_lock(ctx, zone)
+    yield SpinLock(lock, irqsave=True, func="free_one_page")
+    mm.take_back(zone, pfn, order)
+    mm.free_one_page(zone, pfn, order, mt)
+    yield Work("buddy_free", 1 << order, zone, None, func="free_one_page")
+    yield SpinUnlock(lock, irqrestore=True, func="free_one_page")
+
+
+def __rmqueue_pcplist(
+    ctx: Any, zone: Zone, order: int, mt: int, pcp: PerCpuPages, lists: PcpLists
+) -> Gen:
+    """Inside the caller's pcp window: refill an empty list with ``rmqueue_bulk``, then take the
+    head block and hand it out.  None when buddy had nothing either (kernel-pcp.md §5.1)."""
+    pindex = zone.version.order_to_pindex(mt, order)
+    if not lists.lists[pindex]:
+        batch = mm.nr_pcp_alloc(pcp, zone, order)
+        yield from rmqueue_bulk(ctx, zone, order, batch, lists, pindex, mt)
+    pfn = mm.pcp_take(pcp, lists, pindex, order)
+    if pfn is None:
+        return None
+    mm.hand_out(zone, pfn, order)
+    yield Work("pcp_alloc", 1 << order, lists, pcp.cpu, func="rmqueue_pcplist")
+    return pfn
+
+
+def free_unref_page_commit(
+    ctx: Any, zone: Zone, pcp: PerCpuPages, lists: PcpLists, pfn: int, order: int, mt: int
+) -> Gen:
+    """Inside the caller's pcp window: take the block back, push it at the list head and bulk
+    free what ``nr_pcp_high``/``nr_pcp_free`` ask for (kernel-pcp.md §6)."""
+    mm.take_back(zone, pfn, order)
+    to_free = mm.free_unref_page_commit(zone, pcp, lists, pfn, order, mt)
+    yield Work("pcp_free", 1 << order, lists, pcp.cpu, func="free_unref_page_commit")
+    if to_free:
+        pindex = zone.version.pindex_table[order][mt]
+        yield from free_pcppages_bulk(ctx, zone, to_free, pcp, lists, pindex)
+
+
+def read_pcp_count(ctx: Any, lists: PcpLists, cpu: int, func: str) -> Gen:
+    """One racy ``READ_ONCE(pcp->count)`` of another CPU's lists, for the drain mask."""
+    count = yield Load(lists, "count", owner=cpu, func=func)
+    yield Work("drain_mask_check", 1, lists, cpu, func=func)
+    return count
+
+
+def cpus_with_pcps(ctx: Any, zone: Zone | None, force_all_cpus: bool, func: str) -> Gen:
+    """The ``cpus_with_pcps`` mask of ``__drain_all_pages`` (kernel-pcp.md §9.3): every online CPU
+    when forced; else those whose count for ``zone`` (any populated zone for None) was non-zero
+    when read without a lock.  Returns the CPU ids in order."""
+    mask: list[int] = []
+    for cpu in ctx.state.online_cpus():
+        if force_all_cpus:
+            has_pcps = True
+        elif zone is not None:
+            pcp = zone.per_cpu_pageset[cpu]
+            has_pcps = bool((yield from read_pcp_count(ctx, pcp.lp, cpu, func)))
+        else:
+            has_pcps = False
+            for z in ctx.machine.populated_zones():
+                pcp = z.per_cpu_pageset[cpu]
+                if (yield from read_pcp_count(ctx, pcp.lp, cpu, func)):
+                    has_pcps = True
+                    break
+        if has_pcps:
+            mask.append(cpu)
+    return mask
+
+
+def needs_pcp(zone: Zone, order: int, mt: int) -> bool:
+    """``rmqueue``'s test for the pcp path: a pcp order and a migratetype with pcp lists.
+
+    ASSUMPTION: no CONFIG_CMA restriction (the kernel skips pcp for MOVABLE without ALLOC_CMA
+    only when CMA is configured, §3.3)."""
+    return zone.version.pcp_allowed_order(order) and mt < MIGRATE_PCPTYPES
+
+
+def pageset_update(ctx: Any, zone: Zone, high: int, batch: int, high_max: int | None = None) -> Gen:
+    """``__zone_set_pageset_high_and_batch``: ``WRITE_ONCE`` the sizes into every CPU's pageset,
+    one store step per CPU (readers use them with ``READ_ONCE``, kernel-pcp.md §3.4)."""
+    hmax = high if high_max is None else high_max
+    for pcp in zone.per_cpu_pageset:
+        yield Store(pcp, "batch", batch, owner=pcp.cpu, func="pageset_update")
+        # same step: the model writes high and its bounds together with batch
+        pcp.high_min = high
+        pcp.high_max = hmax
+        pcp.high = min(max(pcp.high, high), hmax) if zone.version.autotune else high
+
+
+def zone_pcp_disable(ctx: Any, zone: Zone, drain_all: Any) -> Gen:
+    """``zone_pcp_disable`` [SRC✓ v5.17 page_alloc.c:9360-9365]: take ``pcp_batch_high_lock``, set
+    ``high = 0, batch = 1`` on every CPU, then ``__drain_all_pages(zone, true)`` (``drain_all``).
+    Returns holding the mutex; ``zone_pcp_enable`` releases it."""
+    yield MutexLock(ctx.state.pcp_batch_high_lock, func="zone_pcp_disable")
+    yield from pageset_update(ctx, zone, 0, 1)
+    yield from drain_all(ctx, zone, True)
+
+
+def zone_pcp_enable(ctx: Any, zone: Zone) -> Gen:
+    """``zone_pcp_enable``: write the zone's computed sizes back, drop ``pcp_batch_high_lock``."""
+    yield from pageset_update(
+        ctx, zone, zone.pageset_high_min, zone.pageset_batch, zone.pageset_high_max
+    )
+    yield MutexUnlock(ctx.state.pcp_batch_high_lock, func="zone_pcp_enable")
+
+
+def free_the_page(ctx: Any, zone: Zone, pfn: int, order: int, free_unref_page: Any) -> Gen:
+    """``free_the_page``: pcp orders go to the design's ``free_unref_page(ctx, zone, pfn, order,
+    mt)``, except pages of isolated pageblocks (``free_one_page``, kernel-pcp.md §3.3); other
+    orders go to buddy (``__free_pages_ok``).  HIGHATOMIC/CMA pages use the MOVABLE list.
+
+    ASSUMPTION: the pageblock type is read without a scheduling point (isolation changes it under
+    ``zone->lock``; the kernel reads it racily too and tolerates the race by draining after
+    isolating)."""
+    if not zone.version.pcp_allowed_order(order):
+        yield from free_one_page(ctx, zone, pfn, order, mm.pageblock_migratetype(zone, pfn))
+        return
+    mt = mm.pcp_free_migratetype(zone, pfn)
+    if mt == MIGRATE_ISOLATE:
+        yield from free_one_page(ctx, zone, pfn, order, mt)
+        return
+    yield from free_unref_page(ctx, zone, pfn, order, mt)
+
+
+__all__ = [
+    "cpus_with_pcps",
+    "free_the_page",
+    "zone_pcp_disable",
+    "zone_pcp_enable",
+    "free_one_page",
+    "free_pcppages_bulk",
+    "free_unref_page_commit",
+    "needs_pcp",
+    "pageset_update",
+    "read_pcp_count",
+    "rmqueue_buddy",
+    "rmqueue_bulk",
+    "zone_lock",
+]

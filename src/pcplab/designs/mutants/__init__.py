@@ -1,0 +1,71 @@
+"""Deliberately broken designs: the checker's own test cases.
+
+Each mutant is a real design with one small change, like a patch that rewrites one function, and
+names the violation the checker must report (``Design.expected_violation``).  :func:`mutate` builds
+the mutant: a fresh copy of the base design's module whose globals have the rewritten functions
+swapped in, so every caller inside the copy (the drain, ``zone_pcp_disable``, ...) picks up the
+change while the real design stays untouched.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import replace
+from types import ModuleType
+from typing import Any
+
+from pcplab.designs.base import Design
+
+
+def mutate(base_module: str, functions: dict[str, Any]) -> ModuleType:
+    """A private copy of ``base_module`` with ``functions`` replacing its module-level names."""
+    spec = importlib.util.find_spec(base_module)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot copy {base_module}")
+    copy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(copy)
+    for name, fn in functions.items():
+        if not hasattr(copy, name):
+            raise AttributeError(f"{base_module} has no {name} to replace")
+        setattr(copy, name, fn)
+    return copy
+
+
+def mutant_design(
+    copy: ModuleType, name: str, description: str, expected_violation: str, module: str
+) -> Design:
+    """The copy's ``DESIGN`` renamed and marked as a mutant of its base."""
+    base: Design = copy.DESIGN
+    # entry points the copy defines under the Design field's name (after the swap)
+    entry = {
+        f: getattr(copy, f)
+        for f in _ENTRY_POINTS
+        if callable(getattr(copy, f, None)) and getattr(copy, f) is not getattr(base, f)
+    }
+    return replace(
+        base,
+        **entry,
+        name=name,
+        description=description,
+        is_mutant=True,
+        base=base.name,
+        expected_violation=expected_violation,
+        module=module,
+    )
+
+
+_ENTRY_POINTS = (
+    "setup",
+    "alloc_pages",
+    "free_pages",
+    "drain_all_pages",
+    "drain_local_pages",
+    "drain_dead_cpu",
+    "zone_pcp_disable",
+    "zone_pcp_enable",
+    "postcondition",
+    "size_statement",
+)
+
+
+__all__ = ["mutant_design", "mutate"]

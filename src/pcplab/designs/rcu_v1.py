@@ -1,0 +1,88 @@
+"""The seed exactly as posted (v1, 2022-02-08), with its NULL-zone bug.
+
+Everything is the ``rcu`` design except one line of ``__drain_all_pages``: in the mask loop's
+branch for ``zone == NULL`` (walk every populated zone) the pcp pointer is taken from the function
+argument ``zone`` instead of the loop variable ``z`` (kernel-pcp.md §10.5).  Any
+``drain_all_pages(NULL)`` that wins the mutex and is not forced dereferences NULL — in the kernel at
+``__drain_all_pages+0x1c4``, address 0x58 (``per_cpu_pageset`` in ``struct zone``), first reported by
+Xiongfeng Wang from an OOM run ``<7c87f388-cc50-e9a1-17a7-802bb42656e4@huawei.com>``.  Zone drains
+and forced drains never reach that branch, so they work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from pcplab.designs import common, rcu
+from pcplab.designs.base import Design
+from pcplab.kernel.ops import MutexLock, MutexTrylock, MutexUnlock, SynchronizeRcu
+from pcplab.mm.state import Zone
+
+Gen = common.Gen
+
+
+def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
+    st = ctx.state
+    func = "__drain_all_pages"
+    if not (yield MutexTrylock(st.pcpu_drain_mutex, func=func)):
+        if zone is None:
+            return False
+        yield MutexLock(st.pcpu_drain_mutex, func=func)
+
+    cpus_with_pcps = []
+    for cpu in st.online_cpus():
+        has_pcps = False
+        if force_all_cpus:
+            has_pcps = True
+        elif zone is not None:
+            pcp = zone.per_cpu_pageset[cpu]
+            lp = pcp.lp
+            if (yield from common.read_pcp_count(ctx, lp, cpu, func)):
+                has_pcps = True
+        else:
+            for z in ctx.machine.populated_zones():  # noqa: B007 - the bug: z is never used
+                pcp = zone.per_cpu_pageset[cpu]  # as posted: `zone` (NULL here), not `z`
+                lp = pcp.lp
+                if (yield from common.read_pcp_count(ctx, lp, cpu, func)):
+                    has_pcps = True
+                    break
+        if has_pcps:
+            cpus_with_pcps.append(cpu)
+
+    if cpus_with_pcps:
+        yield from rcu.swap_pcplists(ctx, zone, cpus_with_pcps, func)
+        yield SynchronizeRcu(func=func)
+        yield from rcu.free_detached_pcplists(ctx, zone, cpus_with_pcps, func)
+
+    yield MutexUnlock(st.pcpu_drain_mutex, func=func)
+    return True
+
+
+def drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool = False) -> Gen:
+    return (yield from __drain_all_pages(ctx, zone, force_all_cpus))
+
+
+def zone_pcp_disable(ctx: Any, zone: Zone) -> Gen:
+    yield from common.zone_pcp_disable(ctx, zone, __drain_all_pages)
+
+
+def size_statement(machine: Any) -> dict[str, Any]:
+    return dict(rcu.size_statement(machine), design="rcu-v1")
+
+
+DESIGN: Design = replace(
+    rcu.DESIGN,
+    name="rcu-v1",
+    description="seed v1 as posted: rcu, but the NULL-zone mask loop dereferences the zone argument",
+    drain_all_pages=drain_all_pages,
+    zone_pcp_disable=zone_pcp_disable,
+    size_statement=size_statement,
+    expected_violation="null-deref",
+    sources=(
+        "kernel-pcp.md §10.5",
+        "<20220208100750.1189808-3-nsaenzju@redhat.com>",
+        "<7c87f388-cc50-e9a1-17a7-802bb42656e4@huawei.com>",
+    ),
+    module=__name__,
+)

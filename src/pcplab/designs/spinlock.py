@@ -1,0 +1,253 @@
+"""Linux 6.0: ``pcp->lock`` with trylock on the fast paths and a buddy fallback (what landed).
+
+Sources: kernel-pcp.md §12 [SRC✓ v6.0.1 mm/page_alloc.c] — Mel Gorman, "Drain remote per-cpu
+directly" v5 ``<20220624125423.6126-1-mgorman@techsingularity.net>``; commits 4b23a68f9536
+("protect PCP lists with a spinlock"), 443c2accd1b6 ("remotely drain per-cpu lists", N. Saenz
+Julienne), 01b44456a7aa ("replace local_lock with normal spinlock"); §5.2, §6.2 for the fallbacks.
+
+* Fast paths pin the task (``preempt_disable``; ``migrate_disable`` on PREEMPT_RT), then
+  ``spin_trylock_irqsave(&pcp->lock)`` on this CPU's pcp.  A failed trylock (a drainer holds it)
+  sends the allocation to ``rmqueue_buddy`` and the free to ``free_one_page``, both under
+  ``zone->lock``.  An empty pcp list that cannot be refilled also falls back to buddy.
+* ``drain_pages_zone(cpu, zone)`` reads ``count`` without the lock and, if non-zero, frees the lists
+  under ``spin_lock_irqsave(&pcp->lock)`` — all on the draining CPU.  No workqueue, IPI or RCU.
+* 6.0 list rules (run with a 6.0 machine): one shared THP list, single-pass bulk free starting
+  at the list just freed into, ``free_high``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pcplab.designs import common
+from pcplab.designs.base import (
+    LIST_HEAD,
+    SPINLOCK,
+    Design,
+    DrainState,
+    add_pcp_locks,
+    new_state,
+    pcp_lists_empty,
+    size_record,
+)
+from pcplab.kernel.ops import (
+    Load,
+    MigrateDisable,
+    MigrateEnable,
+    MutexLock,
+    MutexTrylock,
+    MutexUnlock,
+    PcpEnter,
+    PcpExit,
+    PreemptDisable,
+    PreemptEnable,
+    SpinLock,
+    SpinTrylock,
+    SpinUnlock,
+    WaitCpuDead,
+)
+from pcplab.mm.state import PerCpuPages, Zone
+from pcplab.mm.version import parse_kernel
+
+Gen = common.Gen
+
+
+def setup(machine: Any, kernel: Any) -> DrainState:
+    st = new_state(machine, kernel)
+    add_pcp_locks(st)
+    return st
+
+
+def pcp_lock(ctx: Any, zone: Zone, cpu: int) -> Any:
+    return ctx.state.pcp_lock[zone.name][cpu]
+
+
+# --- pcp_spin_trylock_irqsave / pcp_spin_unlock_irqrestore ----------------------------------------
+
+
+def pcpu_task_pin(ctx: Any, func: str) -> Gen:
+    # preempt_disable is cheaper; RT needs migrate_disable (sleeping spinlocks)
+    if getattr(ctx.kernel, "preempt_rt", False):
+        yield MigrateDisable(func=func)
+    else:
+        yield PreemptDisable(func=func)
+
+
+def pcpu_task_unpin(ctx: Any, func: str) -> Gen:
+    if getattr(ctx.kernel, "preempt_rt", False):
+        yield MigrateEnable(func=func)
+    else:
+        yield PreemptEnable(func=func)
+
+
+def pcp_spin_trylock_irqsave(ctx: Any, zone: Zone, func: str) -> Gen:
+    """This CPU's pcp with its lock held (IRQs off), or None when the lock is busy."""
+    yield from pcpu_task_pin(ctx, func)
+    pcp = zone.per_cpu_pageset[ctx.cpu]
+    if (yield SpinTrylock(pcp_lock(ctx, zone, ctx.cpu), irqsave=True, func=func)):
+        return pcp
+    yield from pcpu_task_unpin(ctx, func)
+    return None
+
+
+def pcp_spin_unlock_irqrestore(ctx: Any, zone: Zone, pcp: PerCpuPages, func: str) -> Gen:
+    yield SpinUnlock(pcp_lock(ctx, zone, pcp.cpu), irqrestore=True, func=func)
+    yield from pcpu_task_unpin(ctx, func)
+
+
+# --- fast paths ----------------------------------------------------------------------------------
+
+
+def rmqueue_pcplist(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
+    pcp = yield from pcp_spin_trylock_irqsave(ctx, zone, "rmqueue_pcplist")
+    if pcp is None:
+        return None  # may fail due to a parallel drain: the caller uses buddy
+    lists = pcp.lp
+    yield PcpEnter(lists, ctx.cpu, func="rmqueue_pcplist")
+    common.mm.rmqueue_pcplist_prepare(pcp)
+    page = yield from common.__rmqueue_pcplist(ctx, zone, order, mt, pcp, lists)
+    yield PcpExit(lists, ctx.cpu, func="rmqueue_pcplist")
+    yield from pcp_spin_unlock_irqrestore(ctx, zone, pcp, "rmqueue_pcplist")
+    return page
+
+
+def alloc_pages(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
+    """``rmqueue`` (6.0): the pcp path, and ``rmqueue_buddy`` when it returns nothing."""
+    if common.needs_pcp(zone, order, mt):
+        page = yield from rmqueue_pcplist(ctx, zone, order, mt)
+        if page is not None:
+            return page
+    return (yield from common.rmqueue_buddy(ctx, zone, order, mt))
+
+
+def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
+    pcp = yield from pcp_spin_trylock_irqsave(ctx, zone, "free_unref_page")
+    if pcp is None:
+        yield from common.free_one_page(ctx, zone, pfn, order, mt)
+        return
+    lists = pcp.lp
+    yield PcpEnter(lists, ctx.cpu, func="free_unref_page_commit")
+    yield from common.free_unref_page_commit(ctx, zone, pcp, lists, pfn, order, mt)
+    yield PcpExit(lists, ctx.cpu, func="free_unref_page_commit")
+    yield from pcp_spin_unlock_irqrestore(ctx, zone, pcp, "free_unref_page")
+
+
+def free_pages(ctx: Any, zone: Zone, pfn: int, order: int) -> Gen:
+    yield from common.free_the_page(ctx, zone, pfn, order, free_unref_page)
+
+
+# --- drains --------------------------------------------------------------------------------------
+
+
+def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> Gen:
+    pcp = zone.per_cpu_pageset[cpu]
+    if (yield Load(pcp.lp, "count", owner=cpu, func="drain_pages_zone")):
+        lock = pcp_lock(ctx, zone, cpu)
+        yield SpinLock(lock, irqsave=True, func="drain_pages_zone")  # IRQs off for zone->lock
+        lists = pcp.lp
+        yield PcpEnter(lists, cpu, func="drain_pages_zone")
+        if lists.count:  # the count passed to free_pcppages_bulk is read under the lock
+            yield from common.free_pcppages_bulk(ctx, zone, lists.count, pcp, lists)
+        yield PcpExit(lists, cpu, func="drain_pages_zone")
+        yield SpinUnlock(lock, irqrestore=True, func="drain_pages_zone")
+
+
+def drain_pages(ctx: Any, cpu: int) -> Gen:
+    for zone in ctx.machine.populated_zones():
+        yield from drain_pages_zone(ctx, cpu, zone)
+
+
+def drain_local_pages(ctx: Any, zone: Zone | None) -> Gen:
+    if zone is not None:
+        yield from drain_pages_zone(ctx, ctx.cpu, zone)
+    else:
+        yield from drain_pages(ctx, ctx.cpu)
+
+
+def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
+    st = ctx.state
+    func = "__drain_all_pages"
+    if not (yield MutexTrylock(st.pcpu_drain_mutex, func=func)):
+        if zone is None:
+            return False
+        yield MutexLock(st.pcpu_drain_mutex, func=func)
+
+    cpus_with_pcps = yield from common.cpus_with_pcps(ctx, zone, force_all_cpus, func)
+
+    # all on this CPU, one CPU after another
+    for cpu in cpus_with_pcps:
+        if zone is not None:
+            yield from drain_pages_zone(ctx, cpu, zone)
+        else:
+            yield from drain_pages(ctx, cpu)
+
+    yield MutexUnlock(st.pcpu_drain_mutex, func=func)
+    return True
+
+
+def drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool = False) -> Gen:
+    return (yield from __drain_all_pages(ctx, zone, force_all_cpus))
+
+
+def drain_dead_cpu(ctx: Any, cpu: int) -> Gen:
+    yield WaitCpuDead(cpu, func="page_alloc_cpu_dead")
+    yield from drain_pages(ctx, cpu)
+
+
+def zone_pcp_disable(ctx: Any, zone: Zone) -> Gen:
+    yield from common.zone_pcp_disable(ctx, zone, __drain_all_pages)
+
+
+def zone_pcp_enable(ctx: Any, zone: Zone) -> Gen:
+    yield from common.zone_pcp_enable(ctx, zone)
+
+
+def v60_fields(nr_lists: int) -> list[tuple[str, int, int]]:
+    """``struct per_cpu_pages`` of 6.0 with CONFIG_NUMA (mmzone.h:384-396 [SRC✓ v6.0.1])."""
+    return [
+        ("lock", SPINLOCK, 4),
+        ("count", 4, 4),
+        ("high", 4, 4),
+        ("batch", 4, 4),
+        ("free_factor", 2, 2),
+        ("expire", 2, 2),
+        (f"lists[{nr_lists}]", LIST_HEAD * nr_lists, 8),
+    ]
+
+
+def size_statement(machine: Any) -> dict[str, Any]:
+    nr = parse_kernel("6.0").configured(thp=machine.version.thp).nr_pcp_lists
+    return size_record(
+        "spinlock",
+        machine,
+        v60_fields(nr),
+        cacheline_aligned=True,
+        source="kernel-pcp.md §3.2: Mel's pahole <20220613125622.18628-6-mgorman@"
+        "techsingularity.net>: lock 0/4 ... lists 24/208, 256 B, 4 lines, 64-byte aligned",
+        note="the lock fits because 6.0 shares one THP list (13 lists, commit 5d0a661d808f)",
+    )
+
+
+DESIGN = Design(
+    name="spinlock",
+    description="6.0: pin + pcp->lock trylock with buddy fallback; the drainer locks each remote pcp",
+    kernel_version="6.0",
+    setup=setup,
+    alloc_pages=alloc_pages,
+    free_pages=free_pages,
+    drain_all_pages=drain_all_pages,
+    drain_local_pages=drain_local_pages,
+    drain_dead_cpu=drain_dead_cpu,
+    zone_pcp_disable=zone_pcp_disable,
+    zone_pcp_enable=zone_pcp_enable,
+    postcondition=pcp_lists_empty,
+    size_statement=size_statement,
+    sources=(
+        "kernel-pcp.md §12",
+        "<20220624125423.6126-1-mgorman@techsingularity.net>",
+        "commit 4b23a68f9536",
+        "commit 443c2accd1b6",
+        "commit 01b44456a7aa",
+    ),
+    module=__name__,
+)

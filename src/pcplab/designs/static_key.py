@@ -1,0 +1,238 @@
+"""Attempt [1] (2021-09-21): conditional locking behind a static key (rejected).
+
+Sources: kernel-pcp.md §11.1 — series ``<20210921161323.607817-1-nsaenzju@redhat.com>``, 4/6
+"Introduce alternative per-cpu list locking" ``<20210921161323.607817-5-nsaenzju@redhat.com>``,
+5/6 "Allow remote per-cpu page list draining", 6/6 enables the key with NOHZ_FULL.
+
+* The per-CPU ``pagesets`` record holds both a ``local_lock_t`` and a ``spinlock_t``.  Every
+  ``local_lock_irqsave(&pagesets.lock)`` becomes a helper: with the static key
+  ``remote_pcpu_cache_access`` on, ``migrate_disable()`` + ``spin_lock_irqsave()`` on this CPU's
+  spinlock; off, the usual local lock.  A variant locks a given CPU's spinlock.
+* Key on: ``__drain_all_pages`` drains every masked CPU itself, under that CPU's spinlock.
+  Key off: exactly the v5.17 workqueue drain.
+* The key is on when the machine has nohz_full CPUs (``kernel.nohz_full`` non-empty).
+
+ASSUMPTION: the remote variant takes the target CPU's spinlock with irqsave and no
+``migrate_disable`` (the drainer need not stay on a CPU it does not own).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pcplab.designs import common
+from pcplab.designs.base import Design, DrainState, new_state, pcp_lists_empty, size_record
+from pcplab.designs.base import v517_fields as _v517_fields
+from pcplab.kernel.locks import Spinlock
+from pcplab.kernel.ops import (
+    FlushWork,
+    LocalLock,
+    LocalUnlock,
+    MigrateDisable,
+    MigrateEnable,
+    MutexLock,
+    MutexTrylock,
+    MutexUnlock,
+    PcpEnter,
+    PcpExit,
+    QueueWorkOn,
+    SpinLock,
+    SpinUnlock,
+    WaitCpuDead,
+    WorkItem,
+)
+from pcplab.mm.state import Zone
+from pcplab.mm.version import parse_kernel
+
+Gen = common.Gen
+
+
+def setup(machine: Any, kernel: Any) -> DrainState:
+    st = new_state(machine, kernel)
+    st.pagesets_spin = [Spinlock(f"cpu{cpu} pagesets.spin") for cpu in range(machine.nr_cpus)]
+    st.pcpu_drain = [WorkItem(f"pcpu_drain/{cpu}") for cpu in range(machine.nr_cpus)]
+    st.remote_pcpu_cache_access = bool(getattr(kernel, "nohz_full", ()))
+    return st
+
+
+# --- the lock helpers that replace local_lock_irqsave(&pagesets.lock) ----------------------------
+
+
+def pagesets_lock_irqsave(ctx: Any, func: str) -> Gen:
+    st = ctx.state
+    if st.remote_pcpu_cache_access:
+        yield MigrateDisable(func=func)
+        yield SpinLock(st.pagesets_spin[ctx.cpu], irqsave=True, func=func)
+    else:
+        yield LocalLock(st.pagesets, func=func)
+
+
+def pagesets_unlock_irqrestore(ctx: Any, func: str) -> Gen:
+    st = ctx.state
+    if st.remote_pcpu_cache_access:
+        yield SpinUnlock(st.pagesets_spin[ctx.cpu], irqrestore=True, func=func)
+        yield MigrateEnable(func=func)
+    else:
+        yield LocalUnlock(st.pagesets, func=func)
+
+
+def pagesets_lock_cpu_irqsave(ctx: Any, cpu: int, func: str) -> Gen:
+    """Lock ``cpu``'s pagesets (remote drain); key off it is the running CPU's local lock."""
+    st = ctx.state
+    if st.remote_pcpu_cache_access:
+        yield SpinLock(st.pagesets_spin[cpu], irqsave=True, func=func)
+    else:
+        yield LocalLock(st.pagesets, func=func)
+
+
+def pagesets_unlock_cpu_irqrestore(ctx: Any, cpu: int, func: str) -> Gen:
+    st = ctx.state
+    if st.remote_pcpu_cache_access:
+        yield SpinUnlock(st.pagesets_spin[cpu], irqrestore=True, func=func)
+    else:
+        yield LocalUnlock(st.pagesets, func=func)
+
+
+# --- fast paths ----------------------------------------------------------------------------------
+
+
+def rmqueue_pcplist(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
+    yield from pagesets_lock_irqsave(ctx, "rmqueue_pcplist")
+    pcp = zone.per_cpu_pageset[ctx.cpu]
+    lists = pcp.lp
+    yield PcpEnter(lists, ctx.cpu, func="rmqueue_pcplist")
+    common.mm.rmqueue_pcplist_prepare(pcp)
+    page = yield from common.__rmqueue_pcplist(ctx, zone, order, mt, pcp, lists)
+    yield PcpExit(lists, ctx.cpu, func="rmqueue_pcplist")
+    yield from pagesets_unlock_irqrestore(ctx, "rmqueue_pcplist")
+    return page
+
+
+def alloc_pages(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
+    if common.needs_pcp(zone, order, mt):
+        return (yield from rmqueue_pcplist(ctx, zone, order, mt))
+    return (yield from common.rmqueue_buddy(ctx, zone, order, mt))
+
+
+def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
+    yield from pagesets_lock_irqsave(ctx, "free_unref_page")
+    pcp = zone.per_cpu_pageset[ctx.cpu]
+    lists = pcp.lp
+    yield PcpEnter(lists, ctx.cpu, func="free_unref_page_commit")
+    yield from common.free_unref_page_commit(ctx, zone, pcp, lists, pfn, order, mt)
+    yield PcpExit(lists, ctx.cpu, func="free_unref_page_commit")
+    yield from pagesets_unlock_irqrestore(ctx, "free_unref_page")
+
+
+def free_pages(ctx: Any, zone: Zone, pfn: int, order: int) -> Gen:
+    yield from common.free_the_page(ctx, zone, pfn, order, free_unref_page)
+
+
+# --- drains --------------------------------------------------------------------------------------
+
+
+def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> Gen:
+    yield from pagesets_lock_cpu_irqsave(ctx, cpu, "drain_pages_zone")
+    pcp = zone.per_cpu_pageset[cpu]
+    lists = pcp.lp
+    yield PcpEnter(lists, cpu, func="drain_pages_zone")
+    if lists.count:
+        yield from common.free_pcppages_bulk(ctx, zone, lists.count, pcp, lists)
+    yield PcpExit(lists, cpu, func="drain_pages_zone")
+    yield from pagesets_unlock_cpu_irqrestore(ctx, cpu, "drain_pages_zone")
+
+
+def drain_pages(ctx: Any, cpu: int) -> Gen:
+    for zone in ctx.machine.populated_zones():
+        yield from drain_pages_zone(ctx, cpu, zone)
+
+
+def drain_local_pages(ctx: Any, zone: Zone | None) -> Gen:
+    if zone is not None:
+        yield from drain_pages_zone(ctx, ctx.cpu, zone)
+    else:
+        yield from drain_pages(ctx, ctx.cpu)
+
+
+def drain_local_pages_wq(ctx: Any, zone: Zone | None) -> Gen:
+    yield MigrateDisable(func="drain_local_pages_wq")
+    yield from drain_local_pages(ctx, zone)
+    yield MigrateEnable(func="drain_local_pages_wq")
+
+
+def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
+    st = ctx.state
+    func = "__drain_all_pages"
+    if not (yield MutexTrylock(st.pcpu_drain_mutex, func=func)):
+        if zone is None:
+            return False
+        yield MutexLock(st.pcpu_drain_mutex, func=func)
+
+    cpus_with_pcps = yield from common.cpus_with_pcps(ctx, zone, force_all_cpus, func)
+
+    if st.remote_pcpu_cache_access:
+        for cpu in cpus_with_pcps:
+            if zone is not None:
+                yield from drain_pages_zone(ctx, cpu, zone)
+            else:
+                yield from drain_pages(ctx, cpu)
+    else:
+        for cpu in cpus_with_pcps:
+            drain = st.pcpu_drain[cpu]
+            drain.fn = drain_local_pages_wq
+            drain.args = (zone,)
+            yield QueueWorkOn(cpu, drain, func=func)
+        for cpu in cpus_with_pcps:
+            yield FlushWork(st.pcpu_drain[cpu], func=func)
+
+    yield MutexUnlock(st.pcpu_drain_mutex, func=func)
+    return True
+
+
+def drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool = False) -> Gen:
+    return (yield from __drain_all_pages(ctx, zone, force_all_cpus))
+
+
+def drain_dead_cpu(ctx: Any, cpu: int) -> Gen:
+    yield WaitCpuDead(cpu, func="page_alloc_cpu_dead")
+    yield from drain_pages(ctx, cpu)
+
+
+def zone_pcp_disable(ctx: Any, zone: Zone) -> Gen:
+    yield from common.zone_pcp_disable(ctx, zone, __drain_all_pages)
+
+
+def zone_pcp_enable(ctx: Any, zone: Zone) -> Gen:
+    yield from common.zone_pcp_enable(ctx, zone)
+
+
+def size_statement(machine: Any) -> dict[str, Any]:
+    nr = parse_kernel("5.17").configured(thp=machine.version.thp).nr_pcp_lists
+    return size_record(
+        "static-key",
+        machine,
+        _v517_fields(nr),
+        source="kernel-pcp.md §3.2, §11.1: per_cpu_pages unchanged; the per-CPU pagesets record "
+        "gains a spinlock_t next to the (size 0) local_lock_t",
+        note="ASSUMPTION: no lock debugging (spinlock_t = 4 B, local_lock_t = 0 B)",
+        extra_per_cpu={"pagesets.spinlock": 4, "pcpu_drain": 40},
+    )
+
+
+DESIGN = Design(
+    name="static-key",
+    description="attempt [1]: with nohz_full CPUs, per-CPU spinlocks and remote drain; else v5.17",
+    kernel_version="5.17",
+    setup=setup,
+    alloc_pages=alloc_pages,
+    free_pages=free_pages,
+    drain_all_pages=drain_all_pages,
+    drain_local_pages=drain_local_pages,
+    drain_dead_cpu=drain_dead_cpu,
+    zone_pcp_disable=zone_pcp_disable,
+    zone_pcp_enable=zone_pcp_enable,
+    postcondition=pcp_lists_empty,
+    size_statement=size_statement,
+    sources=("kernel-pcp.md §11.1", "<20210921161323.607817-5-nsaenzju@redhat.com>"),
+    module=__name__,
+)

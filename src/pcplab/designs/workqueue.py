@@ -1,0 +1,203 @@
+"""v5.17: drain remote pcp lists by running a work item on each CPU (mainline 2017 → 5.19).
+
+Sources: kernel-pcp.md §3.4 (locking), §5.1 (allocation), §6.1 (free), §9.2-9.3 (drain)
+[SRC✓ v5.17-rc5 mm/page_alloc.c:3023-3250]; commit 0ccce3b92421 ("drain per-cpu pages from
+workqueue context", Mel Gorman).
+
+* Only the owning CPU touches its pcp lists, inside ``local_lock_irqsave(&pagesets.lock)`` (IRQs
+  off on !RT; migrate_disable + a per-CPU spinlock on PREEMPT_RT).  A dead CPU's lists may be
+  touched by anyone (``page_alloc_cpu_dead``).
+* ``__drain_all_pages`` serialises on ``pcpu_drain_mutex`` (a global drain that loses the trylock
+  gives up; a zone drain waits), builds ``cpus_with_pcps`` from unlocked count reads, queues
+  ``drain_local_pages_wq`` on every CPU in the mask and waits for each with ``flush_work``.
+* No buddy fallback for pcp orders: an empty list that cannot be refilled fails the allocation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pcplab.designs import common
+from pcplab.designs.base import Design, DrainState, new_state, pcp_lists_empty, size_record
+from pcplab.designs.base import v517_fields as _v517_fields
+from pcplab.kernel.ops import (
+    FlushWork,
+    LocalLock,
+    LocalUnlock,
+    MigrateDisable,
+    MigrateEnable,
+    MutexLock,
+    MutexTrylock,
+    MutexUnlock,
+    PcpEnter,
+    PcpExit,
+    QueueWorkOn,
+    WaitCpuDead,
+    WorkItem,
+)
+from pcplab.mm.state import Zone
+from pcplab.mm.version import parse_kernel
+
+Gen = common.Gen
+
+
+def setup(machine: Any, kernel: Any) -> DrainState:
+    st = new_state(machine, kernel)
+    # struct pcpu_drain { zone, work } per CPU; INIT_WORK happens at each drain
+    st.pcpu_drain = [WorkItem(f"pcpu_drain/{cpu}") for cpu in range(machine.nr_cpus)]
+    return st
+
+
+# --- allocation ----------------------------------------------------------------------------------
+
+
+def rmqueue_pcplist(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
+    pagesets = ctx.state.pagesets
+    yield LocalLock(pagesets, func="rmqueue_pcplist")
+    pcp = zone.per_cpu_pageset[ctx.cpu]
+    lists = pcp.lp
+    yield PcpEnter(lists, ctx.cpu, func="rmqueue_pcplist")
+    common.mm.rmqueue_pcplist_prepare(pcp)  # free_factor >>= 1
+    page = yield from common.__rmqueue_pcplist(ctx, zone, order, mt, pcp, lists)
+    yield PcpExit(lists, ctx.cpu, func="rmqueue_pcplist")
+    yield LocalUnlock(pagesets, func="rmqueue_pcplist")
+    return page
+
+
+def alloc_pages(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
+    """``rmqueue``: pcp orders through the pcp lists (no buddy fallback in 5.17), others buddy."""
+    if common.needs_pcp(zone, order, mt):
+        return (yield from rmqueue_pcplist(ctx, zone, order, mt))
+    return (yield from common.rmqueue_buddy(ctx, zone, order, mt))
+
+
+# --- free ----------------------------------------------------------------------------------------
+
+
+def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
+    pagesets = ctx.state.pagesets
+    yield LocalLock(pagesets, func="free_unref_page")
+    pcp = zone.per_cpu_pageset[ctx.cpu]
+    lists = pcp.lp
+    yield PcpEnter(lists, ctx.cpu, func="free_unref_page_commit")
+    yield from common.free_unref_page_commit(ctx, zone, pcp, lists, pfn, order, mt)
+    yield PcpExit(lists, ctx.cpu, func="free_unref_page_commit")
+    yield LocalUnlock(pagesets, func="free_unref_page")
+
+
+def free_pages(ctx: Any, zone: Zone, pfn: int, order: int) -> Gen:
+    yield from common.free_the_page(ctx, zone, pfn, order, free_unref_page)
+
+
+# --- drains --------------------------------------------------------------------------------------
+
+
+def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> Gen:
+    """Free all of ``cpu``'s pages of ``zone``.  Legal for the running CPU or a dead one: the
+    local lock taken is the *running* CPU's."""
+    pagesets = ctx.state.pagesets
+    yield LocalLock(pagesets, func="drain_pages_zone")
+    pcp = zone.per_cpu_pageset[cpu]
+    lists = pcp.lp
+    yield PcpEnter(lists, cpu, func="drain_pages_zone")
+    if lists.count:
+        yield from common.free_pcppages_bulk(ctx, zone, lists.count, pcp, lists)
+    yield PcpExit(lists, cpu, func="drain_pages_zone")
+    yield LocalUnlock(pagesets, func="drain_pages_zone")
+
+
+def drain_pages(ctx: Any, cpu: int) -> Gen:
+    for zone in ctx.machine.populated_zones():
+        yield from drain_pages_zone(ctx, cpu, zone)
+
+
+def drain_local_pages(ctx: Any, zone: Zone | None) -> Gen:
+    if zone is not None:
+        yield from drain_pages_zone(ctx, ctx.cpu, zone)
+    else:
+        yield from drain_pages(ctx, ctx.cpu)
+
+
+def drain_local_pages_wq(ctx: Any, zone: Zone | None) -> Gen:
+    """The work function, run by the bound kworker of the target CPU.  migrate_disable because
+    during CPU offline the item may run on another CPU; draining that one is fine (§9.2)."""
+    yield MigrateDisable(func="drain_local_pages_wq")
+    yield from drain_local_pages(ctx, zone)
+    yield MigrateEnable(func="drain_local_pages_wq")
+
+
+def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
+    st = ctx.state
+    func = "__drain_all_pages"
+    # A global drain already running does what we want: do not wait for it.  Zone drainers
+    # (CMA, memory offline) must be sure their zone was drained, so they wait.
+    if not (yield MutexTrylock(st.pcpu_drain_mutex, func=func)):
+        if zone is None:
+            return False
+        yield MutexLock(st.pcpu_drain_mutex, func=func)
+
+    cpus_with_pcps = yield from common.cpus_with_pcps(ctx, zone, force_all_cpus, func)
+
+    for cpu in cpus_with_pcps:
+        drain = st.pcpu_drain[cpu]
+        drain.fn = drain_local_pages_wq  # INIT_WORK(&drain->work, drain_local_pages_wq)
+        drain.args = (zone,)  # drain->zone = zone
+        yield QueueWorkOn(cpu, drain, func=func)
+    for cpu in cpus_with_pcps:
+        yield FlushWork(st.pcpu_drain[cpu], func=func)
+
+    yield MutexUnlock(st.pcpu_drain_mutex, func=func)
+    return True
+
+
+def drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool = False) -> Gen:
+    return (yield from __drain_all_pages(ctx, zone, force_all_cpus))
+
+
+def drain_dead_cpu(ctx: Any, cpu: int) -> Gen:
+    """``page_alloc_cpu_dead``: once ``cpu`` is dead, drain its lists from this CPU.
+
+    ASSUMPTION: ``zone_pcp_update`` (re-sizing high/batch for one CPU less) is not modelled."""
+    yield WaitCpuDead(cpu, func="page_alloc_cpu_dead")
+    yield from drain_pages(ctx, cpu)
+
+
+def zone_pcp_disable(ctx: Any, zone: Zone) -> Gen:
+    yield from common.zone_pcp_disable(ctx, zone, __drain_all_pages)
+
+
+def zone_pcp_enable(ctx: Any, zone: Zone) -> Gen:
+    yield from common.zone_pcp_enable(ctx, zone)
+
+
+def size_statement(machine: Any) -> dict[str, Any]:
+    nr = parse_kernel("5.17").configured(thp=machine.version.thp).nr_pcp_lists
+    return size_record(
+        "workqueue",
+        machine,
+        _v517_fields(nr),
+        source="kernel-pcp.md §3.2 [SRC v5.17 include/linux/mmzone.h]: 16 B scalars + "
+        f"{nr} list heads",
+        note="per CPU also struct pcpu_drain {zone *, work_struct} = 40 B (ASSUMPTION: no "
+        "lockdep; work_struct = data + list_head + func)",
+        extra_per_cpu={"pcpu_drain": 40},
+    )
+
+
+DESIGN = Design(
+    name="workqueue",
+    description="v5.17: a kworker on each CPU drains its own lists; the drainer flushes each work",
+    kernel_version="5.17",
+    setup=setup,
+    alloc_pages=alloc_pages,
+    free_pages=free_pages,
+    drain_all_pages=drain_all_pages,
+    drain_local_pages=drain_local_pages,
+    drain_dead_cpu=drain_dead_cpu,
+    zone_pcp_disable=zone_pcp_disable,
+    zone_pcp_enable=zone_pcp_enable,
+    postcondition=pcp_lists_empty,
+    size_statement=size_statement,
+    sources=("kernel-pcp.md §9.3", "commit 0ccce3b92421", "[SRC✓ v5.17 mm/page_alloc.c:3175-3250]"),
+    module=__name__,
+)

@@ -1,0 +1,935 @@
+"""The timed discrete-event engine: CPUs run tasks whose ops are priced by the cost model.
+
+API (stable; workloads build on it)
+-----------------------------------
+``sim = Simulator(machine, *, costs=None, profile=None, design=None, seed=0, noise=0.02,
+                  preempt_rt=False, nohz_full=(), tick_ns=costs.TICK_NS, invariants=False)``
+    ``machine``: a :class:`pcplab.mm.Machine`.  ``costs``: a :class:`pcplab.sim.costs.CostModel`
+    (default: from ``profile``, else :meth:`CostModel.generic`).  ``design``: a
+    ``pcplab.designs`` ``Design``; its ``setup(machine, kernel)`` result becomes
+    ``kernel.state`` (``ctx.state``).  ``invariants=True`` runs ``pcplab.mm.check_invariants``
+    after every op (slow; tests).  Everything random comes from ``seed``.
+``sim.kernel`` (:class:`pcplab.kernel.state.Kernel`), ``sim.machine``, ``sim.costs``,
+``sim.design``, ``sim.rng`` (``random.Random``, for workloads), ``sim.now`` (int ns).
+``task = sim.spawn(cpu, fn, args=(), name=None, policy="other", start_ns=0)``
+    a program task running generator function ``fn(ctx, *args)`` pinned to ``cpu``;
+    ``policy``: ``"other"`` (SCHED_OTHER) or ``"fifo"`` (SCHED_FIFO).  ``ctx`` is the kernel's
+    :class:`~pcplab.kernel.state.Task` (``ctx.cpu``, ``ctx.machine``, ``ctx.kernel``, ``ctx.state``).
+    Workloads yield ``pcplab.kernel.ops`` objects (``UserRun(ns)`` for user time, ``Sleep(ns)``,
+    ``Work(kind, n)`` for priced kernel work, locks, ...) and ``yield from`` design generators.
+``sim.at(t_ns, fn, *args)``: call plain ``fn(*args)`` at simulated time ``t_ns`` (timers).
+``sim.run(until=None) -> int``: run until no event is left (or ``until`` ns); returns ``now``.
+    Raises :class:`SimDeadlock` if programs are left blocked with nothing to wake them.
+``sim.stats(task) -> TaskStats``: ``user_ns``, ``system_ns``, ``start_ns``, ``end_ns``,
+    ``wait_ns`` (runnable but not running), ``switches``, ``interrupted_ns``.
+``sim.cpu_busy_ns[cpu]``, ``sim.events_processed``.
+``sim.on_segment(fn)``: ``fn(cpu, t0, t1, task, what)`` for every span of CPU time, ``what`` in
+    ``"user" | "kernel" | "spin" | "irq" | "switch"`` (noise accounting: a span of another task on
+    a CPU whose program is in user mode is an interruption of it).
+``sim.on_op(fn)``: ``fn(task, op, t_ns, cost_ns)`` after every executed op is priced (tracing,
+    probes).  ``cost_ns`` is the busy time charged (a sleeping op reports its sleep).
+``sim.check_invariants(where)``: run ``pcplab.mm.check_invariants`` now; raises
+    :class:`InvariantBroken` naming ``where`` and the first problems (workloads call it at the end
+    of each drain).
+``sim.cpu_time(cpu)``: what the CPU is doing (``"idle"``, or the running task's name).
+
+Scheduling (per CPU, kernel-pcp.md §9.4)
+----------------------------------------
+* An IRQ (IPI handler) runs as soon as the running task has IRQs enabled and the IPI has arrived
+  (``ipi_ns`` after it was sent); it interrupts a long op (``UserRun``) in the middle.
+* A woken task runs at once on an idle CPU.  On a busy CPU a SCHED_OTHER arrival waits until the
+  current task blocks, finishes or is preempted at the next tick boundary (``tick_ns``) where it
+  is preemptible; a SCHED_FIFO task preempts a SCHED_OTHER one at once and is never preempted by
+  SCHED_OTHER tasks (kworkers): they wait until it sleeps.  This is how a drainer's
+  ``flush_work`` can stall behind a busy RT CPU.
+* Spinning on a taken spinlock keeps the CPU busy (system time); sleeping (mutex, grace period,
+  ``flush_work``, ``Sleep``) frees it.  Spinlocks and mutexes are handed over in FIFO order.
+* ``synchronize_rcu`` returns when the kernel's reader condition holds **and** at least a grace
+  period (cost model: ~10 ms normal, ~70 µs expedited, lognormal) has passed; the expedited
+  variant interrupts every CPU the kernel reports as not in an extended quiescent state.
+* Costs: every executed op is priced by :class:`~pcplab.sim.costs.CostModel` (cacheline transfers
+  by distance for lock words and ``Load``/``Store``/``Work.data`` objects, clear_page against the
+  node's bandwidth shared with concurrent clearers, SMT siblings slowing each other), times a
+  seeded lognormal jitter.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from pcplab.errors import PcplabError
+from pcplab.kernel import ops
+from pcplab.kernel.state import BLOCKED, Kernel, Task
+from pcplab.sim import costs as C
+from pcplab.sim.costs import CostModel
+
+
+class SimDeadlock(PcplabError):
+    """Programs are blocked and no event can wake them."""
+
+
+class InvariantBroken(AssertionError):
+    """``pcplab.mm.check_invariants`` found a problem during a simulation."""
+
+
+class TaskStats:
+    __slots__ = (
+        "user_ns", "system_ns", "start_ns", "end_ns", "wait_ns", "switches", "interrupted_ns",
+        "policy", "state", "ready_since", "rest", "rest_kind", "spin_since", "sleep_gen",
+    )  # fmt: skip
+
+    def __init__(self, policy: str, start_ns: int) -> None:
+        self.user_ns = 0
+        self.system_ns = 0
+        self.start_ns = start_ns
+        self.end_ns: int | None = None
+        self.wait_ns = 0
+        self.switches = 0
+        self.interrupted_ns = 0
+        self.policy = policy
+        self.state = "new"  # new | ready | running | spinning | sleeping | done
+        self.ready_since = start_ns
+        self.rest = 0  # remaining ns of an interrupted op
+        self.rest_kind = "kernel"
+        self.spin_since = 0
+        self.sleep_gen = 0
+
+
+class _Line:
+    __slots__ = ("writer", "version", "busy_until")
+
+    def __init__(self) -> None:
+        self.writer: int | None = None
+        self.version = 0
+        self.busy_until = 0  # a line moves to one CPU at a time: transfers serialise
+
+
+class _CpuSim:
+    __slots__ = (
+        "id", "core", "node", "gen", "cur", "prev", "op_end", "op_kind", "fifo_q", "other_q",
+        "need_resched", "tick_at", "irq_at", "scheduled", "busy", "seg", "carry", "kc",
+        "clearing",
+    )  # fmt: skip
+
+    def __init__(self, cpu: int, core: int, node: int) -> None:
+        self.id = cpu
+        self.core = core
+        self.node = node
+        self.gen = 0
+        self.cur: Task | None = None  # task owning the CPU (program/kworker), None = idle
+        self.prev: Task | None = None
+        self.op_end = 0
+        self.op_kind = ""
+        self.fifo_q: deque[Task] = deque()
+        self.other_q: deque[Task] = deque()
+        self.need_resched = False
+        self.tick_at = -1
+        self.irq_at = 0
+        self.scheduled = False
+        self.busy = False
+        self.seg: tuple[int, int, Any, str] | None = None  # span in progress (t0, t1, task, what)
+        self.carry = 0.0
+        self.kc: Any = None  # the kernel's Cpu
+        self.clearing = False
+
+
+_WAKING = (
+    ops.SpinUnlock, ops.MutexUnlock, ops.LocalUnlock, ops.IrqRestore, ops.PreemptEnable,
+    ops.RcuReadUnlock, ops.QueueWorkOn, ops.EnterUser, ops.GoIdle, ops.GoOffline,
+)  # fmt: skip
+_WAKING_TYPES = frozenset(
+    (*_WAKING, ops.SynchronizeRcu, ops.FlushWork, ops.IpiCall)
+)
+_LOCK_WAIT_TYPES = frozenset((ops.SpinLock, ops.MutexLock, ops.LocalLock))
+_UNLOCK_TYPES = frozenset((ops.SpinUnlock, ops.MutexUnlock, ops.LocalUnlock))
+
+
+def _lock_key(op: Any, cpu: int) -> Any:
+    """The lock an acquire/release op is about (local locks are per CPU)."""
+    tp = type(op)
+    if tp is ops.MutexLock or tp is ops.MutexUnlock:
+        return id(op.mutex)
+    if tp is ops.LocalLock or tp is ops.LocalUnlock:
+        return (id(op.lock), cpu)
+    return id(op.lock)
+
+
+_FLAG_OPS = (
+    ops.IrqSave, ops.IrqRestore, ops.PreemptDisable, ops.PreemptEnable, ops.MigrateDisable,
+    ops.MigrateEnable, ops.RcuReadLock, ops.RcuReadUnlock,
+)  # fmt: skip
+_NOISE_TABLE = 8192
+
+
+class Simulator:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        machine: Any,
+        *,
+        costs: CostModel | None = None,
+        profile: Any = None,
+        design: Any = None,
+        seed: int = 0,
+        noise: float = C.DEFAULT_NOISE,
+        preempt_rt: bool = False,
+        nohz_full: Any = (),
+        tick_ns: int = C.TICK_NS,
+        invariants: bool = False,
+    ) -> None:
+        self.machine = machine
+        if costs is None:
+            costs = CostModel.for_profile(profile) if profile is not None else CostModel.generic(
+                machine
+            )
+        if len(costs.places) < machine.nr_cpus:
+            raise PcplabError(
+                f"cost model for {costs.name} has {len(costs.places)} CPUs, machine has "
+                f"{machine.nr_cpus}; build both from the same profile"
+            )
+        self.costs = costs
+        self.kernel = Kernel(
+            machine.nr_cpus, preempt_rt=preempt_rt, nohz_full=nohz_full, machine=machine
+        )
+        self.kernel.record_events = True
+        self.design = design
+        if design is not None:
+            self.kernel.state = design.setup(machine, self.kernel)
+        self.seed = seed
+        self.rng = random.Random(seed)
+        nrng = np.random.default_rng(seed)
+        if noise > 0:
+            tab = np.exp(nrng.normal(-noise * noise / 2, noise, _NOISE_TABLE))
+        else:
+            tab = np.ones(_NOISE_TABLE)
+        self._noise = [float(x) for x in tab]
+        self._ni = 0
+        self._gp_rng = random.Random(seed ^ 0x9E3779B9)
+        self.tick_ns = tick_ns
+        self.invariants = invariants
+        self.now = 0
+        self._heap: list[tuple[int, int, int, Any, Any]] = []
+        self._seq = 0
+        self.cpus = [
+            _CpuSim(c, costs.places[c].core, costs.places[c].node) for c in range(machine.nr_cpus)
+        ]
+        for c in self.cpus:
+            c.kc = self.kernel.cpus[c.id]
+        self._core_busy: dict[int, int] = {}
+        self._unit_ns: dict[str, float] = {}
+        self._speeds = [1.0] + [costs.smt_speed(k) for k in range(1, 65)]
+        self._info: dict[Task, TaskStats] = {}
+        self._known = 0
+        self._waiters: list[Task] = []  # blocked on anything but a lock
+        self._lock_waiters: dict[Any, deque[Task]] = {}  # lock key -> FIFO of blocked tasks
+        self._gp_deadline: dict[Task, int] = {}
+        self._lines: dict[int, _Line] = {}
+        self._seen: dict[tuple[int, int], int] = {}
+        # clear_page in progress per node: cpu -> [bytes left, time of last update, bytes/ns]
+        self._clears: dict[int, dict[int, list[float]]] = {}
+        self._segment_fns: list[Callable[..., None]] = []
+        self._op_fns: list[Callable[..., None]] = []
+        self._track = False  # keep per-CPU spans only when someone listens
+        self.cpu_busy_ns = [0] * machine.nr_cpus
+        self.events_processed = 0
+        self._keep = []  # objects whose id() keys a line: keep them alive (ids stay unique)
+
+    # --- public API ---------------------------------------------------------------------------
+
+    def spawn(
+        self,
+        cpu: int,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...] = (),
+        name: str | None = None,
+        policy: str = "other",
+        start_ns: int = 0,
+    ) -> Task:
+        if policy not in ("other", "fifo"):
+            raise PcplabError(f"unknown scheduling policy {policy!r}; use 'other' or 'fifo'")
+        if not 0 <= cpu < self.machine.nr_cpus:
+            raise PcplabError(f"no CPU {cpu}; CPUs are 0-{self.machine.nr_cpus - 1}")
+        task = self.kernel.spawn(cpu, fn, args, name=name)
+        self._known = len(self.kernel.tasks)
+        st = TaskStats(policy, start_ns)
+        self._info[task] = st
+        if start_ns <= self.now:
+            self._make_ready(task, self.now)
+        else:
+            self._push(start_ns, 1, self._start_task, task)
+        return task
+
+    def at(self, t_ns: int, fn: Callable[..., Any], *args: Any) -> None:
+        self._push(int(t_ns), 2, fn, *args)
+
+    def on_segment(self, fn: Callable[..., None]) -> None:
+        self._segment_fns.append(fn)
+        self._track = True
+
+    def on_op(self, fn: Callable[..., None]) -> None:
+        self._op_fns.append(fn)
+
+    def stats(self, task: Task) -> TaskStats:
+        return self._info[task]
+
+    def cpu_time(self, cpu: int) -> str:
+        c = self.cpus[cpu]
+        kc = self.kernel.cpus[cpu]
+        if kc.irq is not None:
+            return kc.irq.name
+        return c.cur.name if c.cur is not None else "idle"
+
+    def check_invariants(self, where: str) -> None:
+        from pcplab.mm.invariants import check_invariants
+
+        errs = check_invariants(self.machine)
+        if errs:
+            more = f" (+{len(errs) - 3} more)" if len(errs) > 3 else ""
+            raise InvariantBroken(f"at {where}, t={self.now} ns: " + "; ".join(errs[:3]) + more)
+
+    def run(self, until: int | None = None) -> int:
+        heap = self._heap
+        pop = heapq.heappop
+        while heap:
+            t = heap[0][0]
+            if until is not None and t > until:
+                self.now = until
+                return until
+            _, _, _, fn, args = pop(heap)
+            self.now = t
+            self.events_processed += 1
+            fn(*args)
+        stuck = [
+            t for t in self.kernel.unfinished() if self._info.get(t) is None
+            or self._info[t].state != "done"
+        ]
+        stuck = [t for t in stuck if t.kind == "program"]
+        if stuck:
+            desc = ", ".join(f"{t.name} waits on {self.kernel.wait_key(t)}" for t in stuck[:4])
+            raise SimDeadlock(f"simulation stuck at t={self.now} ns: {desc}")
+        return self.now
+
+    # --- events ---------------------------------------------------------------------------------
+
+    def _push(self, t: int, prio: int, fn: Callable[..., Any], *args: Any) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (t, prio, self._seq, fn, args))
+
+    def _start_task(self, task: Task) -> None:
+        self._info[task].ready_since = self.now
+        self._make_ready(task, self.now)
+
+    def _sched(self, c: _CpuSim, t: int) -> None:
+        """(Re)schedule CPU ``c`` to act at ``t``; invalidates an older pending event."""
+        c.gen += 1
+        c.scheduled = True
+        self._seq += 1
+        heapq.heappush(self._heap, (t, 0, self._seq, self._cpu_event, (c, c.gen)))
+
+    def _cpu_event(self, c: _CpuSim, gen: int) -> None:
+        if gen != c.gen:
+            return
+        c.scheduled = False
+        if c.seg is not None:
+            self._flush(c, self.now)
+        if c.clearing:
+            self._clear_done(c, self.now)
+        self._cpu_run(c, self.now)
+
+    def _set_busy(self, c: _CpuSim, busy: bool) -> None:
+        if c.busy != busy:
+            c.busy = busy
+            self._core_busy[c.core] = self._core_busy.get(c.core, 0) + (1 if busy else -1)
+
+    def _segment(self, c: _CpuSim, t0: int, t1: int, task: Task | None, what: str) -> None:
+        if t1 > t0:
+            self.cpu_busy_ns[c.id] += t1 - t0
+            for fn in self._segment_fns:
+                fn(c.id, t0, t1, task, what)
+
+    def _flush(self, c: _CpuSim, t: int) -> None:
+        """Emit the span in progress on ``c`` up to ``t`` (it may have been cut short)."""
+        seg = c.seg
+        if seg is not None:
+            c.seg = None
+            self._segment(c, seg[0], min(seg[1], t), seg[2], seg[3])
+
+    # --- the per-CPU scheduler --------------------------------------------------------------------
+
+    def _cpu_run(self, c: _CpuSim, t: int) -> None:
+        kc = c.kc
+        cur = c.cur
+        if cur is not None and kc.irq is None and not kc.pending_irqs and not c.need_resched:
+            st = self._info[cur]
+            if st.state == "running" and not st.rest and not cur.done:
+                self._step(c, cur, t)  # the common case: the running task's next op
+                return
+        # 1. an active or arriving IRQ
+        if kc.irq is not None:
+            self._step(c, kc.irq, t, irq=True)
+            return
+        cur = c.cur
+        if kc.pending_irqs and kc.online and t >= c.irq_at and (
+            cur is None or cur.irq_depth == 0 or self._info[cur].state != "running"
+        ):
+            self._step(c, kc.pending_irqs[0], t, irq=True)
+            return
+        if cur is not None:
+            st = self._info[cur]
+            if st.state == "running" and cur.done and not st.rest:
+                st.state = "done"
+                st.end_ns = t
+                c.cur = None
+                cur = None
+                if self._waiters:
+                    self._wake_check(t)
+            elif st.state == "running":
+                if (
+                    c.need_resched and not cur.done and self._preemptible(cur)
+                    and self._has_ready(c, cur)
+                ):
+                    self._preempt(c, cur, t)
+                    return
+                c.need_resched = False
+                if st.rest:
+                    # finish the op an IRQ or a preemption interrupted
+                    rest = st.rest
+                    st.rest = 0
+                    c.op_kind = st.rest_kind
+                    self._account(c, cur, t, t + rest, c.op_kind)
+                    c.op_end = t + rest
+                    self._sched(c, t + rest)
+                    return
+                self._step(c, cur, t)
+                return
+            elif st.state == "spinning":
+                return  # wait for the wake-up
+            else:
+                c.cur = None
+        # 2. pick the next task
+        nxt = self._pick(c)
+        if nxt is None:
+            c.cur = None
+            c.need_resched = False
+            self._set_busy(c, False)
+            if kc.pending_irqs and kc.online:
+                self._sched(c, max(t, c.irq_at))
+            return
+        st = self._info[nxt]
+        st.wait_ns += t - st.ready_since
+        st.state = "running"
+        c.cur = nxt
+        c.need_resched = False
+        self._set_busy(c, True)
+        if c.prev is not None and c.prev is not nxt:
+            st.switches += 1
+            cs = int(self.costs.context_switch_ns)
+            if self._track:
+                self._flush(c, t)
+                c.seg = (t, t + cs, nxt, "switch")
+            else:
+                self.cpu_busy_ns[c.id] += cs
+            st.system_ns += cs
+            c.prev = nxt
+            c.op_kind = "kernel"
+            c.op_end = t + cs
+            self._sched(c, t + cs)
+            return
+        c.prev = nxt
+        self._cpu_run(c, t)
+
+    def _pick(self, c: _CpuSim) -> Task | None:
+        for q in (c.fifo_q, c.other_q):
+            while q:
+                task = q.popleft()
+                if self._info[task].state == "ready" and not task.done:
+                    return task
+        return None
+
+    def _has_ready(self, c: _CpuSim, cur: Task) -> bool:
+        if self._info[cur].policy == "fifo":
+            return False  # same-priority FIFO tasks and SCHED_OTHER never preempt it
+        return any(self._info[t].state == "ready" for t in c.fifo_q) or any(
+            self._info[t].state == "ready" for t in c.other_q
+        )
+
+    @staticmethod
+    def _preemptible(task: Task) -> bool:
+        return task.irq_depth == 0 and task.preempt == 0 and not task.held
+
+    def _preempt(self, c: _CpuSim, cur: Task, t: int) -> None:
+        st = self._info[cur]
+        st.state = "ready"
+        st.ready_since = t
+        (c.fifo_q if st.policy == "fifo" else c.other_q).append(cur)
+        c.cur = None
+        c.need_resched = False
+        self._cpu_run(c, t)
+
+    def _make_ready(self, task: Task, t: int) -> None:
+        st = self._info[task]
+        st.state = "ready"
+        st.ready_since = t
+        c = self.cpus[task.cpu]
+        if st.policy == "fifo":
+            c.fifo_q.append(task)
+        else:
+            c.other_q.append(task)
+        cur = c.cur
+        if cur is None:
+            if not c.scheduled and c.kc.irq is None:
+                self._sched(c, t)
+            return
+        cst = self._info[cur]
+        if cst.state != "running":
+            if not c.scheduled:
+                self._sched(c, t)
+            return
+        if st.policy == "fifo" and cst.policy == "other":
+            c.need_resched = True
+            if self._preemptible(cur):
+                self._interrupt(c, t)
+            return
+        if cst.policy == "other":
+            # tick preemption at the next tick boundary
+            nt = (t // self.tick_ns + 1) * self.tick_ns
+            if c.tick_at < t or c.tick_at > nt:
+                c.tick_at = nt
+                self._push(nt, 0, self._tick, c)
+
+    def _tick(self, c: _CpuSim) -> None:
+        t = self.now
+        c.tick_at = -1
+        cur = c.cur
+        if cur is None or self._info[cur].state != "running":
+            return
+        if not self._has_ready(c, cur):
+            return
+        c.need_resched = True
+        if self._preemptible(cur):
+            self._interrupt(c, t)
+
+    def _interrupt(self, c: _CpuSim, t: int) -> None:
+        """Stop the op in progress at ``t`` (its rest runs later) and re-run the scheduler."""
+        cur = c.cur
+        if cur is not None and c.op_end > t and self._info[cur].state == "running":
+            st = self._info[cur]
+            st.rest += c.op_end - t
+            st.rest_kind = c.op_kind
+            if c.clearing:
+                self._clear_done(c, t)
+            # take back the not-yet-spent part of the op's accounting
+            if c.op_kind == "user":
+                st.user_ns -= c.op_end - t
+            else:
+                st.system_ns -= c.op_end - t
+            if not self._track:
+                self.cpu_busy_ns[c.id] -= c.op_end - t
+            c.op_end = t
+        self._flush(c, t)
+        self._sched(c, t)
+
+    # --- executing one op -------------------------------------------------------------------------
+
+    def _step(self, c: _CpuSim, task: Task, t: int, irq: bool = False) -> None:
+        kernel = self.kernel
+        op = task.op
+        if irq:
+            self._set_busy(c, True)
+        if type(op) is ops.SynchronizeRcu and task.wait is None:
+            self._gp_deadline[task] = t + self.costs.gp_ns(op.expedited, self._gp_rng.random())
+        work_before = task.work
+        res = kernel.step(task)
+        st = self._info.get(task)
+        if st is None:  # an IRQ task or a kworker the kernel created
+            st = self._adopt(task, t)
+        if len(kernel.tasks) != self._known:
+            self._adopt_new(t)
+        if res is BLOCKED:
+            if task.spinning:
+                st.state = "spinning"
+                st.spin_since = t
+                c.op_kind = "spin"
+            else:
+                st.state = "sleeping"
+                if not irq:
+                    c.cur = None
+                c.gen += 1  # drop any pending event of this CPU; decide now
+                self._add_waiter(task)
+                if kernel.events:
+                    self._kernel_events(t)
+                self._cpu_run(c, t)
+                return
+            self._add_waiter(task)
+            if kernel.events:
+                self._kernel_events(t)
+            return
+        if op is None:
+            ns, kind = 0, "kernel"
+        else:
+            fns, kind = self._price(c, task, op, t)
+            # integer ns timeline; carry the fractions so sub-ns costs still add up
+            if kind == "sleep":
+                ns = int(fns)
+            else:
+                fns += c.carry
+                ns = int(fns)
+                c.carry = fns - ns
+            for fn in self._op_fns:
+                fn(task, op, t, ns)
+        if kind == "sleep":
+            # the task sleeps ``ns``; the CPU is free meanwhile
+            if task.done:
+                st.state = "done"
+                st.end_ns = t + ns
+            else:
+                st.state = "sleeping"
+                st.sleep_gen += 1
+                self._push(t + ns, 1, self._timer_wake, task, st.sleep_gen)
+            if not irq:
+                c.cur = None
+            c.gen += 1
+            c.scheduled = False
+            if kernel.events:
+                self._kernel_events(t)
+            self._cpu_run(c, t)
+            return
+        else:
+            if irq:
+                kind = "irq"
+            self._account(c, task, t, t + ns, kind)
+            c.op_end = t + ns
+            c.op_kind = kind
+            if task.done and irq:
+                st.state = "done"
+                st.end_ns = t + ns
+            # a finished program keeps its CPU until its last op's time has passed
+            self._sched(c, t + ns)
+        if kernel.events:
+            self._kernel_events(t)
+        if (task.done and irq) or task.work is not work_before:
+            # the IRQ (or the work item) ends when this op's time has passed
+            if self._waiters:
+                self._push(t + ns, 1, self._wake_check_now)
+        else:
+            tp = type(op)
+            if tp in _UNLOCK_TYPES and self._lock_waiters:
+                key = _lock_key(op, task.cpu)
+                if key in self._lock_waiters:
+                    self._wake_lock(key, t)
+            if self._waiters and tp in _WAKING_TYPES:
+                self._wake_check(t)
+        if self.invariants:
+            self.check_invariants(f"{task.name} after {op.describe() if op else 'start'}")
+
+    def _account(self, c: _CpuSim, task: Task, t0: int, t1: int, kind: str) -> None:
+        st = self._info[task]
+        if kind == "user":
+            st.user_ns += t1 - t0
+        else:
+            st.system_ns += t1 - t0
+        if not self._track:
+            self.cpu_busy_ns[c.id] += t1 - t0
+            return
+        if c.seg is not None:
+            self._flush(c, t0)
+        if t1 > t0:
+            c.seg = (t0, t1, task, kind)
+
+    def _adopt(self, task: Task, t: int) -> TaskStats:
+        st = TaskStats("other", t)
+        st.state = "running" if task.kind == "irq" else "sleeping"
+        self._info[task] = st
+        return st
+
+    def _adopt_new(self, t: int) -> None:
+        for task in self.kernel.tasks[self._known:]:
+            if task not in self._info:
+                self._adopt(task, t)
+                if task.kind == "irq":
+                    c = self.cpus[task.cpu]
+                    c.irq_at = t + int(self.costs.ipi_ns)
+                    self._push(c.irq_at, 0, self._irq_arrive, c)
+                elif task.kind == "kworker":
+                    self._make_ready(task, t)
+        self._known = len(self.kernel.tasks)
+
+    def _irq_arrive(self, c: _CpuSim) -> None:
+        kc = self.kernel.cpus[c.id]
+        if kc.irq is not None or not kc.pending_irqs:
+            return
+        cur = c.cur
+        if cur is not None and self._info[cur].state == "running" and cur.irq_depth == 0:
+            self._interrupt(c, self.now)
+        elif cur is None and not c.scheduled:
+            self._sched(c, self.now)
+
+    def _timer_wake(self, task: Task, gen: int) -> None:
+        st = self._info[task]
+        if st.sleep_gen != gen or st.state != "sleeping":
+            return
+        if task.kind == "irq":
+            st.state = "running"
+            self._sched(self.cpus[task.cpu], self.now)
+            return
+        c = self.cpus[task.cpu]
+        kc = c.kc
+        if (
+            c.cur is None and not c.scheduled and c.prev is task and kc.irq is None
+            and not kc.pending_irqs and not c.fifo_q and not c.other_q
+        ):
+            # its idle CPU, which last ran it: continue at once (no switch, no extra event)
+            st.state = "running"
+            c.cur = task
+            self._set_busy(c, True)
+            self._step(c, task, self.now)
+            return
+        self._make_ready(task, self.now)
+        if c.scheduled and c.cur is None and len(c.fifo_q) + len(c.other_q) <= 1:
+            # an idle CPU woken by this timer: run it now rather than via another event
+            c.gen += 1
+            c.scheduled = False
+            self._cpu_run(c, self.now)
+
+    def _wake_check_now(self) -> None:
+        self._wake_check(self.now)
+
+    def _add_waiter(self, task: Task) -> None:
+        w = task.wait
+        if type(w) in _LOCK_WAIT_TYPES:
+            self._lock_waiters.setdefault(_lock_key(w, task.cpu), deque()).append(task)
+        else:
+            self._waiters.append(task)
+
+    def _wake_lock(self, key: Any, t: int) -> None:
+        """A lock was released: hand it to the first waiter (FIFO, like qspinlock/mutex)."""
+        q = self._lock_waiters[key]
+        can_run = self.kernel._can_run
+        while q:
+            task = q[0]
+            if task.done:
+                q.popleft()
+                continue
+            if not can_run(task):
+                return
+            q.popleft()
+            self._wake(task, t)
+            break
+        if not q:
+            del self._lock_waiters[key]
+
+    def _wake_check(self, t: int) -> None:
+        """Wake the (non-lock) waiters whose condition now holds."""
+        if not self._waiters:
+            return
+        can_run = self.kernel._can_run
+        keep: list[Task] = []
+        waiters = self._waiters
+        self._waiters = keep
+        for task in waiters:
+            if task.done:
+                continue
+            if task.wait is not None and not can_run(task):
+                keep.append(task)
+                continue
+            self._wake(task, t)
+
+    def _wake(self, task: Task, t: int) -> None:
+        st = self._info[task]
+        c = self.cpus[task.cpu]
+        if st.state == "spinning":
+            st.state = "running"
+            st.system_ns += t - st.spin_since
+            self._flush(c, st.spin_since)
+            self._segment(c, st.spin_since, t, task, "spin")
+            if task.kind == "irq" or c.cur is task:
+                self._sched(c, t)
+            return
+        deadline = self._gp_deadline.get(task)
+        if deadline is not None and deadline > t:
+            st.sleep_gen += 1
+            self._push(deadline, 1, self._timer_wake, task, st.sleep_gen)
+            return
+        if task.kind == "irq":
+            st.state = "running"
+            self._sched(c, t)
+        else:
+            self._make_ready(task, t)
+
+    def _kernel_events(self, t: int) -> None:
+        evs = self.kernel.events
+        self.kernel.events = []
+        for ev in evs:
+            if ev.kind == "rcu_exp_ipi" and ev.dst is not None:
+                self._steal(self.cpus[ev.dst], t + int(self.costs.ipi_ns), C.IPI_HANDLER_NS)
+            elif ev.kind == "work_queued" and ev.dst is not None:
+                self._wake_check(t)
+
+    def _steal(self, c: _CpuSim, t: int, ns: int) -> None:
+        """An interrupt handler of ``ns`` on ``c`` at ``t`` (noise on whatever runs there)."""
+        self._push(t, 0, self._steal_now, c, ns)
+
+    def _steal_now(self, c: _CpuSim, ns: int) -> None:
+        t = self.now
+        cur = c.cur
+        seg = c.seg
+        self._flush(c, t)
+        self._segment(c, t, t + ns, None, "irq")
+        if cur is not None and self._info[cur].state == "running" and c.op_end > t:
+            self._info[cur].interrupted_ns += ns
+            if seg is not None and seg[1] > t:
+                c.seg = (t + ns, seg[1] + ns, seg[2], seg[3])
+            c.op_end += ns
+            self._sched(c, c.op_end)
+
+    # --- prices -----------------------------------------------------------------------------------
+
+    def _jitter(self) -> float:
+        i = self._ni + 1
+        if i == _NOISE_TABLE:
+            i = 0
+        self._ni = i
+        return self._noise[i]
+
+    def _speed(self, c: _CpuSim) -> float:
+        return self._speeds[self._core_busy.get(c.core, 1)]
+
+    def _line(self, obj: Any) -> _Line:
+        key = id(obj)
+        ln = self._lines.get(key)
+        if ln is None:
+            ln = self._lines[key] = _Line()
+            self._keep.append(obj)
+        return ln
+
+    def _write(self, cpu: int, obj: Any, t: int | None = None) -> float:
+        """Take the line of ``obj`` exclusive for a write (RFO): the transfer from its last
+        writer, after any transfer in flight (a contended line moves one CPU at a time)."""
+        ln = self._line(obj)
+        if ln.writer is None or ln.writer == cpu:
+            ln.writer = cpu
+            return 0.0
+        cost = self.costs.transfer_ns(ln.writer, cpu)
+        ln.writer = cpu
+        ln.version += 1
+        if t is None:
+            return cost
+        start = ln.busy_until if ln.busy_until > t else t
+        ln.busy_until = int(start + cost + C.ATOMIC_CYCLES / self.costs.clock_ghz)
+        return start - t + cost
+
+    def _read(self, cpu: int, obj: Any) -> float:
+        ln = self._line(obj)
+        if ln.writer is None or ln.writer == cpu:
+            return 0.0
+        key = (id(obj), cpu)
+        if self._seen.get(key) == ln.version:
+            return 0.0
+        self._seen[key] = ln.version
+        return self.costs.transfer_ns(ln.writer, cpu)
+
+    def _price(self, c: _CpuSim, task: Task, op: Any, t: int) -> tuple[float, str]:
+        costs = self.costs
+        cpu = c.id
+        ghz = costs.clock_ghz
+        tp = type(op)
+        if tp is ops.Work:
+            kind = op.kind
+            if kind == "clear_page":
+                ns = self._clear_ns(c, op.n, t)
+                return ns * self._jitter(), "kernel"
+            per = self._unit_ns.get(kind)
+            if per is None:
+                per = self._unit_ns[kind] = costs.work_ns(kind, 1)
+            base = per * op.n
+            extra = self._write(cpu, op.data, t) if op.data is not None else 0.0
+            return (base / self._speed(c)) * self._jitter() + extra, "kernel"
+        if tp is ops.Sleep:
+            return max(0, int(op.ns)), "sleep"
+        if tp is ops.UserRun:
+            return op.ns / self._speed(c) * self._jitter(), "user"
+        if tp in _FLAG_OPS:
+            return C.FLAG_CYCLES / ghz, "kernel"
+        if tp is ops.SpinLock or tp is ops.SpinTrylock or tp is ops.MutexLock or (
+            tp is ops.MutexTrylock
+        ):
+            lock = op.lock if tp in (ops.SpinLock, ops.SpinTrylock) else op.mutex
+            return self._write(cpu, lock, t) + C.ATOMIC_CYCLES / ghz, "kernel"
+        if tp is ops.SpinUnlock or tp is ops.MutexUnlock:
+            return C.HIT_CYCLES / ghz, "kernel"
+        if tp is ops.LocalLock or tp is ops.LocalUnlock:
+            per = C.ATOMIC_CYCLES if self.kernel.preempt_rt else C.FLAG_CYCLES
+            return per / ghz, "kernel"
+        if tp is ops.Load:
+            return self._read(cpu, op.obj) + C.HIT_CYCLES / ghz, "kernel"
+        if tp is ops.Store:
+            return self._write(cpu, op.obj, t) + C.HIT_CYCLES / ghz, "kernel"
+        if tp is ops.PcpEnter:
+            return self._write(cpu, op.lists) + C.HIT_CYCLES / ghz, "kernel"
+        if tp is ops.PcpExit:
+            return 0, "kernel"
+        if tp is ops.SynchronizeRcu:
+            deadline = self._gp_deadline.pop(task, t)
+            if deadline > t:
+                return deadline - t, "sleep"
+            return 0, "kernel"
+        if tp is ops.QueueWorkOn:
+            return C.QUEUE_WORK_NS, "kernel"
+        if tp is ops.Sleep:
+            return max(0, int(op.ns)), "sleep"
+        return 0, "kernel"
+
+    def _clear_ns(self, c: _CpuSim, n: int, t: int) -> float:
+        """clear_page of ``n`` pages (first touch: the CPU's node).  The node's bandwidth is
+        shared between the clears in progress (processor sharing): each runs at
+        ``min(core bandwidth, node bandwidth / clears)``, re-timed whenever one starts or ends."""
+        active = self._clears.setdefault(c.node, {})
+        self._clear_advance(active, t)
+        active[c.id] = [float(n * self.costs.page_size), float(t), 0.0]
+        c.clearing = True
+        self._clear_rates(c.node, active, t, skip=c.id)
+        left, _, rate = active[c.id]
+        return left / rate
+
+    def _clear_advance(self, active: dict[int, list[float]], t: int) -> None:
+        for rec in active.values():
+            rec[0] = max(0.0, rec[0] - rec[2] * (t - rec[1]))
+            rec[1] = float(t)
+
+    def _clear_rates(self, node: int, active: dict[int, list[float]], t: int, skip: int) -> None:
+        costs = self.costs
+        share = costs.node_clear_bw() / max(1, len(active))
+        for cpu in sorted(active):
+            rec = active[cpu]
+            c = self.cpus[cpu]
+            rate = min(costs.core_clear_bw() * self._speed(c), share)
+            if cpu != skip and rate != rec[2]:
+                # re-time the clear in progress on that CPU
+                new_end = t + int(rec[0] / rate) if rate > 0 else c.op_end
+                delta = new_end - c.op_end
+                cur = c.cur
+                if cur is not None and delta and c.op_end > t:
+                    st = self._info[cur]
+                    st.system_ns += delta
+                    if not self._track:
+                        self.cpu_busy_ns[c.id] += delta
+                    if c.seg is not None:
+                        c.seg = (c.seg[0], c.seg[1] + delta, c.seg[2], c.seg[3])
+                    c.op_end = new_end
+                    self._sched(c, new_end)
+            rec[2] = rate
+
+    def _clear_done(self, c: _CpuSim, t: int) -> None:
+        active = self._clears[c.node]
+        self._clear_advance(active, t)
+        del active[c.id]
+        c.clearing = False
+        if active:
+            self._clear_rates(c.node, active, t, skip=-1)

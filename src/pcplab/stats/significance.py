@@ -1,0 +1,69 @@
+"""The `*` marker: mmtests' two significance rules.
+
+``ci`` (default; ``gormanm/mmtests@8cd087ae``, in force when pft was removed): each run's interval
+is mean +/- qnorm(0.975)*sd, no division by sqrt(n); the marker means the two intervals do not
+overlap, i.e. |mean_new - mean_base| > 1.96 * (s_new + s_base).  ``cidiff`` returns the raw
+difference when both SDs are 0.  A run with n <= 1 has no interval and is never marked.
+
+``ttest`` (``f0b33946`` .. ``8cd087ae^``, e.g. ``93946ac6`` ``Compare.pm _significanceTest``):
+unpooled standard error, Student df = n1 + n2 - 2, two-sided p < 0.10; a zero standard error
+marks any difference; n = 1 counts its SD as 0.  The SD is the arithmetic sample SD for every row,
+Hmean rows included (before ``8a0e63a2``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from statistics import NormalDist
+
+from pcplab.stats.summary import OpSummary
+from pcplab.stats.tdist import t_sf_two_sided
+
+RULES = ("ci", "ttest")
+CI_ALPHA = 0.05  # hard-coded in Summarise.pm:209
+TTEST_LEVEL = 0.10  # _SignificanceLevel default
+Z = NormalDist().inv_cdf(1.0 - CI_ALPHA / 2.0)  # 1.959963984540054, R's qnorm(0.975)
+
+
+@dataclass(frozen=True)
+class Significance:
+    significant: bool
+    statistic: float  # ci: the cidiff ratio; ttest: the two-sided p value
+    rule: str
+
+
+def ci_ratio(base: OpSummary, new: OpSummary) -> float | None:
+    """cidiff(base, baseCI, new, newCI): (mean_base - mean_new) / (q_base + q_new); None if no CI."""
+    if base.n <= 1 or new.n <= 1 or math.isnan(base.spread) or math.isnan(new.spread):
+        return None
+    q = Z * base.spread + Z * new.spread
+    diff = base.mean - new.mean
+    return diff if q == 0 else diff / q
+
+
+def ttest_p(base: OpSummary, new: OpSummary) -> float:
+    """Two-sided p of the old rule (0.0 when the standard error is 0 and the means differ)."""
+    sb = 0.0 if math.isnan(base.arith_sd) else base.arith_sd
+    sn = 0.0 if math.isnan(new.arith_sd) else new.arith_sd
+    se = math.sqrt(sb * sb / base.n + sn * sn / new.n)
+    if se == 0:
+        return 0.0 if base.mean != new.mean else 1.0
+    t = abs(base.mean - new.mean) / se
+    df = base.n + new.n - 2
+    if df <= 0:
+        # two single samples with SD treated as 0 never reach here (se == 0 above)
+        return 1.0
+    return t_sf_two_sided(t, df)
+
+
+def significance(base: OpSummary, new: OpSummary, rule: str = "ci") -> Significance:
+    if rule == "ci":
+        ratio = ci_ratio(base, new)
+        if ratio is None:
+            return Significance(False, float("nan"), rule)
+        return Significance(abs(ratio) > 1.0, ratio, rule)
+    if rule == "ttest":
+        p = ttest_p(base, new)
+        return Significance(p < TTEST_LEVEL, p, rule)
+    raise ValueError(f"unknown significance rule {rule!r}; choose one of {', '.join(RULES)}")

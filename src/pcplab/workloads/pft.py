@@ -1,0 +1,653 @@
+"""mmtests ``pft`` (page fault test) on the simulator, with mmtests' semantics.
+
+What pft does (mmtests-pft.md §1-§2, ``gormanm/pft`` ``pft.c``, mmtests ``pft-bench``):
+
+* one private anonymous mapping of ``MemTotal / 5`` bytes (``PFT_MAPPING_SIZE``; MemTotal = the
+  machine's managed memory), split evenly between N worker **threads** of one process with the
+  ``ROUND_UP`` bit-mask quirk (:func:`split_pages`);
+* every worker writes one byte per base page of its slice: exactly one anonymous zero-fill fault
+  per page; THP off (``PFT_PAGESIZES=base``);
+* client counts from mmtests' ``threads_large_stride_begin`` sequence for the CPU count, capped
+  at 128 (:func:`client_counts`); 30 iterations by default;
+* per run: user and system time **summed over workers**, elapsed = latest end − earliest start,
+  faults/cpu = pages / (user + system), faults/sec = pages / elapsed.
+
+Per-fault path (both modes price the same pieces with :mod:`pcplab.sim.costs`): the user store,
+fault entry, ``down_read_trylock(mmap_lock)`` — an atomic on a cacheline all threads of the
+process share, so it bounces — the fault handling, the allocation through the **design's**
+``alloc_pages`` (refills with ``rmqueue_bulk`` under ``zone->lock``), ``clear_page`` against the
+node's memory bandwidth, the LRU add in pagevecs of 15 pages under the node's ``lru_lock``,
+``up_read`` (the same shared line), fault exit.
+
+Two modes:
+
+* **exact** (:func:`run_exact`): every fault is a generator on the engine; the design's
+  ``alloc_pages`` runs for every page against the real allocator state; contention emerges from
+  the engine (spinning, cacheline transfers serialised per line, shared bandwidth).
+* **aggregated** (:func:`run_aggregated`, the default): each thread advances in chunks of many
+  faults.  Its private work is one span priced from the same constants (the design's fast path is
+  measured once by running its ``alloc_pages`` through the engine, :func:`probe_design`); the
+  shared resources (the mmap_lock line, each zone's ``zone->lock``, each node's ``lru_lock``,
+  each node's memory bandwidth) are mean-value queues fed with the rates the other active threads
+  had in their last chunk.  Tests check both modes agree on small cases.
+
+Thread placement (ASSUMPTION, :func:`place_threads`): pft's launcher forks worker threads one
+after another; ``wake_up_new_task`` places each with fork balancing, which never crosses NUMA
+distances above ``node_reclaim_distance`` = 30 (5.17 ``sd_init`` clears ``SD_BALANCE_FORK``
+beyond it).  Inside that *fork domain* threads spread over nodes, then LLCs, then idle cores,
+then SMT siblings; only when every logical CPU of the domain is busy do more threads land in the
+next domain (the periodic balancer's job).  First-touch allocation serves each thread from its
+own node's highest zone.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+import zlib
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pcplab.errors import PcplabError
+from pcplab.kernel import ops
+from pcplab.kernel.locks import Spinlock
+from pcplab.mm.constants import MIGRATE_MOVABLE
+from pcplab.sim import costs as C
+from pcplab.sim.costs import CostModel
+
+#: pft-bench caps the client count ("benchmark-enforced limit", mmtests ce991ffa)
+MAX_CLIENTS = 128
+#: node_reclaim_distance (RECLAIM_DISTANCE): fork balancing stops above it (kernel/sched/topology.c)
+RECLAIM_DISTANCE = 30
+#: ASSUMPTION: pthread_create + first wake-up of each worker, one after another
+THREAD_START_NS = 20_000
+#: ASSUMPTION: run-to-run spread of a worker's speed (lognormal sigma); gives ~1 % CoeffVar
+RUN_JITTER = 0.01
+#: aggregated mode: at least this many chunks per thread
+CHUNKS_PER_THREAD = 64
+
+
+# --- mmtests semantics --------------------------------------------------------------------------
+
+
+def client_counts(numcpus: int, max_clients: int = MAX_CLIENTS, start: int = 1) -> list[int]:
+    """mmtests ``threads_large_stride_begin`` for ``END = min(numcpus, max_clients)``
+    (mmtests-pft.md §2.3)."""
+    if numcpus < 1:
+        raise PcplabError(f"pft needs at least one CPU, got {numcpus}")
+    end = min(numcpus, max_clients)
+
+    def seq(a: int, step: int, b: int) -> list[int]:
+        return list(range(a, b + 1, step))
+
+    if end > 32:
+        t = seq(start, 3, 8) + seq(12, 9, 32) + seq(48, 31, end)
+    elif end > 8:
+        t = seq(start, 2, 8) + seq(12, 6, end)
+    else:
+        t = seq(start, 2, end)
+    if not t or t[-1] != end:
+        t.append(end)
+    return [n for n in t if start <= n <= end]
+
+
+def round_up(x: int, y: int) -> int:
+    """pft's ``ROUND_UP``: a bit-mask macro, exact only for power-of-two ``y`` (pft.c:147)."""
+    return (x + y - 1) & ~(y - 1)
+
+
+def split_pages(mapping_bytes: int, page_size: int, nr_workers: int) -> tuple[int, int]:
+    """(pages per worker, total pages) the way pft computes them (pft.c:1580-1583)."""
+    if nr_workers < 1:
+        raise PcplabError("pft needs at least one worker")
+    pages = (mapping_bytes + page_size - 1) // page_size
+    per_worker = round_up(pages, nr_workers) // nr_workers
+    return per_worker, per_worker * nr_workers
+
+
+def gbyte(total_pages: int, page_size: int, nr_workers: int) -> int:
+    """The log line's integer GiB field (pft.c:1587)."""
+    return (total_pages * page_size + page_size * nr_workers) >> 30
+
+
+def mapping_bytes(machine: Any) -> int:
+    """``PFT_MAPPING_SIZE = MEMTOTAL_BYTES / 5``; MemTotal = managed pages (``totalram``)."""
+    page_size = machine.topology.page_size if machine.topology is not None else 4096
+    return machine.managed_pages * page_size // 5
+
+
+# --- placement ----------------------------------------------------------------------------------
+
+
+def _domains(distance: list[list[int]], nodes: list[int]) -> list[list[int]]:
+    """Fork-balancing domains: node 0's nodes within ``RECLAIM_DISTANCE``, then the same for the
+    nearest remaining node, and so on."""
+    left = list(nodes)
+    out: list[list[int]] = []
+    anchor = left[0]
+    while left:
+        dom = [n for n in left if distance[anchor][n] <= RECLAIM_DISTANCE]
+        out.append(dom)
+        left = [n for n in left if n not in dom]
+        if left:
+            anchor = min(left, key=lambda n: (distance[out[0][0]][n], n))
+    return out
+
+
+def place_threads(costs: CostModel, distance: list[list[int]], nr_threads: int) -> list[int]:
+    """CPU of each worker (see the module docstring for the policy)."""
+    places = costs.places
+    nr_cpus = len(places)
+    if nr_threads > nr_cpus:
+        raise PcplabError(f"pft with {nr_threads} threads needs that many CPUs; have {nr_cpus}")
+    nodes = sorted({p.node for p in places})
+    cores: dict[int, list[int]] = {}
+    for cpu, p in enumerate(places):
+        cores.setdefault(p.core, []).append(cpu)
+    used: set[int] = set()
+    on_core: dict[int, int] = dict.fromkeys(cores, 0)
+    on_node: dict[int, int] = dict.fromkeys(nodes, 0)
+    on_llc: dict[int, int] = {}
+    out: list[int] = []
+    for dom in _domains(distance, nodes):
+        dom_cores = sorted(c for c in cores if places[cores[c][0]].node in dom)
+        for level in range(1, max(len(v) for v in cores.values()) + 1):
+            while len(out) < nr_threads:
+                cand = [c for c in dom_cores if on_core[c] < level and on_core[c] < len(cores[c])]
+                if not cand:
+                    break
+                best = min(
+                    cand,
+                    key=lambda c: (
+                        on_node[places[cores[c][0]].node],
+                        on_llc.get(places[cores[c][0]].llc, 0),
+                        on_core[c],
+                        c,
+                    ),
+                )
+                cpu = next(x for x in cores[best] if x not in used)
+                used.add(cpu)
+                on_core[best] += 1
+                p = places[cpu]
+                on_node[p.node] += 1
+                on_llc[p.llc] = on_llc.get(p.llc, 0) + 1
+                out.append(cpu)
+        if len(out) >= nr_threads:
+            break
+    return out
+
+
+def zonelist(machine: Any, distance: list[list[int]], node: int) -> list[Any]:
+    """Zones an allocation on ``node`` tries: local node's zones highest first, then the other
+    nodes by distance (``build_zonelists``, node order)."""
+    order = sorted({z.node for z in machine.zones}, key=lambda n: (distance[node][n], n))
+    out = []
+    for n in order:
+        out.extend(sorted((z for z in machine.zones if z.node == n), key=lambda z: -z.idx))
+    return out
+
+
+def distances(profile: Any, machine: Any) -> list[list[int]]:
+    if profile is not None:
+        return [list(r) for r in profile.numa_distance]
+    nodes = max(machine.cpu_node(c) for c in range(machine.nr_cpus)) + 1
+    return [[10 if a == b else 20 for b in range(nodes)] for a in range(nodes)]
+
+
+# --- the design's fast path, measured through the engine ------------------------------------------
+
+
+@dataclass
+class DesignProbe:
+    """Uncontended prices of a design's order-0 allocation on one CPU (ns)."""
+
+    fast_ns: float  # an allocation served from the pcp list
+    refill_hold_ns: float  # zone->lock hold of one refill (lock word local)
+    refill_pages: float  # pages per refill
+    outside_ns: float = 0.0  # work of the refill outside the lock (per refill)
+
+
+def probe_design(machine: Any, design: Any, costs: CostModel, cpu: int = 0) -> DesignProbe:
+    """Run ``design.alloc_pages`` on ``cpu`` with no other activity and split the time into
+    fast-path, refill lock-hold and outside-lock parts.  Uses (and leaves allocated) a few hundred
+    pages of ``machine``."""
+    from pcplab.sim.engine import Simulator
+
+    sim = Simulator(machine, costs=costs, design=design, noise=0.0)
+    state = sim.kernel.state
+    zone_locks = {id(lk) for lk in getattr(state, "zone_lock", {}).values()}
+    zone = zonelist(machine, distances(None, machine), machine.cpu_node(cpu))[0]
+    batch = zone.per_cpu_pageset[cpu].batch
+    n = max(64, 20 * max(1, batch))
+    acc = {"in": 0.0, "out": 0.0, "locks": 0, "inlock": False}
+
+    def watch(task: Any, op: Any, t: int, ns: int) -> None:
+        if isinstance(op, ops.SpinLock) and id(op.lock) in zone_locks:
+            acc["inlock"] = True
+            acc["locks"] += 1
+        if acc["inlock"]:
+            acc["in"] += ns
+        else:
+            acc["out"] += ns
+        if isinstance(op, ops.SpinUnlock) and id(op.lock) in zone_locks:
+            acc["inlock"] = False
+
+    sim.on_op(watch)
+
+    def prog(ctx: Any) -> Generator[Any, Any, None]:
+        for _ in range(n):
+            pfn = yield from design.alloc_pages(ctx, zone, 0, MIGRATE_MOVABLE)
+            if pfn is None:
+                raise PcplabError(f"probe of design {design.name}: zone {zone.name} is empty")
+
+    sim.spawn(cpu, prog)
+    sim.run()
+    refills = max(1, acc["locks"])
+    return DesignProbe(
+        fast_ns=acc["out"] / n,
+        refill_hold_ns=acc["in"] / refills,
+        refill_pages=n / refills,
+    )
+
+
+# --- shared per-fault prices ----------------------------------------------------------------------
+
+
+@dataclass
+class FaultPrices:
+    """Uncontended ns per fault (at SMT speed 1) of the pieces pft's fault path is made of."""
+
+    user_ns: float
+    sys_ns: float  # entry/exit, handling, two mmap_lock atomics (line local), alloc fast path
+    atomic_ns: float
+    lru_hold_ns: float  # one pagevec flush (PAGEVEC_SIZE pages) under lru_lock
+    page_size: int
+
+    @classmethod
+    def build(cls, costs: CostModel, probe: DesignProbe) -> FaultPrices:
+        atomic = costs.work_ns("cycles", C.ATOMIC_CYCLES)
+        sys_ns = (
+            costs.work_ns("fault_entry")
+            + costs.work_ns("fault_exit")
+            + costs.work_ns("fault_handle")
+            + 2 * atomic
+            + probe.fast_ns
+        )
+        lru_hold = costs.work_ns("lru_add", C.PAGEVEC_SIZE) + 2 * costs.cycles_ns(C.FLAG_CYCLES)
+        return cls(costs.work_ns("user_page"), sys_ns, atomic, lru_hold, costs.page_size)
+
+
+@dataclass
+class RunResult:
+    pages: int
+    user: float
+    system: float
+    elapsed: float
+
+    @property
+    def faults_per_cpu(self) -> float:
+        cpu = self.user + self.system
+        return self.pages / cpu if cpu > 0 else 0.0
+
+    @property
+    def faults_per_sec(self) -> float:
+        return self.pages / self.elapsed if self.elapsed > 0 else 0.0
+
+
+# --- exact mode -------------------------------------------------------------------------------------
+
+
+class _Mm:
+    """The process's ``mm_struct``: its ``mmap_lock`` count shares one cacheline."""
+
+    name = "mm->mmap_lock"
+
+
+class _Lruvec:
+    def __init__(self, node: int) -> None:
+        self.name = f"node{node} lruvec"
+
+
+def run_exact(
+    machine: Any,
+    design: Any,
+    costs: CostModel,
+    cpus: list[int],
+    per_worker: int,
+    distance: list[list[int]],
+    seed: int = 0,
+    noise: float = C.DEFAULT_NOISE,
+) -> RunResult:
+    """Every fault through the engine and the design's generators (small cases; slow)."""
+    from pcplab.sim.engine import Simulator
+
+    sim = Simulator(machine, costs=costs, design=design, seed=seed, noise=noise)
+    mm = _Mm()
+    nodes = sorted({costs.places[c].node for c in range(machine.nr_cpus)})
+    lru_lock = {n: Spinlock(f"node{n} lru_lock") for n in nodes}
+    lruvec = {n: _Lruvec(n) for n in nodes}
+    user_ns = costs.work_ns("user_page")
+
+    def worker(ctx: Any, pages: int, node: int) -> Generator[Any, Any, None]:
+        zones = zonelist(ctx.machine, distance, node)
+        pvec = 0
+        for _ in range(pages):
+            yield ops.UserRun(int(user_ns))
+            yield ops.EnterKernel()
+            yield ops.Work("fault_entry")
+            yield ops.Work("cycles", C.ATOMIC_CYCLES, mm, None, func="down_read_trylock")
+            yield ops.Work("fault_handle")
+            pfn = None
+            for zone in zones:
+                pfn = yield from design.alloc_pages(ctx, zone, 0, MIGRATE_MOVABLE)
+                if pfn is not None:
+                    break
+            if pfn is None:
+                raise PcplabError("pft: the machine ran out of memory; use a smaller mapping")
+            yield ops.Work("clear_page")
+            pvec += 1
+            if pvec == C.PAGEVEC_SIZE:
+                yield ops.SpinLock(lru_lock[node], irqsave=True, func="__pagevec_lru_add")
+                yield ops.Work("lru_add", pvec, lruvec[node], None, func="__pagevec_lru_add")
+                yield ops.SpinUnlock(lru_lock[node], irqrestore=True, func="__pagevec_lru_add")
+                pvec = 0
+            yield ops.Work("cycles", C.ATOMIC_CYCLES, mm, None, func="up_read")
+            yield ops.Work("fault_exit")
+            yield ops.EnterUser()
+
+    tasks = []
+    for i, cpu in enumerate(cpus):
+        tasks.append(
+            sim.spawn(cpu, worker, (per_worker, costs.places[cpu].node), name=f"pft/{i}",
+                      start_ns=i * THREAD_START_NS)
+        )
+    sim.run()
+    user = sum(sim.stats(t).user_ns for t in tasks)
+    system = sum(sim.stats(t).system_ns for t in tasks)
+    start = min(sim.stats(t).start_ns for t in tasks)
+    end = max(sim.stats(t).end_ns or 0 for t in tasks)
+    return RunResult(per_worker * len(cpus), user / 1e9, system / 1e9, (end - start) / 1e9)
+
+
+# --- aggregated mode ----------------------------------------------------------------------------------
+
+
+class _Queue:
+    """A shared resource seen as a mean-value queue: every user's access rate and service time
+    from its last chunk; others' utilisation gives the wait (M/D/1)."""
+
+    __slots__ = ("rate", "serv", "u_total", "rate_total", "tr_sum", "active")
+
+    def __init__(self, n: int) -> None:
+        self.rate = [0.0] * n
+        self.serv = [0.0] * n
+        self.u_total = 0.0
+        self.rate_total = 0.0
+        self.tr_sum: dict[int, float] = {}
+        self.active: list[int] = []
+
+    def set(self, i: int, rate: float, serv: float) -> None:
+        self.u_total += rate * serv - self.rate[i] * self.serv[i]
+        self.rate_total += rate - self.rate[i]
+        self.rate[i] = rate
+        self.serv[i] = serv
+
+    def wait(self, i: int) -> float:
+        """Mean wait of one access by ``i`` behind the others."""
+        u = self.u_total - self.rate[i] * self.serv[i]
+        r = self.rate_total - self.rate[i]
+        if u <= 0 or r <= 0:
+            return 0.0
+        mean_serv = u / r
+        u = min(u, 0.995)
+        return u * mean_serv / (2.0 * (1.0 - u))
+
+    def others_rate(self, i: int) -> float:
+        return max(0.0, self.rate_total - self.rate[i])
+
+    def mean_transfer(self, i: int) -> float:
+        n = len(self.active) - 1
+        return self.tr_sum.get(i, 0.0) / n if n > 0 else 0.0
+
+
+def run_aggregated(
+    costs: CostModel,
+    prices: FaultPrices,
+    probe: DesignProbe,
+    cpus: list[int],
+    zone_of: list[str],
+    per_worker: int,
+    seed: int = 0,
+    run_jitter: float = RUN_JITTER,
+    chunks_per_thread: int = CHUNKS_PER_THREAD,
+) -> tuple[RunResult, int]:
+    """Chunked mean-value simulation of one pft run; returns (result, events)."""
+    n = len(cpus)
+    rng = random.Random(seed)
+    places = costs.places
+    speed_of = [
+        math.exp(rng.gauss(-run_jitter * run_jitter / 2, run_jitter)) if run_jitter else 1.0
+        for _ in range(n)
+    ]
+    node = [places[c].node for c in cpus]
+    core = [places[c].core for c in cpus]
+    core_active: dict[int, int] = {}
+    for c in core:
+        core_active[c] = core_active.get(c, 0) + 1
+    refill = max(1, int(round(probe.refill_pages)))
+    chunk = max(refill, (per_worker // chunks_per_thread) // refill * refill)
+    # queues: the mmap_lock line (global), zone->lock per zone, lru_lock per node
+    q_mm = _Queue(n)
+    q_zone = {z: _Queue(n) for z in sorted(set(zone_of))}
+    q_lru = {nd: _Queue(n) for nd in sorted(set(node))}
+    qs_of = [(q_mm, q_zone[zone_of[i]], q_lru[node[i]]) for i in range(n)]
+    for i in range(n):
+        for q in qs_of[i]:
+            q.active.append(i)
+    tr = costs.transfer_ns
+    for q in [q_mm, *q_zone.values(), *q_lru.values()]:
+        for i in q.active:
+            q.tr_sum[i] = sum(tr(cpus[j], cpus[i]) for j in q.active if j != i)
+    clear_frac = [0.0] * n
+    clear_sum: dict[int, float] = dict.fromkeys(set(node), 0.0)
+    node_bw = costs.node_clear_bw()
+    core_bw = costs.core_clear_bw()
+    page = prices.page_size
+    # uncontended per-fault time, to seed the rates as if everybody were running
+    t0_fault = prices.user_ns + prices.sys_ns + page / core_bw + prices.lru_hold_ns / 15
+    for i in range(n):
+        q_mm.set(i, 2.0 / t0_fault, prices.atomic_ns)
+        qs_of[i][1].set(i, 1.0 / (refill * t0_fault), probe.refill_hold_ns)
+        qs_of[i][2].set(i, 1.0 / (C.PAGEVEC_SIZE * t0_fault), prices.lru_hold_ns)
+    t_fault = [t0_fault] * n
+    left = [per_worker] * n
+    pcp_left = [0] * n
+    pvec = [0] * n
+    user = [0.0] * n
+    system = [0.0] * n
+    start = [i * THREAD_START_NS for i in range(n)]
+    end = [0.0] * n
+    heap: list[tuple[float, int]] = [(start[i], i) for i in range(n)]
+    heapq.heapify(heap)
+    events = 0
+    lru_size = C.PAGEVEC_SIZE
+    while heap:
+        t, i = heapq.heappop(heap)
+        events += 1
+        k = min(left[i], chunk)
+        # refills in this chunk and pagevec flushes
+        if pcp_left[i] >= k:
+            r = 0
+            pcp_left[i] -= k
+        else:
+            need = k - pcp_left[i]
+            r = -(-need // refill)
+            pcp_left[i] = r * refill - need
+        f = (pvec[i] + k) // lru_size
+        pvec[i] = (pvec[i] + k) % lru_size
+        sp = costs.smt_speed(core_active[core[i]]) * speed_of[i]
+        priv_sys = k * prices.sys_ns / sp
+        usr = k * prices.user_ns / sp
+        nd = node[i]
+        others_clearing = clear_sum[nd] - clear_frac[i]
+        bw = min(core_bw * sp, node_bw / (1.0 + max(0.0, others_clearing)))
+        clear_ns = k * page / bw
+        qm, qz, ql = qs_of[i]
+        # mmap_lock line: a transfer when another CPU wrote it since our last access
+        d = t_fault[i] / 2.0
+        px = 1.0 - math.exp(-qm.others_rate(i) * d)
+        s_mm = px * qm.mean_transfer(i) + prices.atomic_ns
+        mm_ns = 2 * k * (s_mm - prices.atomic_ns + qm.wait(i))
+        # zone->lock: lock word + zone data come from the previous holder
+        gap = refill * t_fault[i]
+        pz = 1.0 - math.exp(-qz.others_rate(i) * gap)
+        s_z = probe.refill_hold_ns / sp + 2 * pz * qz.mean_transfer(i)
+        zone_ns = r * (s_z + qz.wait(i))
+        gap = lru_size * t_fault[i]
+        pl = 1.0 - math.exp(-ql.others_rate(i) * gap)
+        s_l = prices.lru_hold_ns / sp + 2 * pl * ql.mean_transfer(i)
+        lru_ns = f * (s_l + ql.wait(i))
+        # lru_add work is priced inside the hold; the fast path's is in sys_ns
+        sys_ns = priv_sys + clear_ns + mm_ns + zone_ns + lru_ns
+        dur = usr + sys_ns
+        user[i] += usr
+        system[i] += sys_ns
+        left[i] -= k
+        t_fault[i] = dur / k
+        # feed the queues with this chunk's rates
+        qm.set(i, 2 * k / dur, s_mm)
+        qz.set(i, r / dur, s_z)
+        ql.set(i, f / dur, s_l)
+        cf = clear_ns / dur
+        clear_sum[nd] += cf - clear_frac[i]
+        clear_frac[i] = cf
+        tn = t + dur
+        if left[i] > 0:
+            heapq.heappush(heap, (tn, i))
+            continue
+        end[i] = tn
+        # leave: others stop seeing this thread
+        for q in qs_of[i]:
+            q.set(i, 0.0, 0.0)
+            q.active.remove(i)
+            for j in q.active:
+                q.tr_sum[j] -= tr(cpus[i], cpus[j])
+        clear_sum[nd] -= clear_frac[i]
+        clear_frac[i] = 0.0
+        core_active[core[i]] -= 1
+    elapsed = max(end) - min(start)
+    return (
+        RunResult(per_worker * n, sum(user) / 1e9, sum(system) / 1e9, elapsed / 1e9),
+        events,
+    )
+
+
+# --- a whole pft table -----------------------------------------------------------------------------
+
+
+@dataclass
+class PftSetup:
+    """Everything a pft run needs that does not change between iterations."""
+
+    machine: Any
+    design: Any
+    costs: CostModel
+    distance: list[list[int]]
+    probe: DesignProbe
+    prices: FaultPrices
+    mapping_bytes: int
+    page_size: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def setup(
+    profile: Any, design: Any, machine: Any = None, mapping: int | None = None
+) -> PftSetup:
+    """Build the machine for the design's kernel version, its cost model and the design probe."""
+    from pcplab.mm import Machine
+
+    if machine is None:
+        machine = Machine.build(profile.topology(thp=False), design.kernel_version)
+    costs = CostModel.for_profile(profile) if profile is not None else CostModel.generic(machine)
+    dist = distances(profile, machine)
+    probe_machine = Machine.build(machine.topology, design.kernel_version) if (
+        machine.topology is not None
+    ) else machine
+    probe = probe_design(probe_machine, design, costs)
+    prices = FaultPrices.build(costs, probe)
+    return PftSetup(
+        machine=machine,
+        design=design,
+        costs=costs,
+        distance=dist,
+        probe=probe,
+        prices=prices,
+        mapping_bytes=mapping_bytes(machine) if mapping is None else mapping,
+        page_size=costs.page_size,
+    )
+
+
+def run_once(
+    s: PftSetup, nr_threads: int, seed: int, exact: bool = False, run_jitter: float = RUN_JITTER
+) -> tuple[RunResult, int]:
+    """One pft run with ``nr_threads`` workers; returns (result, simulator events)."""
+    per_worker, _total = split_pages(s.mapping_bytes, s.page_size, nr_threads)
+    cpus = place_threads(s.costs, s.distance, nr_threads)
+    if exact:
+        from pcplab.mm import Machine
+
+        machine = Machine.build(s.machine.topology, s.design.kernel_version) if (
+            s.machine.topology is not None
+        ) else s.machine
+        res = run_exact(machine, s.design, s.costs, cpus, per_worker, s.distance, seed=seed)
+        return res, per_worker * nr_threads * 20
+    zone_of = [zonelist(s.machine, s.distance, s.costs.places[c].node)[0].name for c in cpus]
+    return run_aggregated(
+        s.costs, s.prices, s.probe, cpus, zone_of, per_worker, seed=seed, run_jitter=run_jitter
+    )
+
+
+def run_table(
+    s: PftSetup,
+    clients: list[int],
+    iterations: int,
+    seed: int,
+    exact: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[dict[str, Any]]:
+    """mmtests' loop: for each client count, ``iterations`` runs.
+
+    Each run's seed is derived from ``seed``, the client count, the iteration and the design's
+    name, so two designs compared with the same ``seed`` get independent noise, as two kernels
+    booted on a real machine would."""
+    out = []
+    salt = zlib.crc32(s.design.name.encode())
+    total = len(clients) * iterations
+    done = 0
+    for n in clients:
+        _per, pages = split_pages(s.mapping_bytes, s.page_size, n)
+        row: dict[str, Any] = {
+            "clients": n,
+            "pages": pages,
+            "gbyte": gbyte(pages, s.page_size, n),
+            "user": [],
+            "system": [],
+            "elapsed": [],
+            "faults_per_cpu": [],
+            "faults_per_sec": [],
+        }
+        for it in range(iterations):
+            run_seed = (seed * 1_000_003 + n * 1009 + it + salt * 7919) & 0x7FFFFFFF
+            res, _ev = run_once(s, n, run_seed, exact=exact)
+            row["user"].append(round(res.user, 6))
+            row["system"].append(round(res.system, 6))
+            row["elapsed"].append(round(res.elapsed, 6))
+            row["faults_per_cpu"].append(round(res.faults_per_cpu, 3))
+            row["faults_per_sec"].append(round(res.faults_per_sec, 3))
+            done += 1
+            if progress is not None:
+                progress(done, total)
+        out.append(row)
+    return out

@@ -1,0 +1,66 @@
+"""The op discipline both engines rely on, checked on random interleavings of every real design:
+pcp lists change only inside the stepping task's PcpEnter/PcpExit window, every op names the
+kernel function it models, and Work kinds come from the shared vocabulary."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from pcplab import designs
+from pcplab.designs.base import WORK_KINDS
+from pcplab.kernel import ops
+
+from .helpers import setup
+from .test_interleavings import churn, drainer
+
+
+def snapshot(m):
+    out = {}
+    for z in m.zones:
+        for pcp in z.per_cpu_pageset:
+            for lists in (pcp.lp, pcp.drain):
+                if lists is not None:
+                    out[id(lists)] = (lists.count, tuple(tuple(lst) for lst in lists.lists))
+    return out
+
+
+@pytest.mark.parametrize("name", designs.names())
+def test_op_discipline(name):
+    kinds = set()
+    for seed in range(2):
+        d, m, k = setup(name, cpus=3, nohz_full=(1,) if seed else ())
+        z = m.zones[0]
+        for cpu in range(3):
+            k.spawn(cpu, churn, (d, z, seed * 10 + cpu, 15))
+        k.spawn(2, drainer, (d, z, name != "rcu-v1"))
+        rng = random.Random(seed)
+        while True:
+            en = k.enabled_tasks()
+            if not en:
+                break
+            t = en[rng.randrange(len(en))]
+            op = t.op
+            if op is not None:
+                assert isinstance(op, ops.Op)
+                internal = type(op).__name__ == "_WaitForWork"  # the kworker's own loop
+                assert op.func or internal, f"{name}: {op.describe()} has no func"
+                if isinstance(op, ops.Work):
+                    assert op.kind in WORK_KINDS, op.kind
+                    assert op.n > 0
+                    kinds.add(op.kind)
+                if isinstance(op, ops.Load | ops.Store):
+                    assert isinstance(op.owner, int), f"{op.describe()} without owner CPU"
+            before = snapshot(m)
+            k.step(t)
+            after = snapshot(m)
+            for key, val in after.items():
+                if before.get(key) != val:
+                    assert key in t.windows, f"{name}: {t.name} changed a pcp list set outside " \
+                        f"its window at {op.describe() if op else 'start'}"
+        assert not k.unfinished()
+    expected = {"pcp_alloc", "pcp_free", "rmqueue_bulk", "free_pcppages_bulk", "drain_mask_check"}
+    assert expected <= kinds
+    if name.startswith("rcu"):
+        assert "pcp_swap" in kinds

@@ -1,0 +1,82 @@
+"""Noise/latency tables, deterministic plots and the self-contained HTML page."""
+
+import re
+
+from pcplab.report import html, plots
+from pcplab.report.backends import fake_run_check, fake_run_noise, fake_run_pft
+from pcplab.report.noise import (
+    check_summary,
+    drain_latency_summary,
+    noise_per_cpu,
+    noise_summary,
+)
+from pcplab.report.pft_log import as_mmtests_sees
+
+NOISE_A = {"cpus": [
+    {"cpu": 0, "isolated": False, "interference": {"irq": 5, "ipi": 1, "thread": 2},
+     "noise_ns": 12000, "max_single_noise_ns": 4000, "available_pct": 99.9988},
+    {"cpu": 2, "isolated": True, "interference": {"irq": 3, "ipi": 3, "thread": 3},
+     "noise_ns": 9000, "max_single_noise_ns": 3500, "available_pct": 99.9991},
+    {"cpu": 3, "isolated": True, "interference": {"irq": 1, "ipi": 1, "thread": 1},
+     "noise_ns": 2500, "max_single_noise_ns": 2500, "available_pct": 99.99975}],
+    "drain_latency_ns": {"min": 1000, "mean": 2500.5, "p99": 9000, "max": 9100,
+                         "samples": [1000, 1500, 9100]}}
+NOISE_B = {"cpus": [dict(c, noise_ns=0, max_single_noise_ns=0, available_pct=100.0,
+                         interference={"irq": 0, "ipi": 0, "thread": 0})
+                    for c in NOISE_A["cpus"]],
+           "drain_latency_ns": {"min": 5e6, "mean": 6e6, "p99": 7e6, "max": 7.5e6,
+                                "samples": [5e6, 7.5e6]}}
+
+
+def test_noise_summary_sums_isolated_cpus_only() -> None:
+    text = noise_summary([("vanilla", NOISE_A), ("rcu", NOISE_B)], runtime_s=1.0)
+    rows = {line.split("  ")[0].strip(): line.split() for line in text.splitlines()}
+    assert rows["isolated CPUs"][-2:] == ["vanilla", "rcu"]
+    assert text.splitlines()[2].split()[-2:] == ["1000000", "1000000"]
+    assert "11.50" in rows["Noise (us)"] and "0.00" in rows["Noise (us)"]  # 9000 + 2500 ns
+    assert rows["Max Single (us)"][-2:] == ["3.50", "0.00"]
+    assert rows["%CPU Aval (min)"][-2:] == ["99.99910", "100.00000"]
+    assert rows["IRQ"][-2:] == ["4", "0"]
+
+
+def test_per_cpu_and_latency_tables() -> None:
+    text = noise_per_cpu([("vanilla", NOISE_A)], isolated_only=True)
+    assert [ln.split()[1] for ln in text.splitlines()[1:]] == ["2", "3"]
+    lat = drain_latency_summary([("vanilla", NOISE_A), ("rcu", NOISE_B)])
+    assert lat.splitlines()[2].split() == ["Mean", "2.50", "6000.00"]
+    assert lat.splitlines()[-1].split() == ["Samples", "3", "2"]
+    ver = check_summary([("rcu", fake_run_check("rcu")),
+                         ("bad", {"violation": {"kind": "lost page", "function": "drain_pages",
+                                                "cpu": 1, "trace": []}, "exhaustive": False,
+                                  "executions": 3, "states": 9, "seconds": 0.5})])
+    assert "VIOLATION" in ver and "lost page in drain_pages on CPU 1" in ver
+
+
+def _figs() -> list:
+    pft = [(d, as_mmtests_sees(fake_run_pft("m", d, [1, 2], 3, 1))) for d in ("a", "b")]
+    noise = [("a", NOISE_A), ("b", NOISE_B), ("c", fake_run_noise("m", "rcu", [2], "x", 10, 1, 1))]
+    return [plots.pft_figure(pft), plots.noise_figure(noise), plots.latency_cdf_figure(noise)]
+
+
+def test_plots_are_deterministic_and_carry_data() -> None:
+    first = [(plots.figure_bytes(f, "svg"), plots.figure_bytes(f, "png")) for f in _figs()]
+    second = [(plots.figure_bytes(f, "svg"), plots.figure_bytes(f, "png")) for f in _figs()]
+    assert first == second
+    for svg, png in first:
+        assert svg.startswith(b"<?xml") and png.startswith(b"\x89PNG")
+        assert b"<dc:date>" not in svg
+    pft_fig, noise_fig, cdf_fig = _figs()
+    assert [len(ax.lines) > 0 for ax in pft_fig.axes[:2]] == [True, True]
+    assert len(cdf_fig.axes[0].lines) == 3  # one CDF per design with samples
+    assert len(noise_fig.axes[0].patches) == 3 * 4  # 3 designs x CPUs 0-3 (union)
+
+
+def test_html_is_self_contained_and_colours_stars() -> None:
+    svg = plots.figure_bytes(_figs()[2], "svg")
+    text = "Amean     x-1  1.00 (   0.00%)  2.00 * -100.00%*\nHmean  y  3 *   5.00%*\n<tag>"
+    page = html.page("t", "intro", [("pft timings", text)], [("cdf", svg)])
+    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 1
+    assert "<?xml" not in page and not re.search(r"(src|href)=\"(http|file|/)", page)
+    assert '<span style="background:#FFA0A0">* -100.00%*</span>' in page
+    assert '<span style="background:#A0FFA0">*   5.00%*</span>' in page
+    assert "&lt;tag&gt;" in page

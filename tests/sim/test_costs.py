@@ -1,0 +1,64 @@
+"""Cost-model sanity: transfer ordering, units, SMT, contention grows with sharers."""
+
+from __future__ import annotations
+
+import pytest
+
+from pcplab import designs
+from pcplab.errors import PcplabError
+from pcplab.machines.registry import get_profile
+from pcplab.mm import MIGRATE_MOVABLE, Machine, tiny_topology
+from pcplab.sim.costs import CostModel
+from pcplab.sim.engine import Simulator
+
+
+def test_transfer_cost_grows_with_distance():
+    cm = CostModel.for_profile(get_profile("epyc-7742"))
+    # cpu 0 and 128 are SMT siblings; 1 shares the CCX; 8 another CCX of node 0; 32 node 1;
+    # 64 the other socket
+    sib, llc, node, sock, remote = (cm.transfer_ns(0, x) for x in (128, 1, 8, 32, 64))
+    assert cm.transfer_ns(0, 0) == 0
+    assert sib < llc < node <= sock < remote
+
+
+def test_unknown_work_kind_is_a_clear_error():
+    cm = CostModel.for_profile(get_profile("xeon-e5-2640v3"))
+    with pytest.raises(PcplabError, match="unknown work kind"):
+        cm.work_ns("defrost")
+
+
+def test_clock_scales_cpu_work_and_smt_slows_threads():
+    fast = CostModel.for_profile(get_profile("epyc-7742"))
+    assert fast.work_ns("pcp_alloc") == pytest.approx(125 / fast.clock_ghz)
+    assert CostModel.smt_speed(1) == 1.0
+    assert 0.5 < CostModel.smt_speed(2) < 1.0
+    assert CostModel.smt_speed(4) < CostModel.smt_speed(2)
+
+
+def test_grace_period_lengths():
+    normal = [CostModel.gp_ns(False, u / 10) for u in range(1, 10)]
+    exp = [CostModel.gp_ns(True, u / 10) for u in range(1, 10)]
+    assert normal == sorted(normal) and 3_000_000 < normal[4] < 20_000_000
+    assert max(exp) < min(normal)
+
+
+def _alloc_system_ns(nthreads: int) -> float:
+    """Mean system ns per allocation when ``nthreads`` CPUs of one node allocate from one zone."""
+    design = designs.get("workqueue")
+    m = Machine.build(tiny_topology(nodes=1, cpus_per_node=8, zone_pages=(1 << 16,)), "5.17")
+    sim = Simulator(m, design=design, noise=0)
+    zone = m.zones[0]
+    per = 400
+
+    def prog(ctx):
+        for _ in range(per):
+            yield from design.alloc_pages(ctx, zone, 0, MIGRATE_MOVABLE)
+
+    tasks = [sim.spawn(c, prog) for c in range(nthreads)]
+    sim.run()
+    return sum(sim.stats(t).system_ns for t in tasks) / (per * nthreads)
+
+
+def test_more_threads_on_one_node_more_zone_lock_wait():
+    one, four, eight = (_alloc_system_ns(n) for n in (1, 4, 8))
+    assert one < four < eight
