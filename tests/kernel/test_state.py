@@ -429,3 +429,47 @@ def test_state_key_is_hashable_and_changes():
     hash(s0)
     k.step(t)
     assert k.state_key() != s0
+
+
+def test_kworker_of_offline_cpu_runs_elsewhere():
+    k = Kernel(2)
+    log = []
+    w = ops.WorkItem("pcpu_drain/1", fn=_work_fn, args=(log,))
+    dying = k.spawn(1, prog(ops.GoOffline()), prime=True)
+    q = k.spawn(0, prog(ops.WaitCpuDead(1), ops.QueueWorkOn(1, w), ops.FlushWork(w)), prime=True)
+    k.step(dying)
+    k.step(q)
+    k.step(q)  # queued on the dead CPU's pool
+    kw = k.cpus[1].kworker
+    assert kw.cpu == 0 and kw in k.enabled_tasks()  # served from cpu0, like an unbound worker
+    k.step(kw)
+    assert log == [("start", 0, "kworker")]
+
+
+def test_offline_waits_for_running_work_item():
+    k = Kernel(2)
+    w = ops.WorkItem("w", fn=_work_fn, args=([],))
+    q = k.spawn(0, prog(ops.QueueWorkOn(1, w)), prime=True)
+    k.step(q)
+    kw = k.cpus[1].kworker
+    k.step(kw)  # the item is running on cpu1 (preemptible)
+    dying = k.spawn(1, prog(ops.GoOffline()), prime=True)
+    assert k.step(dying) is BLOCKED
+    assert k.wait_key(dying) == ("cpu_down", 1)
+    k.step(kw)
+    assert dying in k.enabled_tasks()
+
+
+def test_checkpoint_is_a_noop_step():
+    k = Kernel(1)
+    t = k.spawn(0, prog(ops.EnterUser(), ops.Checkpoint("x")), prime=True)
+    assert run_alone(k, t) == [None, None]
+    assert t.mode == "user"  # a checkpoint is not a kernel entry
+
+
+def test_runnable_per_cpu_matches_enabled():
+    k = Kernel(2)
+    a = k.spawn(0, prog(ops.Work("x")), prime=True)
+    b = k.spawn(1, prog(ops.Work("y")), prime=True)
+    assert k.runnable(0) == [a] and k.runnable(1) == [b]
+    assert k.enabled_tasks() == [a, b] and k.can_run(a)

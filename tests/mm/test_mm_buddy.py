@@ -285,3 +285,29 @@ def test_hand_out_and_take_back_catch_misuse():
     take_back(zone, p, 0)
     with pytest.raises(BadFree):
         take_back(zone, p, 0)  # double free
+
+
+def test_freeing_a_block_over_mixed_pageblocks_splits_it():
+    zone = make_zone("6.0", pages=1024)
+    (p,) = take_pages(zone, 1, order=10)
+    isolate_pageblock(zone, 512)  # isolated while allocated: nothing free to move
+    take_back(zone, p, 10)
+    free_one_page(zone, p, 10, MIGRATE_MOVABLE)
+    # each pageblock goes to its own type's list and they do not merge
+    assert _blocks(zone) == {0: (9, MIGRATE_MOVABLE), 512: (9, MIGRATE_ISOLATE)}
+    assert check_zone(zone) == []
+
+
+def test_adjacent_isolated_pageblocks_merge_and_split_again():
+    from pcplab.mm.buddy import unisolate_pageblock
+
+    zone = make_zone("6.0", pages=1024)
+    isolate_pageblock(zone, 0)
+    assert _blocks(zone) == {0: (9, MIGRATE_ISOLATE), 512: (9, MIGRATE_MOVABLE)}
+    isolate_pageblock(zone, 512)  # both isolated: one isolated order-10 block
+    assert _blocks(zone) == {0: (10, MIGRATE_ISOLATE)}
+    unisolate_pageblock(zone, 0)
+    assert _blocks(zone) == {0: (9, MIGRATE_MOVABLE), 512: (9, MIGRATE_ISOLATE)}
+    unisolate_pageblock(zone, 512)
+    assert _blocks(zone) == {0: (10, MIGRATE_MOVABLE)}
+    assert zone.nr_isolate_pageblock == 0 and check_zone(zone) == []

@@ -161,11 +161,12 @@ def _walk(kind: int, version: str, steps: list[tuple[int, int, int, int]]) -> Ma
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("kind", [0, 1, 2])
 def test_long_seeded_walks_keep_invariants(version, kind):
-    # long walks hypothesis rarely builds: 500 steps, allocation-heavy first, then mixed
-    rng = random.Random(f"{version}/{kind}")
+    # long walks hypothesis rarely builds: 1200 steps, alternating 300 allocation-heavy steps
+    # (fill memory, high orders included) with 300 mixed ones (frees, drains, isolation, ...)
+    rng = random.Random(f"stress/{version}/{kind}")
     steps = []
-    for i in range(500):
-        op = rng.choice((0, 1, 6)) if i < 150 else rng.randrange(12)
+    for i in range(1200):
+        op = rng.choice((0, 1, 2, 6)) if (i // 300) % 2 == 0 else rng.randrange(12)
         steps.append((op, rng.randrange(64), rng.randrange(64), rng.randrange(1 << 10)))
     m = _walk(kind, version, steps)
     # the walk did real work: pages moved through pcp lists and buddy both ways

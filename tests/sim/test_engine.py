@@ -132,25 +132,41 @@ def test_ipi_interrupts_user_work(machine):
 
 
 def test_deadlock_is_reported(machine):
-    lock = Spinlock("never-released")
-
-    def holder(ctx):
-        yield ops.MutexLock(ops_mutex)
-        yield ops.Sleep(10)
-
     from pcplab.kernel.locks import Mutex
 
-    ops_mutex = Mutex("m")
+    m = Mutex("m")
+
+    def holder(ctx):
+        yield ops.MutexLock(m)
+        yield ops.WaitCpuDead(3)  # cpu3 never goes offline: sleeps forever holding m
 
     def waiter(ctx):
         yield ops.UserRun(100)
-        yield ops.MutexLock(ops_mutex)
+        yield ops.MutexLock(m)
+        yield ops.MutexUnlock(m)
 
     sim = Simulator(machine)
-    sim.spawn(0, holder)  # exits holding the mutex -> kernel violation, or a stuck waiter
+    sim.spawn(0, holder)
     sim.spawn(1, waiter)
-    del lock
-    with pytest.raises((SimDeadlock, Exception)):
+    with pytest.raises(SimDeadlock, match="waiter/1 waits on .*mutex"):
+        sim.run()
+
+
+def test_checked_runs_the_invariant_check_after_a_generator(machine):
+    m = Machine.build(tiny_topology(nodes=1, cpus_per_node=1, zone_pages=(1024,)), "5.17")
+    sim = Simulator(m)
+
+    def work(ctx):
+        yield ops.Work("ns", 10)
+        m.zones[0].nr_free_pages += 1  # a "drain" that corrupts the counters
+        return 7
+
+    def prog(ctx):
+        res = yield from sim.checked(work(ctx), "end of drain")
+        assert res == 7
+
+    sim.spawn(0, prog)
+    with pytest.raises(InvariantBroken, match="end of drain"):
         sim.run()
 
 
@@ -161,3 +177,39 @@ def test_invariant_hook_fails_loudly(machine):
     m.zones[0].nr_free_pages += 1
     with pytest.raises(InvariantBroken, match="here"):
         sim.check_invariants("here")
+
+
+def test_queue_work_on_remote_cpu_costs_an_ipi(machine):
+    item = ops.WorkItem("w", fn=lambda ctx: (yield ops.Work("ns", 100)))
+
+    def drainer(ctx):
+        yield ops.QueueWorkOn(1, item)
+        yield ops.FlushWork(item)
+
+    sim = Simulator(machine, noise=0)
+    spans = []
+    sim.on_segment(lambda cpu, t0, t1, task, what: spans.append((cpu, t0, t1, what)))
+    d = sim.spawn(0, drainer)
+    sim.run()
+    ipi = int(sim.costs.ipi_ns)
+    # idle target: woken by the IPI, then the kworker's switch-in and its work
+    assert sim.stats(d).end_ns >= ipi + int(sim.costs.context_switch_ns) + 100
+    assert min(t0 for cpu, t0, _t1, _w in spans if cpu == 1) >= ipi
+
+    # busy target: the reschedule IPI interrupts the running task (noise on that CPU)
+    def user(ctx):
+        yield ops.UserRun(3_000_000)
+
+    sim = Simulator(machine, noise=0)
+    spans = []
+    sim.on_segment(lambda cpu, t0, t1, task, what: spans.append((cpu, t0, t1, what)))
+    item2 = ops.WorkItem("w2", fn=lambda ctx: (yield ops.Work("ns", 100)))
+
+    def drainer2(ctx):
+        yield ops.QueueWorkOn(1, item2)
+        yield ops.FlushWork(item2)
+
+    sim.spawn(1, user)
+    sim.spawn(0, drainer2)
+    sim.run()
+    assert any(cpu == 1 and what == "irq" and t0 >= ipi for cpu, t0, _t1, what in spans)

@@ -130,10 +130,20 @@ def test_aggregated_results_do_not_depend_on_chunking():
     s = pft.setup(get_profile("xeon-e5-2640v3"), designs.get("workqueue"), mapping=64 << 20)
     cpus = pft.place_threads(s.costs, s.distance, 8)
     per, _ = pft.split_pages(s.mapping_bytes, s.page_size, 8)
-    zone_of = [pft.zonelist(s.machine, s.distance, s.costs.places[c].node)[0].name for c in cpus]
+    zone_of = pft.assign_zones(s.machine, s.distance, [s.costs.places[c].node for c in cpus], per)
     coarse, _ = pft.run_aggregated(s.costs, s.prices, s.probe, cpus, zone_of, per, run_jitter=0,
                                    chunks_per_thread=8)
     fine, _ = pft.run_aggregated(s.costs, s.prices, s.probe, cpus, zone_of, per, run_jitter=0,
                                  chunks_per_thread=512)
     assert coarse.system == pytest.approx(fine.system, rel=0.03)
     assert coarse.elapsed == pytest.approx(fine.elapsed, rel=0.03)
+
+
+def test_first_touch_falls_back_to_the_next_node_when_the_local_zone_is_full():
+    from pcplab.mm import Machine, tiny_topology
+
+    m = Machine.build(tiny_topology(nodes=2, cpus_per_node=2, zone_pages=(4096,)), "5.17")
+    dist = [[10, 20], [20, 10]]
+    assert pft.assign_zones(m, dist, [0, 1], 1000) == ["Node 0 Normal", "Node 1 Normal"]
+    # two workers on node 0 wanting 3000 pages each: the second spills to node 1
+    assert pft.assign_zones(m, dist, [0, 0], 3000) == ["Node 0 Normal", "Node 1 Normal"]

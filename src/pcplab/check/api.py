@@ -8,12 +8,13 @@ requested scenario in order and stops at the first violation.  ``bound=None`` us
      "violation": None | {"kind", "function", "cpu", "message", "trace": [step dicts],
                           "report": [lines], "scenario"},
      "replay": token | None, "exhaustive": bool, "complete": bool,
-     "executions", "states", "steps", "seconds", "steps_per_second",
+     "executions", "states", "states_distinct", "steps", "seconds", "steps_per_second",
      "scenarios": [{"scenario", "executions", "states", "steps", "seconds", "exhaustive",
                     "bound_pruned", "violation"}]}
 
 ``exhaustive``: every requested scenario was explored completely within the preemption bound
-(random/PCT modes are never exhaustive).  ``complete``: additionally, no choice was cut by the
+(random/PCT modes are never exhaustive).  ``states`` counts distinct states when the state cache
+is on (``states_distinct``), else the nodes of the search tree (random/PCT: 0).  ``complete``: additionally, no choice was cut by the
 bound, i.e. the search was exhaustive without any bound.
 """
 
@@ -135,6 +136,8 @@ def run_check(
         "complete": found is None and all(p["exhaustive"] and p["bound_pruned"] == 0 for p in per),
         "executions": sum(p["executions"] for p in per),
         "states": sum(p["states"] for p in per),
+        # with the state cache "states" counts distinct states; without it, search-tree nodes
+        "states_distinct": bool(cache) and mode == "exhaustive",
         "steps": steps,
         "seconds": round(seconds, 3),
         "steps_per_second": round(steps / seconds) if seconds > 0 else 0,

@@ -144,11 +144,15 @@ def format_report(
 def oops_lines(v: Violation, world: World) -> list[str]:
     out = []
     comm = v.task or "?"
+    msg = v.message
     if v.kind == "null-deref":
         out.append(f"BUG: kernel NULL pointer dereference, address: {v.address or 0:016x}")
+    elif "BUG: " in msg:
+        head, msg = msg.split("BUG: ", 1)[1], msg
+        out.append("BUG: " + head.split(":", 1)[0])
     else:
         out.append(_HEADLINE.get(v.kind, "BUG"))
-    out.append(v.message)
+    out.append(msg)
     if v.cpu is not None:
         out.append(f"CPU: {v.cpu} Comm: {comm}")
     out.append(f"RIP: {v.function or '?'}")

@@ -34,7 +34,7 @@ reduction treats as dependent with everything (it reads every CPU's lists).
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pcplab.check.world import Violation, World
@@ -494,10 +494,34 @@ def _std() -> list[Scenario]:
             zone_pages=(16, 32),
             prefill=((0, 0, 1), (1, 1, 1)),
         ),
+        Scenario(
+            "high-orders",
+            "cpu0 allocates and frees order-3 and order-2 blocks (the highest pcp orders) while "
+            "cpu1 drains zone0",
+            programs=((alloc(3), alloc(2), free(), free()), (drain(0),)),
+            zone_pages=(64,),
+            prefill=((0, 0, 1),),
+        ),
+    ]
+
+
+def _extra() -> list[Scenario]:
+    return [
+        Scenario(
+            "rt-free-vs-global-drain",
+            "free-vs-global-drain on a PREEMPT_RT kernel (local locks and zone->lock sleep; "
+            "sleeping with IRQs disabled is reported)",
+            programs=((alloc(0), alloc(1), free(), free()), (drain(None),)),
+            prefill=((0, 0, 1),),
+            preempt_rt=True,
+            standard=False,
+        ),
     ]
 
 
 STANDARD: list[Scenario] = _std()
+#: named scenarios outside the standard set ('all' does not run them)
+EXTRA: list[Scenario] = _extra()
 
 
 def scenario_names() -> list[str]:
@@ -505,10 +529,10 @@ def scenario_names() -> list[str]:
 
 
 def get_scenario(name: str, extra: Iterable[Scenario] = ()) -> Scenario:
-    for s in list(extra) + STANDARD:
+    for s in list(extra) + STANDARD + EXTRA:
         if s.name == name:
             return s
-    known = [s.name for s in list(extra) + STANDARD]
+    known = [s.name for s in list(extra) + STANDARD + EXTRA]
     raise PcplabError(f"unknown scenario {name!r}; use one of: {', '.join(known)} or 'all'")
 
 
@@ -539,6 +563,7 @@ def load_scenario_file(path: str) -> list[Scenario]:
 
 __all__ = [
     "Action",
+    "EXTRA",
     "STANDARD",
     "Scenario",
     "ScenarioWorld",
@@ -555,5 +580,4 @@ __all__ = [
     "pcp_disable",
     "pcp_enable",
     "scenario_names",
-    "field",
 ]

@@ -99,13 +99,17 @@ def check(
     from pcplab.check import api
 
     if list_scenarios:
-        scs = api.scenarios_for("all", scenario_file)
+        from pcplab.check.scenario import EXTRA
+
+        scs = api.scenarios_for("all", scenario_file) + ([] if scenario_file else EXTRA)
         if as_json:
             click.echo(json.dumps([{"name": s.name, "description": s.description,
-                                    "cpus": s.nr_cpus} for s in scs], indent=2))  # fmt: skip
+                                    "cpus": s.nr_cpus, "in_all": s.standard}
+                                   for s in scs], indent=2))  # fmt: skip
         else:
             for s in scs:
-                click.echo(f"{s.name:<28} {s.nr_cpus} CPUs  {s.description}")
+                extra = "" if s.standard or scenario_file else "  [not in 'all']"
+                click.echo(f"{s.name:<28} {s.nr_cpus} CPUs  {s.description}{extra}")
         return
     if token:
         result = api.replay_token(token, scenario_file)
@@ -147,7 +151,7 @@ def _print(r: dict[str, Any]) -> None:
     for s in r["scenarios"]:
         status = s["violation"] or ("exhaustive" if s["exhaustive"] else "not exhaustive")
         click.echo(
-            f"  {s['scenario']:<28} {s['executions']:>7} executions {s['states']:>8} states "
+            f"  {s['scenario']:<28} {s['executions']:>7} executions {s['states']:>8} nodes "
             f"{s['steps']:>9} steps {s['seconds']:>8.2f} s  {status}"
         )
     bound = f", preemption bound {r['bound']}" if r["bound"] is not None else ""
@@ -161,7 +165,8 @@ def _print(r: dict[str, Any]) -> None:
         how = "not exhaustive"
     verdict = f"{v['kind']} in {v['function']}" if v else "no violation"
     click.echo(
-        f"{r['design']}: {verdict}; {r['executions']} executions, {r['states']} distinct states, "
+        f"{r['design']}: {verdict}; {r['executions']} executions, {r['states']} "
+        f"{'distinct states' if r.get('states_distinct') else 'search-tree nodes'}, "
         f"{r['steps']} steps, {r['steps_per_second']} steps/s, {r['seconds']:.2f} s; {how}"
     )
     for kind, o in r.get("other_violations", {}).items():

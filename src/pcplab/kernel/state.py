@@ -34,8 +34,10 @@ API (what an engine uses)
     what a blocked task waits for: ``("spinlock", lock, owner)``, ``("mutex", lock, owner)``,
     ``("local_lock", lock, cpu, owner)``, ``("rcu_gp", (tasks...))``, ``("flush_work", work)``,
     ``("ipi", irq_task)``, ``("work", cpu)`` (an idle kworker), ``("cpu_dead", cpu)``,
-    ``("ipi_flush", cpu)``; ``None`` when not blocked.  ``task.spinning`` is True when the wait is
+    ``("cpu_down", cpu)`` (going offline: waits for pending IPIs and a running work item); ``None`` when not blocked.  ``task.spinning`` is True when the wait is
     a busy-wait that keeps the CPU (non-RT spinlock, ``smp_call_function_single`` waiting).
+``k.runnable(cpu)``, ``k.can_run(task)``
+    the same per CPU; whether a task's wait is over (ignoring its CPU).
 ``k.unfinished()``
     non-daemon tasks that have not finished (kworkers are daemons; tasks left on a CPU that went
     offline are not counted).  No enabled task and a non-empty ``unfinished()`` is a deadlock.
@@ -406,6 +408,17 @@ class Kernel:
     def _can_run(self, t: Task) -> bool:
         w = t.wait
         return w is None or self._ready_fn[type(w)](t, w)
+
+    def can_run(self, t: Task) -> bool:
+        """True unless ``t`` is blocked on something that has not happened yet (it ignores
+        whether its CPU would let it run; see :meth:`runnable`)."""
+        return self._can_run(t)
+
+    def runnable(self, cpu: int) -> list[Task]:
+        """The tasks that may take a step on ``cpu`` now (see :meth:`enabled_tasks`)."""
+        out: list[Task] = []
+        self._cpu_enabled(self.cpus[cpu], out)
+        return out
 
     def _cpu_enabled(self, cpu: Cpu, out: list[Task]) -> None:
         irq = cpu.irq
@@ -975,7 +988,7 @@ class Kernel:
         if isinstance(w, ops.WaitCpuDead):
             return ("cpu_dead", w.cpu)
         if isinstance(w, ops.GoOffline):
-            return ("ipi_flush", task.cpu)
+            return ("cpu_down", task.cpu)
         return ("?", w)
 
     def state_key(self) -> tuple[Any, ...]:

@@ -10,7 +10,7 @@ from typing import Any
 from pcplab.errors import PcplabError
 
 #: default memory of the OOM machine: small enough that faulting all of it takes seconds
-OOM_MEMORY_MIB = 64
+OOM_MEMORY_MIB = 32
 #: simulated-time limit of an OOM run (the hog is normally killed within ~100 ms)
 OOM_TIME_LIMIT_NS = 20_000_000_000
 

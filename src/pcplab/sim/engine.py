@@ -31,6 +31,8 @@ API (stable; workloads build on it)
 ``sim.check_invariants(where)``: run ``pcplab.mm.check_invariants`` now; raises
     :class:`InvariantBroken` naming ``where`` and the first problems (workloads call it at the end
     of each drain).
+``yield from sim.checked(gen, where)``: run generator ``gen`` (e.g. ``design.drain_all_pages(ctx,
+    None)``) inside a task, then :meth:`check_invariants` (``where``); returns ``gen``'s result.
 ``sim.cpu_time(cpu)``: what the CPU is doing (``"idle"``, or the running task's name).
 
 Scheduling (per CPU, kernel-pcp.md §9.4)
@@ -114,7 +116,7 @@ class _CpuSim:
     __slots__ = (
         "id", "core", "node", "gen", "cur", "prev", "op_end", "op_kind", "fifo_q", "other_q",
         "need_resched", "tick_at", "irq_at", "scheduled", "busy", "seg", "carry", "kc",
-        "clearing",
+        "clearing", "wake_at",
     )  # fmt: skip
 
     def __init__(self, cpu: int, core: int, node: int) -> None:
@@ -137,15 +139,14 @@ class _CpuSim:
         self.carry = 0.0
         self.kc: Any = None  # the kernel's Cpu
         self.clearing = False
+        self.wake_at = 0  # an idle CPU woken by a remote IPI runs no earlier than this
 
 
 _WAKING = (
     ops.SpinUnlock, ops.MutexUnlock, ops.LocalUnlock, ops.IrqRestore, ops.PreemptEnable,
     ops.RcuReadUnlock, ops.QueueWorkOn, ops.EnterUser, ops.GoIdle, ops.GoOffline,
 )  # fmt: skip
-_WAKING_TYPES = frozenset(
-    (*_WAKING, ops.SynchronizeRcu, ops.FlushWork, ops.IpiCall)
-)
+_WAKING_TYPES = frozenset((*_WAKING, ops.SynchronizeRcu, ops.FlushWork, ops.IpiCall))
 _LOCK_WAIT_TYPES = frozenset((ops.SpinLock, ops.MutexLock, ops.LocalLock))
 _UNLOCK_TYPES = frozenset((ops.SpinUnlock, ops.MutexUnlock, ops.LocalUnlock))
 
@@ -186,8 +187,10 @@ class Simulator:
     ) -> None:
         self.machine = machine
         if costs is None:
-            costs = CostModel.for_profile(profile) if profile is not None else CostModel.generic(
-                machine
+            costs = (
+                CostModel.for_profile(profile)
+                if profile is not None
+                else CostModel.generic(machine)
             )
         if len(costs.places) < machine.nr_cpus:
             raise PcplabError(
@@ -294,6 +297,12 @@ class Simulator:
             more = f" (+{len(errs) - 3} more)" if len(errs) > 3 else ""
             raise InvariantBroken(f"at {where}, t={self.now} ns: " + "; ".join(errs[:3]) + more)
 
+    def checked(self, gen: Any, where: str) -> Any:
+        """``result = yield from sim.checked(design.drain_all_pages(ctx, None), "drain")``."""
+        result = yield from gen
+        self.check_invariants(where)
+        return result
+
     def run(self, until: int | None = None) -> int:
         heap = self._heap
         pop = heapq.heappop
@@ -307,8 +316,9 @@ class Simulator:
             self.events_processed += 1
             fn(*args)
         stuck = [
-            t for t in self.kernel.unfinished() if self._info.get(t) is None
-            or self._info[t].state != "done"
+            t
+            for t in self.kernel.unfinished()
+            if self._info.get(t) is None or self._info[t].state != "done"
         ]
         stuck = [t for t in stuck if t.kind == "program"]
         if stuck:
@@ -376,8 +386,11 @@ class Simulator:
             self._step(c, kc.irq, t, irq=True)
             return
         cur = c.cur
-        if kc.pending_irqs and kc.online and t >= c.irq_at and (
-            cur is None or cur.irq_depth == 0 or self._info[cur].state != "running"
+        if (
+            kc.pending_irqs
+            and kc.online
+            and t >= c.irq_at
+            and (cur is None or cur.irq_depth == 0 or self._info[cur].state != "running")
         ):
             self._step(c, kc.pending_irqs[0], t, irq=True)
             return
@@ -392,7 +405,9 @@ class Simulator:
                     self._wake_check(t)
             elif st.state == "running":
                 if (
-                    c.need_resched and not cur.done and self._preemptible(cur)
+                    c.need_resched
+                    and not cur.done
+                    and self._preemptible(cur)
                     and self._has_ready(c, cur)
                 ):
                     self._preempt(c, cur, t)
@@ -428,7 +443,7 @@ class Simulator:
         c.cur = nxt
         c.need_resched = False
         self._set_busy(c, True)
-        if c.prev is not None and c.prev is not nxt:
+        if c.prev is not nxt:  # from idle or from another task
             st.switches += 1
             cs = int(self.costs.context_switch_ns)
             if self._track:
@@ -485,7 +500,7 @@ class Simulator:
         cur = c.cur
         if cur is None:
             if not c.scheduled and c.kc.irq is None:
-                self._sched(c, t)
+                self._sched(c, max(t, c.wake_at))
             return
         cst = self._info[cur]
         if cst.state != "running":
@@ -550,6 +565,8 @@ class Simulator:
         st = self._info.get(task)
         if st is None:  # an IRQ task or a kworker the kernel created
             st = self._adopt(task, t)
+        if kernel.events:
+            self._kernel_events(t)  # first: a wake-up IPI delays what the adoption schedules
         if len(kernel.tasks) != self._known:
             self._adopt_new(t)
         if res is BLOCKED:
@@ -650,7 +667,7 @@ class Simulator:
         return st
 
     def _adopt_new(self, t: int) -> None:
-        for task in self.kernel.tasks[self._known:]:
+        for task in self.kernel.tasks[self._known :]:
             if task not in self._info:
                 self._adopt(task, t)
                 if task.kind == "irq":
@@ -682,8 +699,13 @@ class Simulator:
         c = self.cpus[task.cpu]
         kc = c.kc
         if (
-            c.cur is None and not c.scheduled and c.prev is task and kc.irq is None
-            and not kc.pending_irqs and not c.fifo_q and not c.other_q
+            c.cur is None
+            and not c.scheduled
+            and c.prev is task
+            and kc.irq is None
+            and not kc.pending_irqs
+            and not c.fifo_q
+            and not c.other_q
         ):
             # its idle CPU, which last ran it: continue at once (no switch, no extra event)
             st.state = "running"
@@ -770,6 +792,15 @@ class Simulator:
             if ev.kind == "rcu_exp_ipi" and ev.dst is not None:
                 self._steal(self.cpus[ev.dst], t + int(self.costs.ipi_ns), C.IPI_HANDLER_NS)
             elif ev.kind == "work_queued" and ev.dst is not None:
+                c = self.cpus[ev.dst]
+                if ev.src != ev.dst:
+                    # try_to_wake_up on another CPU sends it an IPI: an idle CPU leaves idle
+                    # ipi_ns later; a busy one takes the (reschedule) IPI as an interruption
+                    ipi = int(self.costs.ipi_ns)
+                    if c.cur is None:
+                        c.wake_at = t + ipi
+                    else:
+                        self._steal(c, t + ipi, C.IPI_HANDLER_NS)
                 self._wake_check(t)
 
     def _steal(self, c: _CpuSim, t: int, ns: int) -> None:
@@ -857,8 +888,11 @@ class Simulator:
             return op.ns / self._speed(c) * self._jitter(), "user"
         if tp in _FLAG_OPS:
             return C.FLAG_CYCLES / ghz, "kernel"
-        if tp is ops.SpinLock or tp is ops.SpinTrylock or tp is ops.MutexLock or (
-            tp is ops.MutexTrylock
+        if (
+            tp is ops.SpinLock
+            or tp is ops.SpinTrylock
+            or tp is ops.MutexLock
+            or (tp is ops.MutexTrylock)
         ):
             lock = op.lock if tp in (ops.SpinLock, ops.SpinTrylock) else op.mutex
             return self._write(cpu, lock, t) + C.ATOMIC_CYCLES / ghz, "kernel"

@@ -59,7 +59,7 @@ class OomSetup:
 def memory_hog(ctx: Any, env: MemoryEnv, proc: Process) -> Gen:
     """Touch new pages until killed (or an allocation fails without a kill), then exit."""
     yield EnterUser(func="memory_hog")
-    while not proc.killed:
+    while not proc.killed and not env.stop:
         yield UserRun(HOG_TOUCH_NS, func="memory_hog")
         ok = yield from do_page_fault(ctx, env, proc)
         if not ok and not proc.killed:
@@ -68,6 +68,7 @@ def memory_hog(ctx: Any, env: MemoryEnv, proc: Process) -> Gen:
             yield EnterUser(func="memory_hog")
     yield from exit_mmap(ctx, env, proc)
     env.stop = True
+    env.count("hog_exited")
 
 
 def allocator_traffic(ctx: Any, env: MemoryEnv, proc: Process, chunk: int, pause_ns: int) -> Gen:
@@ -89,6 +90,7 @@ def allocator_traffic(ctx: Any, env: MemoryEnv, proc: Process, chunk: int, pause
 def oom_tasks(
     env: MemoryEnv,
     *,
+    cpus: list[int] | None = None,
     hog_cpu: int | None = None,
     page_cache_fraction: float = 0.5,
     chunk: int = TRAFFIC_CHUNK,
@@ -96,27 +98,31 @@ def oom_tasks(
 ) -> OomSetup:
     """Populate the page cache and list the programs: ``(cpu, fn, args, name)``.
 
-    The hog runs on CPU 1 (CPU 0 on a one-CPU machine), kswapd of every node on the first CPU
-    of that node, traffic on every other CPU."""
+    ``cpus``: the CPUs the scenario may use (default all).  The hog runs on the second of them
+    (the first on a one-CPU set), kswapd of every node on the first usable CPU of that node (or
+    the first usable CPU), traffic on every other usable CPU."""
+    from pcplab.errors import PcplabError
+
     machine = env.machine
     nr = machine.nr_cpus
+    usable = list(range(nr)) if cpus is None else sorted(cpus)
+    if not usable or any(not 0 <= c < nr for c in usable):
+        raise PcplabError(f"the OOM scenario needs CPUs among 0-{nr - 1}; got {usable}")
+    if hog_cpu is None:
+        hog_cpu = usable[1] if len(usable) > 1 else usable[0]
+    if hog_cpu not in usable:
+        raise PcplabError(f"hog CPU {hog_cpu} is not one of the usable CPUs {usable}")
     env.page_cache.populate(machine, page_cache_fraction)
-    hog_cpu = (1 if nr > 1 else 0) if hog_cpu is None else hog_cpu
-    if not 0 <= hog_cpu < nr:
-        from pcplab.errors import PcplabError
-
-        raise PcplabError(f"hog CPU {hog_cpu} does not exist; the machine has CPUs 0-{nr - 1}")
     hog = Process("memhog")
     env.processes.append(hog)
     setup = OomSetup(env, hog)
     # kswapd first: a kernel thread that exists before the user programs start (the engine
     # starts tasks of one CPU in spawn order)
-    nodes = sorted({z.node for z in machine.populated_zones()})
-    for node in nodes:
-        cpus = [c for c in range(nr) if machine.cpu_node(c) == node] or [0]
-        setup.tasks.append((cpus[0], kswapd, (env, node), f"kswapd{node}"))
+    for node in sorted({z.node for z in machine.populated_zones()}):
+        local = [c for c in usable if machine.cpu_node(c) == node] or usable
+        setup.tasks.append((local[0], kswapd, (env, node), f"kswapd{node}"))
     setup.tasks.append((hog_cpu, memory_hog, (env, hog), "memhog"))
-    for cpu in range(nr):
+    for cpu in usable:
         if cpu == hog_cpu:
             continue
         proc = Process(f"traffic/{cpu}")

@@ -54,6 +54,7 @@ from pcplab.errors import PcplabError
 from pcplab.kernel import ops
 from pcplab.kernel.locks import Spinlock
 from pcplab.mm.constants import MIGRATE_MOVABLE
+from pcplab.mm.ops import zone_watermark_ok
 from pcplab.sim import costs as C
 from pcplab.sim.costs import CostModel
 
@@ -63,8 +64,13 @@ MAX_CLIENTS = 128
 RECLAIM_DISTANCE = 30
 #: ASSUMPTION: pthread_create + first wake-up of each worker, one after another
 THREAD_START_NS = 20_000
-#: ASSUMPTION: run-to-run spread of a worker's speed (lognormal sigma); gives ~1 % CoeffVar
+#: ASSUMPTION: run-to-run spread of a worker's speed (lognormal sigma), plus a machine-wide
+#: factor of half that sigma shared by all workers of a run (clock, memory placement); gives the
+#: 0.3-1 % CoeffVar typical of pft tables (mmtests-pft.md §6)
 RUN_JITTER = 0.01
+RUN_SHARED_FRACTION = 0.5
+#: exact mode refuses runs above this many faults (it simulates a few thousand per second)
+EXACT_MAX_PAGES = 1 << 20
 #: aggregated mode: at least this many chunks per thread
 CHUNKS_PER_THREAD = 64
 
@@ -186,6 +192,23 @@ def zonelist(machine: Any, distance: list[list[int]], node: int) -> list[Any]:
     out = []
     for n in order:
         out.extend(sorted((z for z in machine.zones if z.node == n), key=lambda z: -z.idx))
+    return out
+
+
+def assign_zones(
+    machine: Any, distance: list[list[int]], nodes: list[int], per_worker: int
+) -> list[str]:
+    """Zone each worker's pages come from (aggregated mode): the first zone of its zonelist that
+    still has ``per_worker`` pages above its high watermark once the workers before it took
+    theirs.  ASSUMPTION: a worker's pages come from one zone (the kernel falls back page by page
+    when a zone reaches its low watermark)."""
+    room = {z.name: z.managed - z.watermarks.high for z in machine.zones}
+    out = []
+    for node in nodes:
+        zl = zonelist(machine, distance, node)
+        pick = next((z for z in zl if room[z.name] >= per_worker), zl[0])
+        room[pick.name] -= per_worker
+        out.append(pick.name)
     return out
 
 
@@ -341,6 +364,9 @@ def run_exact(
             yield ops.Work("fault_handle")
             pfn = None
             for zone in zones:
+                # get_page_from_freelist: skip zones below the low watermark (fallback order)
+                if not zone_watermark_ok(zone, 0, zone.watermarks.low):
+                    continue
                 pfn = yield from design.alloc_pages(ctx, zone, 0, MIGRATE_MOVABLE)
                 if pfn is not None:
                     break
@@ -360,8 +386,13 @@ def run_exact(
     tasks = []
     for i, cpu in enumerate(cpus):
         tasks.append(
-            sim.spawn(cpu, worker, (per_worker, costs.places[cpu].node), name=f"pft/{i}",
-                      start_ns=i * THREAD_START_NS)
+            sim.spawn(
+                cpu,
+                worker,
+                (per_worker, costs.places[cpu].node),
+                name=f"pft/{i}",
+                start_ns=i * THREAD_START_NS,
+            )
         )
     sim.run()
     user = sum(sim.stats(t).user_ns for t in tasks)
@@ -427,8 +458,11 @@ def run_aggregated(
     n = len(cpus)
     rng = random.Random(seed)
     places = costs.places
+    shared = run_jitter * RUN_SHARED_FRACTION
+    common = math.exp(rng.gauss(-shared * shared / 2, shared)) if run_jitter else 1.0
     speed_of = [
-        math.exp(rng.gauss(-run_jitter * run_jitter / 2, run_jitter)) if run_jitter else 1.0
+        common * math.exp(rng.gauss(-run_jitter * run_jitter / 2, run_jitter)) if run_jitter
+        else 1.0
         for _ in range(n)
     ]
     node = [places[c].node for c in cpus]
@@ -562,9 +596,7 @@ class PftSetup:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def setup(
-    profile: Any, design: Any, machine: Any = None, mapping: int | None = None
-) -> PftSetup:
+def setup(profile: Any, design: Any, machine: Any = None, mapping: int | None = None) -> PftSetup:
     """Build the machine for the design's kernel version, its cost model and the design probe."""
     from pcplab.mm import Machine
 
@@ -572,9 +604,11 @@ def setup(
         machine = Machine.build(profile.topology(thp=False), design.kernel_version)
     costs = CostModel.for_profile(profile) if profile is not None else CostModel.generic(machine)
     dist = distances(profile, machine)
-    probe_machine = Machine.build(machine.topology, design.kernel_version) if (
-        machine.topology is not None
-    ) else machine
+    probe_machine = (
+        Machine.build(machine.topology, design.kernel_version)
+        if (machine.topology is not None)
+        else machine
+    )
     probe = probe_design(probe_machine, design, costs)
     prices = FaultPrices.build(costs, probe)
     return PftSetup(
@@ -593,17 +627,25 @@ def run_once(
     s: PftSetup, nr_threads: int, seed: int, exact: bool = False, run_jitter: float = RUN_JITTER
 ) -> tuple[RunResult, int]:
     """One pft run with ``nr_threads`` workers; returns (result, simulator events)."""
-    per_worker, _total = split_pages(s.mapping_bytes, s.page_size, nr_threads)
+    per_worker, total = split_pages(s.mapping_bytes, s.page_size, nr_threads)
     cpus = place_threads(s.costs, s.distance, nr_threads)
+    if exact and total > EXACT_MAX_PAGES:
+        raise PcplabError(
+            f"exact mode would simulate {total:,} faults per run (~{total // 4000 // 60} min "
+            f"each); use a smaller mapping (e.g. --mapping-mb 64) or drop --exact"
+        )
     if exact:
         from pcplab.mm import Machine
 
-        machine = Machine.build(s.machine.topology, s.design.kernel_version) if (
-            s.machine.topology is not None
-        ) else s.machine
+        machine = (
+            Machine.build(s.machine.topology, s.design.kernel_version)
+            if (s.machine.topology is not None)
+            else s.machine
+        )
         res = run_exact(machine, s.design, s.costs, cpus, per_worker, s.distance, seed=seed)
         return res, per_worker * nr_threads * 20
-    zone_of = [zonelist(s.machine, s.distance, s.costs.places[c].node)[0].name for c in cpus]
+    zone_of = assign_zones(s.machine, s.distance, [s.costs.places[c].node for c in cpus],
+                           per_worker)
     return run_aggregated(
         s.costs, s.prices, s.probe, cpus, zone_of, per_worker, seed=seed, run_jitter=run_jitter
     )
