@@ -232,8 +232,8 @@ Scaling rows within 20 %: **{total_scale - miss_scale}/{total_scale}**.
   rejected (same global constants): spreading threads evenly over all nodes (what the periodic
   balancer would converge to) puts EPYC 21-79 within 10 % but misses EPYC 110/128 by +36/+52 %
   and POWER9 4-110 by up to -52 % (9 misses in all); letting SMT siblings share one visit of the
-  `mmap_lock` line (merged misses) changed nothing inside the band.
-* **Xeon E5-2640 v3** is inside the band but 15-18 % slow from 12 threads on: the model's
+  `mmap_lock` line (merged misses) made EPYC 79-128 worse (6 misses).
+* **Xeon E5-2640 v3** is inside the band but 10-18 % slow from 7 threads on: the model's
   `mmap_lock` bouncing between the two sockets costs a little more than the seed shows; the
   18/24-thread SMT step is reproduced by the SMT gain (+10 % per core with two threads).
 * **Absolute single-thread times** depend on the profiles' memory sizes (pages = MemTotal/5) and
@@ -242,9 +242,9 @@ Scaling rows within 20 %: **{total_scale - miss_scale}/{total_scale}**.
   to it (POWER9 zeroes with `dcbz`, no read-for-ownership). Its *scaling* is right because it is
   set by its node's memory bandwidth, which the model gets from the profile.
 * **Calibration history (global only).** The two global constants not taken from a source were
-  chosen from a small grid over all three machines at once: `FAULT_HANDLE_CYCLES` in {1950,
-  4000, 6000, 7000, 8000, 9000} x `CLEAR_NODE_BW_EFFICIENCY` in {0.15, 0.2, 0.25, 0.35, 0.5} x
-  `CLEAR_BYTES_PER_CYCLE` in {4, 12}. 7000 / 0.2 / 4 gave the fewest scaling misses (4 of 29);
+  chosen from a small grid over all three machines at once: `FAULT_HANDLE_CYCLES` in
+  1950/4000/6000/7000/8000/9000 x `CLEAR_NODE_BW_EFFICIENCY` in 0.15/0.2/0.25/0.35/0.5 x
+  `CLEAR_BYTES_PER_CYCLE` in 4/12. 7000 / 0.2 / 4 gave the fewest scaling misses (4 of 29);
   the figure derived from Mel's 1.13 µs single-thread fault (1950) gave 18-21 misses.
 
 ## Global constants used

@@ -138,3 +138,23 @@ def test_clean_designs_full_standard_set_exhaustive(name):
     assert r["violation"] is None, r["violation"] and "\n".join(r["violation"]["report"])
     assert r["exhaustive"]
     assert r["seconds"] < 120  # < 60 s on the 2-core development machine, see bench_check.py
+
+
+def test_design_broken_without_concurrency_reported_at_start():
+    from dataclasses import replace
+
+    from pcplab.check.api import counterexample
+    from pcplab.check.explore import explore_dfs
+    from pcplab.kernel import ops
+
+    def alloc_pages(ctx, zone, order, mt):
+        yield ops.Work("pcp_alloc", func="rmqueue")
+        return None.lp  # a NULL dereference on every allocation
+
+    broken = replace(designs.get("spinlock"), name="broken", alloc_pages=alloc_pages)
+    sc = STANDARD[0]
+    r = explore_dfs(lambda: ScenarioWorld(broken, sc), bound=1)
+    assert r.violation.kind == "null-deref" and r.schedule == []
+    assert "prefill" in r.violation.message
+    ce = counterexample(broken, sc, [], "tok", "broken")
+    assert ce["kind"] == "null-deref" and ce["trace"] == []

@@ -473,3 +473,28 @@ def test_runnable_per_cpu_matches_enabled():
     b = k.spawn(1, prog(ops.Work("y")), prime=True)
     assert k.runnable(0) == [a] and k.runnable(1) == [b]
     assert k.enabled_tasks() == [a, b] and k.can_run(a)
+
+
+def test_mutex_trylock_and_migrate_counters():
+    k = Kernel(2)
+    m = Mutex("m")
+    a = k.spawn(0, prog(ops.MutexTrylock(m), ops.MigrateDisable(), ops.MigrateEnable(),
+                        ops.MutexUnlock(m)), prime=True)  # fmt: skip
+    b = k.spawn(1, prog(ops.MutexTrylock(m)), prime=True)
+    k.step(a)
+    k.step(a)
+    assert k.cpus[0].migrate_disable == 1
+    k.step(b)
+    assert b.retval == [False]
+    run_alone(k, a)
+    assert a.retval == [True, None, None, None] and a.migrate == 0
+
+
+def test_expedited_gp_event_log_can_be_switched_off():
+    k = Kernel(2)
+    k.record_events = False
+    busy = k.spawn(1, prog(ops.Work("x"), ops.Work("y")), prime=True)
+    k.step(busy)
+    gp = k.spawn(0, prog(ops.SynchronizeRcu(expedited=True)), prime=True)
+    k.step(gp)
+    assert k.events == []

@@ -213,3 +213,20 @@ def test_queue_work_on_remote_cpu_costs_an_ipi(machine):
     sim.spawn(0, drainer2)
     sim.run()
     assert any(cpu == 1 and what == "irq" and t0 >= ipi for cpu, t0, _t1, what in spans)
+
+
+def test_cpu_offline_and_wait_cpu_dead(machine):
+    def goes_down(ctx):
+        yield ops.UserRun(50_000)
+        yield ops.GoOffline()
+
+    def controller(ctx):
+        yield ops.WaitCpuDead(1)
+        yield ops.Work("ns", 1000)
+
+    sim = Simulator(machine, noise=0)
+    sim.spawn(1, goes_down)
+    ctl = sim.spawn(0, controller)
+    sim.run()
+    assert not sim.kernel.cpus[1].online
+    assert sim.stats(ctl).end_ns >= 50_000 + 1000

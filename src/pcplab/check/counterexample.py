@@ -77,7 +77,9 @@ class TraceStep:
 def record(world: World, schedule: list[int]) -> tuple[list[TraceStep], Violation | None]:
     """Replay ``schedule`` on a fresh ``world`` with every check on, recording each step."""
     steps: list[TraceStep] = []
-    violation = None
+    violation = world.check_state()
+    if violation is not None:
+        return steps, violation
     for n, idx in enumerate(schedule, 1):
         if idx not in world.enabled():
             raise PcplabError(

@@ -246,6 +246,8 @@ def describe_wait(kernel: Kernel, t: Task) -> str:
         return "work"
     if kind == "cpu_dead":
         return f"cpu{w[1]} to go offline"
+    if kind == "cpu_down":
+        return f"cpu{w[1]}'s pending IPIs and running work item before it can go offline"
     return str(w)
 
 

@@ -78,6 +78,11 @@ def designs(mutants: bool, as_json: bool) -> None:
               help="Runs per scenario in random/pct mode.")  # fmt: skip
 @click.option("--time-limit", type=float, default=None,
               help="Seconds per scenario before giving up (result is then not exhaustive).")  # fmt: skip
+@click.option("--kind", "kinds", multiple=True,
+              type=click.Choice(["null-deref", "page-lost", "double-alloc", "list-race", "lock",
+                                 "postcondition", "deadlock", "oops"]),
+              help="Only stop at violations of this kind (repeatable); others are noted and "
+                   "the search goes on (exhaustive mode).")  # fmt: skip
 @click.option("--replay", "token", help="Reproduce a counterexample from its replay token.")
 @click.option("--list-scenarios", is_flag=True, help="List the built-in scenarios and exit.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -90,6 +95,7 @@ def check(
     seed: int,
     executions: int,
     time_limit: float | None,
+    kinds: tuple[str, ...],
     token: str | None,
     list_scenarios: bool,
     as_json: bool,
@@ -127,6 +133,7 @@ def check(
             scenario_file=scenario_file,
             executions=executions,
             time_limit=time_limit,
+            want=frozenset(kinds) if kinds else None,
         )
     if as_json:
         click.echo(json.dumps(result, indent=2))

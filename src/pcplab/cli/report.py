@@ -25,7 +25,7 @@ DEFAULT_CLIENTS = "1,4,8"
 DEFAULT_ITERATIONS = 5
 DEFAULT_SEED = 1
 DEFAULT_ISOLATED = "2,3"
-DEFAULT_LOAD = "pft"
+DEFAULT_LOAD = "drain-storm"
 DEFAULT_DRAIN_RATE = 100.0
 DEFAULT_DURATION = 1.0
 # The checker's own default bound (2) takes about three minutes for the workqueue design alone on
@@ -69,7 +69,7 @@ db_option = click.option("--db", "db", type=click.Path(dir_okay=False), default=
 @click.option("--isolated", default=DEFAULT_ISOLATED, show_default=True,
               help="isolated (nohz_full) CPUs for the noise run")
 @click.option("--load", default=DEFAULT_LOAD, show_default=True,
-              help="load on the other CPUs during the noise run")
+              help="load on the other CPUs during the noise run (drain-storm, oom, cma)")
 @click.option("--drain-rate", default=DEFAULT_DRAIN_RATE, show_default=True, type=float,
               help="drain_all_pages() calls per second during the noise run")
 @click.option("--duration", default=DEFAULT_DURATION, show_default=True, type=float,

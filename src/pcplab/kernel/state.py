@@ -10,7 +10,7 @@ API (what an engine uses)
     ``design.setup``) are reachable from every task as ``ctx.machine`` / ``ctx.state``.
 ``t = k.spawn(cpu, fn, args=(), name=None, prime=False)``
     create a *program* task running generator function ``fn(ctx, *args)`` pinned to ``cpu`` (tasks
-    never migrate).  The :class:`Task` **is** the ``ctx`` designs receive: ``ctx.cpu``,
+    never migrate, except a kworker whose CPU goes offline, see below).  The :class:`Task` **is** the ``ctx`` designs receive: ``ctx.cpu``,
     ``ctx.kernel``, ``ctx.machine``, ``ctx.state``.  ``prime=True`` runs the code before the first
     ``yield`` now (saves one scheduling point).
 ``k.enabled_tasks()``
@@ -34,8 +34,9 @@ API (what an engine uses)
     what a blocked task waits for: ``("spinlock", lock, owner)``, ``("mutex", lock, owner)``,
     ``("local_lock", lock, cpu, owner)``, ``("rcu_gp", (tasks...))``, ``("flush_work", work)``,
     ``("ipi", irq_task)``, ``("work", cpu)`` (an idle kworker), ``("cpu_dead", cpu)``,
-    ``("cpu_down", cpu)`` (going offline: waits for pending IPIs and a running work item); ``None`` when not blocked.  ``task.spinning`` is True when the wait is
-    a busy-wait that keeps the CPU (non-RT spinlock, ``smp_call_function_single`` waiting).
+    ``("cpu_down", cpu)`` (going offline: waits for pending IPIs and a running work item);
+    ``None`` when not blocked.  ``task.spinning`` is True when the wait is a busy-wait that
+    keeps the CPU (non-RT spinlock, ``smp_call_function_single`` waiting).
 ``k.runnable(cpu)``, ``k.can_run(task)``
     the same per CPU; whether a task's wait is over (ignoring its CPU).
 ``k.unfinished()``
@@ -80,6 +81,8 @@ Semantics (sources: ``docs/internals.md``; kernel-pcp.md §3.4, §9, §16)
   enabled.  Calling it with IRQs disabled is a lock violation; an offline target returns False.
 * ``GoOffline``: legal only in a clean context; waits until this CPU's pending IPIs have run and
   its kworker is between items, marks the CPU offline and ends the task.  ASSUMPTION: other programs pinned to that CPU simply stop.
+* ``WaitCpuDead(cpu)`` sleeps until that CPU is offline (the hotplug control task);
+  ``Checkpoint`` is a no-op step at which an engine observes global state.
 * ``EnterUser``/``GoIdle`` need a clean context (no locks, IRQs on, preemption on, no RCU reader,
   no pcp window).  Any other op issued in user/idle mode first enters the kernel (a syscall/fault).
 """

@@ -21,14 +21,18 @@ def _us(ns: float | None, decimals: int = 2) -> str:
     return f"{ns / 1000:.{decimals}f}"
 
 
-def _grid(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> str:
-    """Plain-text table: the first ``left`` columns left-aligned, the rest right-aligned."""
+def _grid(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1,
+          align: str | None = None) -> str:
+    """Plain-text table.  ``align``: one 'l'/'r' per column; by default the first ``left``
+    columns are left-aligned and the rest right-aligned."""
+    if align is None:
+        align = "l" * left + "r" * (len(header) - left)
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     out = []
     for r in [header, *rows]:
         cells = [
-            f"{c:<{w}}" if i < left else f"{c:>{w}}"
-            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+            f"{c:<{w}}" if a == "l" else f"{c:>{w}}"
+            for c, w, a in zip(r, widths, align, strict=True)
         ]
         out.append("  ".join(cells).rstrip())
     return "\n".join(out) + "\n"
@@ -57,22 +61,31 @@ def noise_summary(runs: NoiseRuns, runtime_s: float | None = None) -> str:
     return _grid(header, rows)
 
 
+def _sources(cpu: Mapping[str, Any]) -> str:
+    src = cpu.get("sources") or {}
+    return " ".join(f"{name}:{src[name]}" for name in sorted(src)) or "-"
+
+
 def noise_per_cpu(runs: NoiseRuns, isolated_only: bool = False) -> str:
-    """One line per (design, CPU), as rtla osnoise top prints one line per CPU."""
+    """One line per (design, CPU), as rtla osnoise top prints one line per CPU, plus what the
+    noise is attributed to (osnoise's per-source events) and, when the simulator reports it, the
+    time the CPU's own tasks spun on pcp locks (the per-CPU spinlock design's cost)."""
+    cpus = [(label, c) for label, res in runs for c in res.get("cpus", [])
+            if c.get("isolated") or not isolated_only]
+    spin = any("lock_spin_ns" in c for _, c in cpus)
     header = ["Design", "CPU", "Iso", "Noise(us)", "%CPU Aval", "Max Single(us)", "IRQ", "IPI",
-              "Thread"]
+              "Thread", *(["Lock spin(us)"] if spin else []), "Sources"]
     rows = []
-    for label, res in runs:
-        for c in res.get("cpus", []):
-            if isolated_only and not c.get("isolated"):
-                continue
-            i = c.get("interference", {})
-            rows.append([
-                label, str(c["cpu"]), "yes" if c.get("isolated") else "no", _us(c["noise_ns"]),
-                f"{c['available_pct']:.5f}", _us(c["max_single_noise_ns"]),
-                str(i.get("irq", 0)), str(i.get("ipi", 0)), str(i.get("thread", 0)),
-            ])
-    return _grid(header, rows, left=1)
+    for label, c in cpus:
+        i = c.get("interference", {})
+        rows.append([
+            label, str(c["cpu"]), "yes" if c.get("isolated") else "no", _us(c["noise_ns"]),
+            f"{c['available_pct']:.5f}", _us(c["max_single_noise_ns"]),
+            str(i.get("irq", 0)), str(i.get("ipi", 0)), str(i.get("thread", 0)),
+            *([_us(c.get("lock_spin_ns", 0))] if spin else []), _sources(c),
+        ])
+    # the free-text Sources column reads better left-aligned
+    return _grid(header, rows, align="l" + "r" * (len(header) - 2) + "l")
 
 
 def drain_latency_summary(runs: NoiseRuns) -> str:

@@ -68,26 +68,34 @@ def run_pft(
     }
 
 
-#: where helper H7's drain-noise workload provides ``run_noise`` (first found wins)
-_NOISE_IMPLS = ("pcplab.workloads.noise", "pcplab.workloads.isolated")
+#: the drain workloads' entry points (helper H7's ``pcplab.sim.api_noise``), re-exported lazily so
+#: this module stays importable whatever state that one is in
+_DRAIN_API = "pcplab.sim.api_noise"
+
+
+def _drain_entry(name: str) -> Any:
+    import importlib
+
+    try:
+        mod = importlib.import_module(_DRAIN_API)
+    except ModuleNotFoundError as exc:
+        if exc.name != _DRAIN_API:
+            raise
+        mod = None
+    impl = getattr(mod, name, None)
+    if impl is None:
+        raise PcplabError(
+            f"the drain workloads are not part of this build (no {name} in {_DRAIN_API}); "
+            "use `pcplab pft` or update pcplab"
+        )
+    return impl
 
 
 def run_noise(*args: Any, **kwargs: Any) -> dict[str, Any]:
-    """OS noise of drains on isolated CPUs: delegates to the drain-noise workload's ``run_noise``
-    (``machine, design, isolated, load, drain_rate, duration_s, seed``; see that module)."""
-    import importlib
+    """OS noise of drains on isolated CPUs; see ``pcplab.sim.api_noise.run_noise``."""
+    return _drain_entry("run_noise")(*args, **kwargs)
 
-    for name in _NOISE_IMPLS:
-        try:
-            mod = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        impl = getattr(mod, "run_noise", None)
-        if impl is not None:
-            return impl(*args, **kwargs)
-    raise PcplabError(
-        "the drain-noise workload is not part of this build (no run_noise in "
-        + " or ".join(_NOISE_IMPLS) + "); use `pcplab pft` or update pcplab"
-    )
+
+def run_oom(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """The seed's OOM reproducer; see ``pcplab.sim.api_noise.run_oom``."""
+    return _drain_entry("run_oom")(*args, **kwargs)

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from pcplab.errors import PcplabError
@@ -107,3 +108,260 @@ def crashed_task(exc: BaseException) -> Any:
             found = frame.f_locals.get("task", found)
         tb = tb.tb_next
     return found
+
+
+LOADS = ("drain-storm", "oom", "cma")
+
+
+def latency_summary(samples: list[int]) -> dict[str, Any]:
+    """min, mean, p99 (nearest rank), max of drain latencies in ns, plus the samples."""
+    if not samples:
+        return {"min": None, "mean": None, "p99": None, "max": None, "samples": []}
+    s = sorted(samples)
+    rank = max(1, -(-99 * len(s) // 100))  # ceil(0.99 n)
+    return {
+        "min": s[0],
+        "mean": sum(s) / len(s),
+        "p99": s[rank - 1],
+        "max": s[-1],
+        "samples": list(samples),
+    }
+
+
+def run_noise(
+    machine: str,
+    design: str,
+    isolated: list[int],
+    load: str = "drain-storm",
+    drain_rate: float = 100.0,
+    duration_s: float = 1.0,
+    seed: int = 0,
+    *,
+    isolated_task: str = "fifo",
+    memory_mib: int | None = None,
+    check_invariants: bool = True,
+) -> dict[str, Any]:
+    """Noise on isolated (nohz_full) CPUs while other CPUs cause drains.
+
+    ``isolated``: the nohz_full CPUs; each runs ``isolated_task`` (``fifo``: a SCHED_FIFO
+    periodic loop, ``other``: a SCHED_OTHER poller, ``idle``: nothing).  ``load`` on the other
+    CPUs: ``drain-storm`` (forced ``drain_all_pages(NULL)`` at ``drain_rate`` per second from the
+    first other CPU, allocator traffic on the rest), ``oom`` (the memory hog of
+    :func:`run_oom`; its drains come from direct reclaim) or ``cma`` (``alloc_contig_range``-style
+    ``drain_all_pages(zone)`` at ``drain_rate``).  ``memory_mib``: scale the machine's memory down
+    (default: the real size; ``oom`` uses :data:`OOM_MEMORY_MIB`).
+
+    Returns ``{"machine", "design", "kernel", "seed", "load", "isolated", "isolated_task",
+    "drain_rate", "duration_s", "cpus": [{"cpu", "isolated", "task", "interference": {"irq",
+    "ipi", "thread"}, "sources", "noise_ns", "max_single_noise_ns", "available_pct", "delay_ns",
+    "lock_spin_ns", "drains_found_pages"}], "drain_latency_ns": {"min", "mean", "p99", "max",
+    "samples"}, "drains", "drains_skipped", "invariant_checks", "pages_lost", "oops", "stats"}``.
+    """
+    from pcplab import designs
+    from pcplab.mm.invariants import check_invariants as mm_check
+    from pcplab.workloads import cma, drain_storm, oom
+    from pcplab.workloads import isolated as iso_mod
+    from pcplab.workloads.machine_setup import build_simulator
+    from pcplab.workloads.noise import NoiseMeter
+    from pcplab.workloads.oops import build_oops, is_oops
+    from pcplab.workloads.slowpath import MemoryEnv, Process
+
+    if load not in LOADS:
+        raise PcplabError(f"unknown load {load!r}; use one of: {', '.join(LOADS)}")
+    if not drain_rate > 0:
+        raise PcplabError(f"drain rate must be positive, got {drain_rate}")
+    if not 0 < duration_s <= 86400 * 366:
+        raise PcplabError(f"duration must be positive (seconds), got {duration_s}")
+    iso = sorted(set(int(c) for c in isolated))
+    prog = iso_mod.program_for(isolated_task)
+    des = designs.get(design)
+    if memory_mib is None and load == "oom":
+        memory_mib = OOM_MEMORY_MIB
+    profile, mach, sim = build_simulator(
+        machine, des, seed=seed, memory_mib=memory_mib, nohz_full=tuple(iso)
+    )
+    nr = mach.nr_cpus
+    housekeeping = [c for c in range(nr) if c not in iso]
+    if not housekeeping:
+        raise PcplabError(
+            f"every CPU of {profile.name} is isolated; leave at least one (CPUs 0-{nr - 1})"
+        )
+    env = MemoryEnv(des, mach)
+    env.now = lambda: sim.now
+    end_ns = int(duration_s * 1e9)
+    meter = NoiseMeter(nr, set(iso))
+    meter.end_ns = end_ns
+    meter.attach(sim)
+
+    owners: dict[int, Any] = {}
+
+    def spawn(cpu: int, fn: Any, args: tuple[Any, ...], name: str, policy: str = "other") -> Any:
+        task = sim.spawn(cpu, fn, args, name=name, policy=policy)
+        owners.setdefault(cpu, task)
+        return task
+
+    storm_log = drain_storm.StormLog()
+    cma_log = cma.CmaLog()
+    check = mm_check if check_invariants else None
+    if load == "drain-storm":
+        drainer = functools.partial(
+            drain_storm.drain_storm_drainer,
+            check=check,
+            phase=1.0 - sim.rng.random(),
+            rng=sim.rng,
+        )
+        spawn(housekeeping[0], drainer, (env, storm_log, drain_rate, end_ns), "drain_storm")
+        _traffic(spawn, env, housekeeping[1:] or housekeeping[:1])
+    elif load == "cma":
+        zone = max(mach.zones_of_node(mach.cpu_node(housekeeping[0])), key=lambda z: z.idx)
+        spawn(
+            housekeeping[0], cma.cma_allocator, (env, cma_log, drain_rate, end_ns, zone), "cma"
+        )
+        _traffic(spawn, env, housekeeping[1:] or housekeeping[:1])
+    else:
+        setup = oom.oom_tasks(env, cpus=housekeeping)
+        for cpu, fn, args, name in setup.tasks:
+            spawn(cpu, fn, args, name)
+        sim.at(end_ns, _stop, env)
+    if prog is not None:
+        fn, policy = prog
+        for cpu in iso:
+            proc = Process(f"rt/{cpu}")
+            env.processes.append(proc)
+            params = iso_mod.LoopParams(phase_ns=int(sim.rng.random() * 1_000_000))
+            task = spawn(cpu, fn, (env, proc, params), f"rt/{cpu}", policy)
+            meter.set_owner(cpu, task)
+    for cpu, task in owners.items():
+        if cpu not in iso:
+            meter.set_owner(cpu, task)
+    # the storm checks after each drain; the other loads check once at the end
+    oops = None
+    try:
+        sim.run()
+    except Exception as exc:  # noqa: BLE001 - a crash in design code is a finding
+        if isinstance(exc, drain_storm.LostPages) or not is_oops(exc):
+            raise
+        task = crashed_task(exc)
+        oops = build_oops(
+            exc,
+            cpu=getattr(task, "cpu", None),
+            comm=getattr(task, "name", "?"),
+            machine=mach,
+            design=des.name,
+            kernel=des.kernel_version,
+        )
+    errors = mm_check(mach) if oops is None else []
+    cpus = meter.result(sim, end_ns)
+    for rec in cpus:
+        rec["drains_found_pages"] = storm_log.found_pages.get(rec["cpu"], 0)
+    return {
+        "machine": profile.name,
+        "design": des.name,
+        "kernel": des.kernel_version,
+        "seed": seed,
+        "load": load,
+        "isolated": iso,
+        "isolated_task": isolated_task,
+        "drain_rate": drain_rate,
+        "duration_s": duration_s,
+        "memory_mib": memory_mib,
+        "cpus": cpus,
+        "drain_latency_ns": latency_summary(env.drain_latency_ns),
+        "drains": env.stats["drains"],
+        "drains_skipped": env.stats["drains_skipped"],
+        "invariant_checks": storm_log.checks + (1 if oops is None else 0),
+        "invariant_errors": errors,
+        "pages_lost": oom.pages_lost(env) if oops is None else None,
+        "cma": {"attempts": cma_log.attempts, "success": cma_log.success, "busy": cma_log.busy}
+        if load == "cma"
+        else None,
+        "oops": oops,
+        "stats": dict(env.stats),
+        "sim_ns": sim.now,
+    }
+
+
+#: allocator traffic of the noise loads: fault a chunk, unmap it, pause (ASSUMPTION)
+NOISE_TRAFFIC_CHUNK = 64
+NOISE_TRAFFIC_PAUSE_NS = 2_000_000
+
+
+def _traffic(spawn: Any, env: Any, cpus: list[int]) -> None:
+    from pcplab.workloads.oom import allocator_traffic
+    from pcplab.workloads.slowpath import Process
+
+    for cpu in cpus:
+        proc = Process(f"traffic/{cpu}")
+        env.processes.append(proc)
+        spawn(
+            cpu,
+            allocator_traffic,
+            (env, proc, NOISE_TRAFFIC_CHUNK, NOISE_TRAFFIC_PAUSE_NS),
+            proc.name,
+        )
+
+
+def _stop(env: Any) -> None:
+    env.stop = True
+
+
+def run_hotplug(
+    machine: str = "rpi4",
+    design: str = "spinlock",
+    seed: int = 0,
+    *,
+    offline_cpu: int = 1,
+    offline_rate: float = 50.0,
+    duration_s: float = 0.1,
+    traffic: bool = True,
+    memory_mib: int | None = 64,
+) -> dict[str, Any]:
+    """Memory offline (``zone_pcp_disable``/``enable`` of the highest zone of node 0 at
+    ``offline_rate``) from CPU 0 while CPU ``offline_cpu`` faults pages, unmaps them and goes
+    offline, and a control task drains its lists with the design's ``drain_dead_cpu``; allocator
+    traffic on the remaining CPUs when ``traffic``.
+
+    Returns ``{"offlines", "left_after_disable": [...], "dead_cpu_left": n, "drains",
+    "drain_latency_ns", "pages_lost", "invariant_errors", "cpu_online"}``.
+    """
+    from pcplab import designs
+    from pcplab.mm.invariants import check_invariants as mm_check
+    from pcplab.workloads import hotplug, oom
+    from pcplab.workloads.machine_setup import build_simulator
+    from pcplab.workloads.slowpath import MemoryEnv, Process
+
+    des = designs.get(design)
+    _profile, mach, sim = build_simulator(machine, des, seed=seed, memory_mib=memory_mib)
+    nr = mach.nr_cpus
+    if nr < 2 or not 0 < offline_cpu < nr:
+        raise PcplabError(f"offline CPU {offline_cpu} must be one of 1-{nr - 1} (CPU 0 controls)")
+    env = MemoryEnv(des, mach)
+    env.now = lambda: sim.now
+    log = hotplug.HotplugLog()
+    end_ns = int(duration_s * 1e9)
+    zone = max(mach.zones_of_node(mach.cpu_node(0)), key=lambda z: z.idx)
+    sim.spawn(0, hotplug.memory_offliner, (env, log, zone, offline_rate, end_ns), name="offline")
+    sim.spawn(0, hotplug.cpu_hotplug_control, (env, log, offline_cpu), name="cpuhp/control")
+    victim = Process(f"dying/{offline_cpu}")
+    env.processes.append(victim)
+    sim.spawn(offline_cpu, hotplug.cpu_offliner, (env, victim, 200), name=f"dying/{offline_cpu}")
+    if traffic:
+        _traffic(
+            lambda cpu, fn, args, name: sim.spawn(cpu, fn, args, name=name),
+            env,
+            [c for c in range(nr) if c not in (0, offline_cpu)],
+        )
+    sim.run()
+    errors = mm_check(mach)
+    return {
+        "machine": machine,
+        "design": des.name,
+        "offlines": log.offlines,
+        "left_after_disable": log.left_after_disable,
+        "dead_cpu_left": log.dead_cpu_left.get(offline_cpu),
+        "cpu_online": [c.online for c in sim.kernel.cpus],
+        "drains": env.stats["drains"],
+        "drain_latency_ns": latency_summary(env.drain_latency_ns),
+        "pages_lost": oom.pages_lost(env),
+        "invariant_errors": errors,
+    }

@@ -46,8 +46,9 @@ BUDDY_PAGE_CYCLES = RMQUEUE_BULK_PAGE_CYCLES + PCP_ALLOC_CYCLES
 CLEAR_BYTES_PER_CYCLE = 4.0
 #: ASSUMPTION: concurrent page clearing reaches this fraction of a node's sustainable memory
 #: bandwidth (write-allocate traffic, DRAM read/write turnarounds, the page-table and struct-page
-#: traffic of each fault).  One global figure, chosen in a 3-point grid (0.15/0.2/0.25) against
-#: the seed's elapsed scaling curves (docs/fidelity.md lists the fit); not per machine.
+#: traffic of each fault).  One global figure, chosen in a small grid (0.15-0.5, together with
+#: FAULT_HANDLE_CYCLES) against the seed's elapsed scaling curves of all three machines at once
+#: (docs/fidelity.md lists the fit and the grid); not per machine.
 CLEAR_NODE_BW_EFFICIENCY = 0.2
 #: anonymous fault path besides the allocation, clear_page, LRU and mmap_lock: exception entry and
 #: return, find_vma, page-table walk, memcg charge, rmap, set_pte, counters.

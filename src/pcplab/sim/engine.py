@@ -461,10 +461,13 @@ class Simulator:
         self._cpu_run(c, t)
 
     def _pick(self, c: _CpuSim) -> Task | None:
+        online = c.kc.online
         for q in (c.fifo_q, c.other_q):
             while q:
                 task = q.popleft()
                 if self._info[task].state == "ready" and not task.done:
+                    if not online and task.kind != "kworker":
+                        continue  # programs pinned to an offline CPU stop (kernel/state.py)
                     return task
         return None
 
@@ -621,14 +624,25 @@ class Simulator:
         else:
             if irq:
                 kind = "irq"
-            self._account(c, task, t, t + ns, kind)
-            c.op_end = t + ns
+            if self._track:
+                self._account(c, task, t, t + ns, kind)
+            else:  # _account inlined: this is the hot path
+                if kind == "user":
+                    st.user_ns += ns
+                else:
+                    st.system_ns += ns
+                self.cpu_busy_ns[c.id] += ns
+            end = t + ns
+            c.op_end = end
             c.op_kind = kind
             if task.done and irq:
                 st.state = "done"
-                st.end_ns = t + ns
+                st.end_ns = end
             # a finished program keeps its CPU until its last op's time has passed
-            self._sched(c, t + ns)
+            c.gen += 1
+            c.scheduled = True
+            self._seq += 1
+            heapq.heappush(self._heap, (end, 0, self._seq, self._cpu_event, (c, c.gen)))
         if kernel.events:
             self._kernel_events(t)
         if (task.done and irq) or task.work is not work_before:

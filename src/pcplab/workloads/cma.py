@@ -23,7 +23,7 @@ from pcplab.kernel.ops import Sleep, SpinLock, SpinUnlock, Work
 from pcplab.mm import buddy
 from pcplab.mm.constants import MIGRATE_ISOLATE, MIGRATE_MOVABLE
 from pcplab.mm.state import Zone
-from pcplab.workloads.slowpath import MemoryEnv
+from pcplab.workloads.slowpath import MemoryEnv, ktime_get
 
 Gen = Generator[Any, Any, Any]
 
@@ -68,9 +68,9 @@ def alloc_contig_range(ctx: Any, env: MemoryEnv, zone: Zone, start: int, end: in
     yield Work("cycles", 200 * ((end - start) // step), zone, None, func="start_isolate_page_range")
     yield SpinUnlock(lock, irqrestore=True, func="start_isolate_page_range")
 
-    t0 = env.now()
+    t0 = yield from ktime_get(env)
     done = yield from env.design.drain_all_pages(ctx, zone, False)
-    env.drain_latency_ns.append(env.now() - t0)
+    env.drain_latency_ns.append((yield from ktime_get(env)) - t0)
     env.count("drains")
     if done is False:
         env.count("drains_skipped")
@@ -99,7 +99,7 @@ def cma_allocator(
     next_t = env.now() + period
     i = 0
     while next_t < end_ns:
-        now = env.now()
+        now = yield from ktime_get(env)
         if next_t > now:
             yield Sleep(next_t - now, func="cma_alloc")
         start = blocks[i % len(blocks)]

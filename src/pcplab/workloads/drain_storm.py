@@ -19,7 +19,7 @@ from typing import Any
 
 from pcplab.kernel.ops import Sleep
 from pcplab.mm.invariants import check_invariants
-from pcplab.workloads.slowpath import MemoryEnv
+from pcplab.workloads.slowpath import MemoryEnv, ktime_get
 
 Gen = Generator[Any, Any, Any]
 
@@ -59,21 +59,28 @@ def drain_storm_drainer(
     force_all_cpus: bool = True,
     check: Callable[[Any], list[str]] | None = check_invariants,
     stop_at_end: bool = True,
+    phase: float = 1.0,
+    rng: Any = None,
 ) -> Gen:
-    """Drain at ``rate_hz`` until ``end_ns``; ``check`` runs after every drain (None: never)."""
+    """Drain at ``rate_hz`` until ``end_ns``; ``check`` runs after every drain (None: never).
+    The first drain comes ``phase`` periods after the start (``phase`` in (0, 1]).  With ``rng``
+    (a ``random.Random``) each interval is the period times a uniform factor in [0.5, 1.5]
+    (ASSUMPTION: timer jitter, so drains do not stay phase-locked to other periodic loads; the
+    mean rate is unchanged)."""
     period = int(1e9 / rate_hz)
-    next_t = env.now() + period
+    next_t = env.now() + max(1, int(period * phase))
     design = env.design
     machine = env.machine
     while next_t < end_ns and not (env.stop and not stop_at_end):
-        now = env.now()
+        now = yield from ktime_get(env)
         if next_t > now:
             yield Sleep(next_t - now, func="drain_storm")
+            yield from ktime_get(env)
         for cpu in cpus_holding_pages(machine):
             log.found_pages[cpu] = log.found_pages.get(cpu, 0) + 1
-        start = env.now()
+        start = yield from ktime_get(env)
         done = yield from design.drain_all_pages(ctx, zone, force_all_cpus)
-        env.drain_latency_ns.append(env.now() - start)
+        env.drain_latency_ns.append((yield from ktime_get(env)) - start)
         log.drains += 1
         env.count("drains")
         if done is False:
@@ -87,6 +94,6 @@ def drain_storm_drainer(
                 raise LostPages(
                     f"after drain {log.drains} at t={env.now()} ns: " + "; ".join(errs[:3]) + more
                 )
-        next_t += period
+        next_t += period if rng is None else int(period * (0.5 + rng.random()))
     if stop_at_end:
         env.stop = True

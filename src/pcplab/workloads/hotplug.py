@@ -11,7 +11,7 @@ kernel-pcp.md §9.1:
   CPU (``drain_pages(cpu)``) — legal because the dead CPU can no longer touch them.
 
 ``memory_offliner`` repeats disable → (hold) → enable at a rate; ``cpu_offliner`` stops a CPU
-(``GoOffline`` after its traffic) and ``cpu_hotplug_control`` runs the design's
+(``GoOffline`` after a process there faulted pages and exited) and ``cpu_hotplug_control`` runs the design's
 ``drain_dead_cpu`` for it.  ASSUMPTION: the page migration and the removal of the memory itself are
 not modelled; the window in which the zone's pcp is disabled lasts ``hold_ns`` (default 1 ms).
 """
@@ -24,7 +24,7 @@ from typing import Any
 
 from pcplab.kernel.ops import GoOffline, Sleep
 from pcplab.mm.state import Zone
-from pcplab.workloads.slowpath import MemoryEnv, Process, do_page_fault, unmap_pages
+from pcplab.workloads.slowpath import MemoryEnv, Process, do_page_fault, exit_mmap, ktime_get
 
 Gen = Generator[Any, Any, Any]
 
@@ -62,12 +62,12 @@ def memory_offliner(
     period = int(1e9 / rate_hz)
     next_t = env.now() + period
     while next_t < end_ns:
-        now = env.now()
+        now = yield from ktime_get(env)
         if next_t > now:
             yield Sleep(next_t - now, func="offline_pages")
-        t0 = env.now()
+        t0 = yield from ktime_get(env)
         yield from env.design.zone_pcp_disable(ctx, zone)
-        env.drain_latency_ns.append(env.now() - t0)
+        env.drain_latency_ns.append((yield from ktime_get(env)) - t0)
         env.count("drains")
         log.left_after_disable.append(zone_pcp_pages(zone))
         yield Sleep(hold_ns, func="offline_pages")
@@ -78,12 +78,11 @@ def memory_offliner(
 
 
 def cpu_offliner(ctx: Any, env: MemoryEnv, proc: Process, faults: int) -> Gen:
-    """Fault ``faults`` pages, unmap them (so this CPU's lists hold pages), go offline."""
+    """Fault ``faults`` pages, exit (its pages go to this CPU's pcp lists), go offline."""
     for _ in range(faults):
         if not (yield from do_page_fault(ctx, env, proc)):
             break
-    yield from unmap_pages(ctx, env, proc)
-    proc.exited = True  # its pages are all freed; the task ends with the CPU
+    yield from exit_mmap(ctx, env, proc)
     yield GoOffline(func="takedown_cpu")
 
 

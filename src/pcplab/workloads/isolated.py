@@ -26,7 +26,7 @@ from typing import Any
 
 from pcplab.kernel.ops import EnterKernel, EnterUser, Sleep, UserRun
 from pcplab.mm.constants import MIGRATE_MOVABLE
-from pcplab.workloads.slowpath import MemoryEnv, Process, alloc_pages
+from pcplab.workloads.slowpath import MemoryEnv, Process, alloc_pages, ktime_get
 
 Gen = Generator[Any, Any, Any]
 
@@ -38,6 +38,8 @@ class LoopParams:
     period_ns: int = 1_000_000
     duty: float = 0.9
     syscall_every_ns: int = 3_000_000
+    #: start offset (a random phase, so periods do not line up with other periodic loads)
+    phase_ns: int = 0
 
 
 def _syscall(ctx: Any, env: MemoryEnv, proc: Process) -> Gen:
@@ -53,16 +55,18 @@ def _syscall(ctx: Any, env: MemoryEnv, proc: Process) -> Gen:
 def fifo_loop(ctx: Any, env: MemoryEnv, proc: Process, p: LoopParams) -> Gen:
     """Periodic RT loop: user work for ``duty`` of each period, then sleep to the next period."""
     busy = int(p.period_ns * p.duty)
-    next_start = env.now()
+    if p.phase_ns:
+        yield Sleep(p.phase_ns, func="clock_nanosleep")
+    next_start = yield from ktime_get(env)
     next_syscall = next_start
     while not env.stop:
         yield EnterUser(func="fifo_loop")
         yield UserRun(busy, func="fifo_loop")
-        if env.now() >= next_syscall:
+        if (yield from ktime_get(env)) >= next_syscall:
             yield from _syscall(ctx, env, proc)
             next_syscall += p.syscall_every_ns
         next_start += p.period_ns
-        now = env.now()
+        now = yield from ktime_get(env)
         if next_start <= now:  # overran the period: start the next one at once
             next_start = now
             continue
@@ -71,11 +75,13 @@ def fifo_loop(ctx: Any, env: MemoryEnv, proc: Process, p: LoopParams) -> Gen:
 
 def busy_loop(ctx: Any, env: MemoryEnv, proc: Process, p: LoopParams) -> Gen:
     """A poller that never sleeps: user work in period-sized slices, syscalls as above."""
-    next_syscall = env.now()
+    if p.phase_ns:
+        yield Sleep(p.phase_ns, func="clock_nanosleep")
+    next_syscall = yield from ktime_get(env)
     while not env.stop:
         yield EnterUser(func="busy_loop")
         yield UserRun(p.period_ns, func="busy_loop")
-        if env.now() >= next_syscall:
+        if (yield from ktime_get(env)) >= next_syscall:
             yield from _syscall(ctx, env, proc)
             next_syscall += p.syscall_every_ns
 

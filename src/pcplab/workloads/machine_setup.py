@@ -52,16 +52,18 @@ def build_simulator(
     design: Any,
     *,
     seed: int,
-    memory_mib: int,
+    memory_mib: int | None,
     nohz_full: tuple[int, ...] = (),
 ) -> tuple[Any, Any, Any]:
-    """(profile, machine, simulator) for a run of ``design`` on profile ``machine_name``."""
+    """(profile, machine, simulator) for a run of ``design`` on profile ``machine_name``;
+    ``memory_mib`` None keeps the machine's real memory."""
     from pcplab.machines.registry import get_profile
     from pcplab.sim.costs import CostModel
     from pcplab.sim.engine import Simulator
 
     profile = get_profile(machine_name)
-    machine = Machine.build(small_topology(profile, memory_mib), design.kernel_version)
+    topo = profile.topology() if memory_mib is None else small_topology(profile, memory_mib)
+    machine = Machine.build(topo, design.kernel_version)
     bad = [c for c in nohz_full if not 0 <= c < machine.nr_cpus]
     if bad:
         raise PcplabError(

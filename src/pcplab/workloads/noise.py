@@ -83,12 +83,14 @@ class NoiseMeter:
             if what == "spin":
                 rec.lock_spin_ns += t1 - t0
             return
-        rec.noise_ns += t1 - t0
         if what == "switch" and owner is not None and task is owner:
+            if rec.episode_end != t0:
+                return  # the owner's first start, or after an idle period: no interference
             source = rec.last_source  # switching back to the owner ends the interference
             kind = None
         else:
             kind, source = _kind_of(task, what)
+        rec.noise_ns += t1 - t0
         if rec.episode_end == t0:
             rec.episode_end = t1
         else:

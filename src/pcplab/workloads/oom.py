@@ -43,7 +43,7 @@ Gen = Generator[Any, Any, Any]
 HOG_TOUCH_NS = 100
 #: pages a traffic process faults in and unmaps per round.  ASSUMPTION.
 TRAFFIC_CHUNK = 32
-#: user time between two traffic rounds.  ASSUMPTION: 5 ms.
+#: sleep between two traffic rounds.  ASSUMPTION: 5 ms.
 TRAFFIC_PAUSE_NS = 5_000_000
 
 
@@ -72,11 +72,12 @@ def memory_hog(ctx: Any, env: MemoryEnv, proc: Process) -> Gen:
 
 
 def allocator_traffic(ctx: Any, env: MemoryEnv, proc: Process, chunk: int, pause_ns: int) -> Gen:
-    """Fault in ``chunk`` pages, unmap them (to this CPU's pcp lists), pause; until the run
-    stops or the OOM killer picks this process."""
+    """Fault in ``chunk`` pages, unmap them (to this CPU's pcp lists), then sleep ``pause_ns``
+    (the process waits for something, e.g. I/O); until the run stops or the OOM killer picks
+    this process."""
     while not env.stop and not proc.killed:
+        yield Sleep(pause_ns, func="allocator_traffic")
         yield EnterUser(func="allocator_traffic")
-        yield UserRun(pause_ns, func="allocator_traffic")
         for _ in range(chunk):
             if env.stop or proc.killed:
                 break

@@ -406,24 +406,32 @@ def run_exact(
 
 
 class _Queue:
-    """A shared resource seen as a mean-value queue: every user's access rate and service time
-    from its last chunk; others' utilisation gives the wait (M/D/1)."""
+    """A shared resource seen by mean-value analysis of a closed system: every user's access
+    rate, service time and residence time (service + wait) from its last chunk.  An access waits
+    for the residual service of the one in service and the full service of those queued ahead:
+    ``W = s̄ (Q - u/2)`` with ``Q`` the others' mean number of accesses at the resource (Little)
+    and ``u`` their utilisation; ``Q`` never exceeds the number of other threads."""
 
-    __slots__ = ("rate", "serv", "u_total", "rate_total", "tr_sum", "active")
+    __slots__ = ("rate", "serv", "resid", "u_total", "q_total", "rate_total", "tr_sum", "active")
 
     def __init__(self, n: int) -> None:
         self.rate = [0.0] * n
         self.serv = [0.0] * n
+        self.resid = [0.0] * n
         self.u_total = 0.0
+        self.q_total = 0.0
         self.rate_total = 0.0
         self.tr_sum: dict[int, float] = {}
         self.active: list[int] = []
 
-    def set(self, i: int, rate: float, serv: float) -> None:
+    def set(self, i: int, rate: float, serv: float, wait: float = 0.0) -> None:
+        resid = serv + wait
         self.u_total += rate * serv - self.rate[i] * self.serv[i]
+        self.q_total += rate * resid - self.rate[i] * self.resid[i]
         self.rate_total += rate - self.rate[i]
         self.rate[i] = rate
         self.serv[i] = serv
+        self.resid[i] = resid
 
     def wait(self, i: int) -> float:
         """Mean wait of one access by ``i`` behind the others."""
@@ -431,9 +439,8 @@ class _Queue:
         r = self.rate_total - self.rate[i]
         if u <= 0 or r <= 0:
             return 0.0
-        mean_serv = u / r
-        u = min(u, 0.995)
-        return u * mean_serv / (2.0 * (1.0 - u))
+        q = self.q_total - self.rate[i] * self.resid[i]
+        return (u / r) * max(0.0, q - u / 2.0)
 
     def others_rate(self, i: int) -> float:
         return max(0.0, self.rate_total - self.rate[i])
@@ -467,9 +474,7 @@ def run_aggregated(
     ]
     node = [places[c].node for c in cpus]
     core = [places[c].core for c in cpus]
-    core_active: dict[int, int] = {}
-    for c in core:
-        core_active[c] = core_active.get(c, 0) + 1
+    core_active: dict[int, int] = dict.fromkeys(core, 0)  # started, unfinished threads
     refill = max(1, int(round(probe.refill_pages)))
     chunk = max(refill, (per_worker // chunks_per_thread) // refill * refill)
     # queues: the mmap_lock line (global), zone->lock per zone, lru_lock per node
@@ -491,10 +496,8 @@ def run_aggregated(
     page = prices.page_size
     # uncontended per-fault time, to seed the rates as if everybody were running
     t0_fault = prices.user_ns + prices.sys_ns + page / core_bw + prices.lru_hold_ns / 15
-    for i in range(n):
-        q_mm.set(i, 2.0 / t0_fault, prices.atomic_ns)
-        qs_of[i][1].set(i, 1.0 / (refill * t0_fault), probe.refill_hold_ns)
-        qs_of[i][2].set(i, 1.0 / (C.PAGEVEC_SIZE * t0_fault), prices.lru_hold_ns)
+    started = [False] * n
+    nstarted = 0
     t_fault = [t0_fault] * n
     left = [per_worker] * n
     pcp_left = [0] * n
@@ -510,7 +513,19 @@ def run_aggregated(
     while heap:
         t, i = heapq.heappop(heap)
         events += 1
-        k = min(left[i], chunk)
+        if not started[i]:
+            # a worker starts: its siblings slow down, the queues see it with uncontended rates
+            started[i] = True
+            core_active[core[i]] += 1
+            q_mm.set(i, 2.0 / t0_fault, prices.atomic_ns)
+            qs_of[i][1].set(i, 1.0 / (refill * t0_fault), probe.refill_hold_ns)
+            qs_of[i][2].set(i, 1.0 / (C.PAGEVEC_SIZE * t0_fault), prices.lru_hold_ns)
+            nstarted += 1
+        # fine steps while workers are still starting (the contention changes quickly then)
+        if nstarted == n:
+            k = min(left[i], chunk)
+        else:
+            k = min(left[i], max(1, int(THREAD_START_NS / t_fault[i])))
         # refills in this chunk and pagevec flushes
         if pcp_left[i] >= k:
             r = 0
@@ -533,16 +548,19 @@ def run_aggregated(
         d = t_fault[i] / 2.0
         px = 1.0 - math.exp(-qm.others_rate(i) * d)
         s_mm = px * qm.mean_transfer(i) + prices.atomic_ns
-        mm_ns = 2 * k * (s_mm - prices.atomic_ns + qm.wait(i))
+        w_mm = qm.wait(i)
+        mm_ns = 2 * k * (s_mm - prices.atomic_ns + w_mm)
         # zone->lock: lock word + zone data come from the previous holder
         gap = refill * t_fault[i]
         pz = 1.0 - math.exp(-qz.others_rate(i) * gap)
         s_z = probe.refill_hold_ns / sp + 2 * pz * qz.mean_transfer(i)
-        zone_ns = r * (s_z + qz.wait(i))
+        w_z = qz.wait(i)
+        zone_ns = r * (s_z + w_z)
         gap = lru_size * t_fault[i]
         pl = 1.0 - math.exp(-ql.others_rate(i) * gap)
         s_l = prices.lru_hold_ns / sp + 2 * pl * ql.mean_transfer(i)
-        lru_ns = f * (s_l + ql.wait(i))
+        w_l = ql.wait(i)
+        lru_ns = f * (s_l + w_l)
         # lru_add work is priced inside the hold; the fast path's is in sys_ns
         sys_ns = priv_sys + clear_ns + mm_ns + zone_ns + lru_ns
         dur = usr + sys_ns
@@ -551,9 +569,9 @@ def run_aggregated(
         left[i] -= k
         t_fault[i] = dur / k
         # feed the queues with this chunk's rates
-        qm.set(i, 2 * k / dur, s_mm)
-        qz.set(i, r / dur, s_z)
-        ql.set(i, f / dur, s_l)
+        qm.set(i, 2 * k / dur, s_mm, w_mm)
+        qz.set(i, r / dur, s_z, w_z)
+        ql.set(i, f / dur, s_l, w_l)
         cf = clear_ns / dur
         clear_sum[nd] += cf - clear_frac[i]
         clear_frac[i] = cf

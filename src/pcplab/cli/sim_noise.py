@@ -1,0 +1,160 @@
+"""`pcplab noise` and `pcplab oom`: drains seen from isolated CPUs, and the seed's OOM reproducer.
+
+(`pcplab.cli.sim` re-exports both commands.)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from pcplab.errors import PcplabError
+
+
+def parse_cpu_list(text: str) -> list[int]:
+    """``2-3,6`` → [2, 3, 6]; bad syntax raises PcplabError (one line, exit 2)."""
+    from pcplab.machines.cpulist import parse_cpulist
+
+    cpus = list(parse_cpulist(text))
+    if not cpus:
+        raise PcplabError(f"--isolated {text!r} names no CPU; give e.g. --isolated 2-3,6")
+    return cpus
+
+
+def _us(ns: float | None) -> str:
+    return "-" if ns is None else f"{ns / 1000:.2f}"
+
+
+def format_noise(res: dict[str, Any]) -> str:
+    """rtla-osnoise-top-like table per CPU, then the drain latency line."""
+    dur = res["duration_s"]
+    lines = [
+        f"pcplab noise: machine {res['machine']}, design {res['design']} (kernel {res['kernel']}),"
+        f" load {res['load']} at {res['drain_rate']:g}/s, {dur:g} s simulated, isolated CPUs "
+        f"{','.join(map(str, res['isolated'])) or '-'} running {res['isolated_task']}",
+        f"{'CPU':>3} {'Iso':>3} {'Task':<14} {'Runtime(us)':>12} {'Noise(us)':>10} "
+        f"{'%CPU Aval':>10} {'Max Single':>10} {'IRQ':>5} {'IPI':>5} {'Thread':>6} "
+        f"{'Delay(us)':>10} {'Spin(us)':>9}",
+    ]
+    for c in res["cpus"]:
+        i = c["interference"]
+        lines.append(
+            f"{c['cpu']:>3} {'yes' if c['isolated'] else 'no':>3} {str(c['task'] or 'idle'):<14} "
+            f"{dur * 1e6:>12.0f} {_us(c['noise_ns']):>10} {c['available_pct']:>10.5f} "
+            f"{_us(c['max_single_noise_ns']):>10} {i['irq']:>5} {i['ipi']:>5} {i['thread']:>6} "
+            f"{_us(c['delay_ns']):>10} {_us(c['lock_spin_ns']):>9}"
+        )
+    lat = res["drain_latency_ns"]
+    lines.append(
+        f"drain_all_pages latency (us): min {_us(lat['min'])}  mean {_us(lat['mean'])}  "
+        f"p99 {_us(lat['p99'])}  max {_us(lat['max'])}  samples {len(lat['samples'])} "
+        f"(skipped on mutex: {res['drains_skipped']})"
+    )
+    lost = res["pages_lost"]
+    lines.append(
+        f"pages lost: {lost if lost is not None else '-'}; invariant checks: "
+        f"{res['invariant_checks']}"
+    )
+    if res.get("oops"):
+        from pcplab.workloads.oops import format_oops
+
+        lines.append(format_oops(res["oops"]).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+@click.command("noise")
+@click.option("--machine", "-m", required=True, help="Machine profile (see `pcplab machines`).")
+@click.option("--design", "-d", required=True, help="Drain design (see `pcplab designs`).")
+@click.option("--isolated", "isolated", required=True, help="nohz_full CPUs, e.g. 2-3,6.")
+@click.option(
+    "--load",
+    type=click.Choice(["drain-storm", "oom", "cma"]),
+    default="drain-storm",
+    show_default=True,
+    help="What the other CPUs do.",
+)
+@click.option("--drain-rate", default=100.0, show_default=True, type=float, help="Drains per s.")
+@click.option("--duration", default=1.0, show_default=True, type=float, help="Simulated seconds.")
+@click.option(
+    "--isolated-task",
+    type=click.Choice(["fifo", "other", "idle"]),
+    default="fifo",
+    show_default=True,
+    help="What the isolated CPUs run.",
+)
+@click.option("--memory-mib", default=None, type=int, help="Scale the machine's memory down.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def noise(
+    machine: str,
+    design: str,
+    isolated: str,
+    load: str,
+    drain_rate: float,
+    duration: float,
+    isolated_task: str,
+    memory_mib: int | None,
+    seed: int,
+    as_json: bool,
+) -> None:
+    """Noise on isolated CPUs (osnoise vocabulary) and drain latency while drains run."""
+    from pcplab.sim.api_noise import run_noise
+
+    cpus = parse_cpu_list(isolated)
+    res = run_noise(
+        machine,
+        design,
+        cpus,
+        load=load,
+        drain_rate=drain_rate,
+        duration_s=duration,
+        seed=seed,
+        isolated_task=isolated_task,
+        memory_mib=memory_mib,
+    )
+    if as_json:
+        click.echo(json.dumps(res, indent=1, sort_keys=True))
+    else:
+        click.echo(format_noise(res), nl=False)
+    if res.get("oops") or (res.get("pages_lost") or 0) > 0 or res.get("invariant_errors"):
+        sys.exit(1)
+
+
+@click.command("oom")
+@click.option("--machine", "-m", default="rpi4", show_default=True, help="Machine profile.")
+@click.option("--design", "-d", required=True, help="Drain design (see `pcplab designs`).")
+@click.option(
+    "--memory-mib", default=None, type=int, help="Machine memory in MiB (default 32: seconds)."
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def oom(machine: str, design: str, memory_mib: int | None, seed: int, as_json: bool) -> None:
+    """The seed's reproducer: a process eats memory until the OOM killer acts.
+
+    Exit 0 when the hog was OOM-killed with every page accounted for, 1 on an oops (printed like a
+    kernel oops with the call chain) or a lost page."""
+    from pcplab.sim.api_noise import OOM_MEMORY_MIB, run_oom
+    from pcplab.workloads.oops import format_oops
+
+    res = run_oom(machine, design, seed, memory_mib=memory_mib or OOM_MEMORY_MIB)
+    ok = res["outcome"] == "oom-killed" and res["pages_lost"] == 0 and not res["invariant_errors"]
+    if as_json:
+        click.echo(json.dumps(res, indent=1, sort_keys=True))
+    elif res["oops"] is not None:
+        click.echo(format_oops(res["oops"]), nl=False)
+    else:
+        s = res["stats"]
+        click.echo(
+            f"pcplab oom: machine {res['machine']} ({res['memory_mib']} MiB, "
+            f"{res['managed_pages']} pages), design {res['design']} (kernel {res['kernel']})\n"
+            f"outcome: {res['outcome']} after {res['sim_ns'] / 1e6:.1f} ms simulated; "
+            f"faults {s['faults']}, direct reclaims {s['direct_reclaims']}, "
+            f"drain_all_pages(NULL) calls {res['drains']} (skipped on mutex "
+            f"{s['drains_skipped']}), OOM kills {s['oom_kills']}\n"
+            f"pages lost: {res['pages_lost']}; invariant errors: {len(res['invariant_errors'])}"
+        )
+    if not ok:
+        sys.exit(1)
