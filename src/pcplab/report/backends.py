@@ -119,6 +119,7 @@ def fake_run_noise(machine: str, design: str, isolated: list[int], load: str, dr
         cpus.append({
             "cpu": c, "isolated": iso,
             "interference": {"irq": events, "ipi": events if hit else 0, "thread": events},
+            "sources": {f"kworker/{c}": events, "ipi": events} if events else {},
             "noise_ns": round(noise), "max_single_noise_ns": round(float(per.max(initial=0))),
             "available_pct": 100.0 * (1 - noise / (duration_s * 1e9)),
         })
