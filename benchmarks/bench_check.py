@@ -15,7 +15,7 @@ import time
 
 from pcplab.check.api import DEFAULT_BOUND
 from pcplab.check.explore import explore_dfs
-from pcplab.check.scenario import STANDARD, ScenarioWorld
+from pcplab.check.scenario import STANDARD, ScenarioWorld, scenario_factory
 
 REAL = ["workqueue", "rcu", "static-key", "spinlock-irqsave", "spinlock"]
 
@@ -49,7 +49,7 @@ def main() -> None:
         tot_steps = tot_ex = 0
         tot_s = 0.0
         for sc in scs:
-            r = explore_dfs(lambda d=d, sc=sc: ScenarioWorld(d, sc), bound=bound, cache=cache)
+            r = explore_dfs(scenario_factory(d, sc), bound=bound, cache=cache)
             tot_steps += r.steps
             tot_ex += r.executions
             tot_s += r.seconds

@@ -26,9 +26,7 @@ def test_hotplug_with_concurrent_traffic_loses_nothing() -> None:
 
 @pytest.mark.parametrize("design", ["workqueue", "spinlock"])
 def test_cma_load_drains_the_zone(design: str) -> None:
-    res = run_noise(
-        "rpi4", design, [3], load="cma", drain_rate=200, duration_s=0.04, memory_mib=64
-    )
+    res = run_noise("rpi4", design, [3], load="cma", drain_rate=200, duration_s=0.04, memory_mib=64)
     assert res["cma"]["attempts"] == res["drains"] >= 5
     assert res["cma"]["success"] + res["cma"]["busy"] == res["cma"]["attempts"]
     assert res["pages_lost"] == 0 and res["invariant_errors"] == []

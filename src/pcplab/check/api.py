@@ -31,6 +31,7 @@ from pcplab.check.scenario import (
     ScenarioWorld,
     get_scenario,
     load_scenario_file,
+    scenario_factory,
 )
 from pcplab.errors import PcplabError
 
@@ -158,10 +159,7 @@ def run_check(
 
 
 def _factory(d: Any, sc: Scenario) -> Any:
-    def make() -> ScenarioWorld:
-        return ScenarioWorld(d, sc)
-
-    return make
+    return scenario_factory(d, sc)
 
 
 def counterexample(d: Any, sc: Scenario, schedule: list[int], token: str, name: str) -> dict:

@@ -50,16 +50,27 @@ class SearchResult:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-@dataclass
 class _Frame:
-    enabled: list[int]
-    fps: dict[int, frozenset[Hashable] | None]
-    sleep: frozenset[int]
-    last: int | None
-    preempts: int
-    done: list[int] = field(default_factory=list)
-    choice: int = -1
-    cost: int = 0
+    """One node of the DFS stack (slotted: the explorer makes one per search-tree node)."""
+
+    __slots__ = ("enabled", "fps", "sleep", "last", "preempts", "done", "choice", "cost")
+
+    def __init__(
+        self,
+        enabled: list[int],
+        fps: dict[int, frozenset[Hashable] | None],
+        sleep: frozenset[int],
+        last: int | None,
+        preempts: int,
+    ) -> None:
+        self.enabled = enabled
+        self.fps = fps
+        self.sleep = sleep
+        self.last = last
+        self.preempts = preempts
+        self.done: list[int] = []
+        self.choice = -1
+        self.cost = 0
 
 
 def _child_sleep(fr: _Frame, t: int) -> frozenset[int]:

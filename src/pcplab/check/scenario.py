@@ -33,7 +33,7 @@ reduction treats as dependent with everything (it reads every CPU's lists).
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,7 @@ from pcplab.check.world import Violation, World
 from pcplab.errors import PcplabError
 from pcplab.kernel import ops
 from pcplab.kernel.state import Kernel, Task
+from pcplab.mm.invariants import check_invariants, machine_consistent
 
 MIGRATE_UNMOVABLE = 0
 MIGRATE_MOVABLE = 1
@@ -214,6 +215,100 @@ class ScenarioWorld(World):
             # not primed: an action starts (and is judged quiet or not) when its CPU first runs
             kernel.spawn(cpu, self._program, (prog,), name=f"cpu{cpu}")
 
+    # --- fast reset ---------------------------------------------------------------------------
+    def cloneable(self) -> bool:
+        """Whether :meth:`clone` can copy this world: it has not stepped since it was built, the
+        prefill left every CPU at rest (no lock, window, IRQ, work or kworker) and the design
+        state is a plain :class:`~pcplab.designs.base.DrainState` with idle work items."""
+        from pcplab.designs.base import DrainState
+
+        k = self.kernel
+        if self.setup_violation is not None or k.owner or k.pcp_windows or self.pending:
+            return False
+        if self.active or self.held or self.activity:
+            return False
+        for c in k.cpus:
+            if not c.online or c.current is not None or c.irq is not None:
+                return False
+            if c.pending_irqs or c.worklist or c.kworker is not None:
+                return False
+        for t in k.tasks[: self.first_task]:
+            if not t.done or t.kind != "program" or t.held or t.windows or t.wait is not None:
+                return False
+            if t.gp or t.irq_task is not None or t.work is not None or t.op is not None:
+                return False
+            if t.spinning or t.daemon or t.irq_base or t.pool != t.cpu:
+                return False
+        for t in k.tasks[self.first_task :]:
+            if t.op is not None or t.steps or t.done:
+                return False
+        st = k.state
+        if type(st) is not DrainState or set(vars(st)) != _DRAIN_FIELDS:
+            return False
+        if st.machine is not self.machine or st.kernel is not k:
+            return False
+        return all(type(w) is ops.WorkItem and not (w.pending or w.running) for w in st.pcpu_drain)
+
+    def clone(self) -> ScenarioWorld:
+        """A new world in this (unstepped, :meth:`cloneable`) world's state: the machine copied
+        with :func:`pcplab.mm.snapshot.clone_machine`, a fresh kernel holding copies of the
+        finished prefill tasks, the design state copied (lock objects are shared: they carry only
+        a name, ownership lives in the kernel), and new program generators.  Equivalent to
+        ``ScenarioWorld(design, scenario)`` (same state key, same behaviour), several times
+        cheaper."""
+        from pcplab.mm.snapshot import clone_machine
+
+        sc = self.scenario
+        machine = clone_machine(self.machine)
+        kernel = Kernel(sc.nr_cpus, preempt_rt=sc.preempt_rt, nohz_full=sc.nohz_full,
+                        machine=machine)  # fmt: skip
+        kernel.record_events = False
+        w = ScenarioWorld.__new__(ScenarioWorld)
+        World.__init__(w, kernel)
+        w.design = self.design
+        w.scenario = sc
+        w.machine = machine
+        w.active = {}
+        w.activity = 0
+        w.held = {}
+        w.pending = None
+        w.setup_violation = None
+        st = self.kernel.state
+        new_st = object.__new__(type(st))
+        new_st.__dict__.update(st.__dict__)
+        new_st.machine = machine
+        new_st.kernel = kernel
+        new_st.pcpu_drain = [
+            ops.WorkItem(x.name, x.fn, x.args, False, False, x.cpu, dict(x.extra))
+            for x in st.pcpu_drain
+        ]
+        new_st.warnings = list(st.warnings)
+        kernel.state = new_st
+        for t in self.kernel.tasks[: self.first_task]:
+            c = Task(kernel, t.cpu, t.name, t.kind, t.index)
+            # the _TASK_SCALARS a finished task may differ in from a new one (cloneable() made
+            # sure it holds nothing)
+            c.done = t.done
+            c.retval = t.retval
+            c.irq_depth = t.irq_depth
+            c.preempt = t.preempt
+            c.migrate = t.migrate
+            c.rcu_nest = t.rcu_nest
+            c.rt_locks = t.rt_locks
+            c.mode = t.mode
+            c.qs_seq = t.qs_seq
+            c.steps = t.steps
+            c.kill = t.kill
+            c.gen = t.gen  # finished: no frame left
+            kernel.tasks.append(c)
+            kernel.cpus[t.cpu].tasks.append(c)
+        last = self.last
+        w.last = None if last is None else (kernel.tasks[last[0].index], last[1])
+        w.first_task = self.first_task
+        for cpu, prog in enumerate(sc.programs):
+            kernel.spawn(cpu, w._program, (prog,), name=f"cpu{cpu}")
+        return w
+
     # --- programs -------------------------------------------------------------------------------
     def _run_alone(self, t: Task) -> None:
         if t.done:
@@ -381,11 +476,10 @@ class ScenarioWorld(World):
         return None
 
     def check_state(self) -> Violation | None:
-        from pcplab.mm.invariants import check_invariants
-
         if self.setup_violation is not None:
             return self.setup_violation
-
+        if machine_consistent(self.machine):
+            return None  # the fast path: check_invariants would find nothing
         errs = check_invariants(self.machine)
         if errs:
             task, op = self.last if self.last is not None else (None, None)
@@ -439,6 +533,32 @@ class ScenarioWorld(World):
 
 def _func(op: Any) -> str:
     return (getattr(op, "func", "") or type(op).__name__) if op is not None else ""
+
+
+def scenario_factory(design: Any, scenario: Scenario) -> Callable[[], ScenarioWorld]:
+    """A world factory for the explorer: builds ``ScenarioWorld(design, scenario)`` once and
+    returns :meth:`ScenarioWorld.clone` copies of it (a full rebuild when the world is not
+    :meth:`~ScenarioWorld.cloneable`)."""
+    template = ScenarioWorld(design, scenario)
+    if not template.cloneable():
+        return lambda: ScenarioWorld(design, scenario)
+    return template.clone
+
+
+def _drain_fields() -> frozenset[str]:
+    from dataclasses import fields
+
+    from pcplab.designs.base import DrainState
+
+    return frozenset(f.name for f in fields(DrainState))
+
+
+_DRAIN_FIELDS = _drain_fields()
+#: Task slots a finished prefill task's copy takes over (containers stay fresh and empty)
+_TASK_SCALARS = (
+    "op", "done", "retval", "irq_depth", "irq_base", "preempt", "migrate", "rcu_nest", "rt_locks",
+    "mode", "qs_seq", "daemon", "steps", "kill", "spinning", "pool",
+)  # fmt: skip
 
 
 def _drain_state_key(st: Any) -> Hashable:
@@ -611,5 +731,6 @@ __all__ = [
     "load_scenario_file",
     "pcp_disable",
     "pcp_enable",
+    "scenario_factory",
     "scenario_names",
 ]

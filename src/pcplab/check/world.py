@@ -119,6 +119,7 @@ class World:
         self.kernel = kernel
         self.tasks = kernel.tasks
         self._key_cache: dict[int, tuple[int, Hashable]] = {}
+        self._fp_cache: dict[int, tuple[int, int, frozenset[Hashable] | None]] = {}
         self.last_result: Any = None
 
     # --- for the explorer ----------------------------------------------------------------------
@@ -126,7 +127,19 @@ class World:
         return [t.index for t in self.kernel.enabled_tasks()]
 
     def footprint(self, index: int) -> frozenset[Hashable] | None:
-        return footprint(self.kernel, self.tasks[index])
+        # A footprint depends on the task's pending op, held locks, windows and work item (all
+        # changed only by its own steps) and its CPU; it is reused until one of those moves.  A
+        # racy access without an owner reads ``obj.cpu``, which others may change: not cached.
+        t = self.tasks[index]
+        hit = self._fp_cache.get(index)
+        if hit is not None and hit[0] == t.steps and hit[1] == t.cpu:
+            return hit[2]
+        fp = footprint(self.kernel, t)
+        op = t.op
+        tp = type(op)
+        if not ((tp is ops.Load or tp is ops.Store) and op.owner is None):
+            self._fp_cache[index] = (t.steps, t.cpu, fp)
+        return fp
 
     def state_key(self) -> Hashable:
         return (self.kernel.state_key(), self.task_keys())

@@ -15,24 +15,22 @@ import click
 from pcplab.errors import PcplabError
 
 # Defaults of `pcplab compare` with no arguments: the seed's experiment (workqueue "vanilla" vs the
-# RCU patch vs the 6.0 spinlock) on the 2-socket Haswell Xeon from the seed's thread, sized to
-# finish in about two minutes on a 2-core CI box: 5 iterations instead of mmtests' 30 (n = 5 still
-# gives every row, B-means of 2/4/4 samples and an interval for the `*`), and a subset of the
-# mmtests client sequence instead of all of it.
+# RCU patch vs the 6.0 spinlock) on the 2-socket Haswell Xeon of the seed's thread (32 CPUs), sized
+# for about two minutes on the 2-core development box.  Measured there (load ~3 from other jobs):
+# pft with mmtests' own settings (30 iterations, client sequence 1 3 5 7 12 18 24 30 32) takes
+# ~3 s per design, so pft keeps them; the noise run simulates every CPU's allocator traffic and
+# costs ~8-35 s per design per 0.05 simulated seconds, so it is kept at 0.05 s with 400 drains/s
+# (20 drains per design); the checker is pinned to one preemption (~10 s for all three designs,
+# while bound 2 took ~3 minutes for the workqueue design alone when measured).  Total: ~70 s.
 DEFAULT_MACHINE = "xeon-e5-2640v3"
 DEFAULT_DESIGNS = "workqueue,rcu,spinlock"
-DEFAULT_CLIENTS = "1,4,8"
-DEFAULT_ITERATIONS = 5
+DEFAULT_CLIENTS = "default"
+DEFAULT_ITERATIONS = 30
 DEFAULT_SEED = 1
 DEFAULT_ISOLATED = "2,3"
 DEFAULT_LOAD = "drain-storm"
-# The noise run simulates every CPU's allocator traffic, about 10-40 s of host time per 0.05 s of
-# simulated time and design on the 2-core box; 400 drains/s for 0.05 s gives 20 drains per design.
 DEFAULT_DRAIN_RATE = 400.0
 DEFAULT_DURATION = 0.05
-# The checker's own default bound (2) takes about three minutes for the workqueue design alone on
-# the 2-core box; bound 1 explores every schedule with at most one preemption in about 30 s for
-# all three designs.  `pcplab check` runs the deeper search.
 DEFAULT_CHECK_BOUND = 1
 
 
@@ -121,6 +119,7 @@ def compare(machine: str, designs: str, clients: str, iterations: int, seed: int
         backend=be.name)
     if params.clients is not None and 0 in params.clients:
         raise PcplabError("--clients must be positive")
+    be.validate(params.machine, params.designs)
 
     with _open_store(db) as store:
         outcome = _run_with_progress(params, store, be, fresh, quiet)
@@ -368,17 +367,21 @@ def _epoch(created: str) -> int:
 def import_(mmtests_dir: str, machine: str, db: str | None) -> None:
     """Import real mmtests pft results (iter-* pooled, lines parsed as ExtractPft does)."""
     from pcplab.report.mmtests_dir import content_hash, import_tree
+    from pcplab.report.mmtests_table import split_name
     from pcplab.report.naming import design_from_label
 
     tree = import_tree(mmtests_dir)
     with _open_store(db) as store:
         for tr in tree:
-            kernel, dash, variant = tr.name.partition("-")
-            design = design_from_label(variant) if dash else tr.name
+            # the kernel is what mmtests shows on the first header line (so "6.8-rc3-vanilla"
+            # is kernel 6.8-rc3, variant vanilla); a name without '-' is all variant
+            dash = "-" in tr.name
+            kernel, variant = split_name(tr.name) if dash else ("", tr.name)
+            design = design_from_label(variant) if variant else tr.name
             params = {"mmtests_name": tr.name, "content": content_hash(tr.result)}
-            result = dict(tr.result, kernel=kernel if dash else None, machine=machine,
+            result = dict(tr.result, kernel=kernel or None, machine=machine,
                           design=design)
             run_id = store.save(machine=machine, design=design, workload="pft", params=params,
-                                seed=None, result=result, kernel=kernel if dash else None,
+                                seed=None, result=result, kernel=kernel or None,
                                 source="mmtests")
             click.echo(f"{tr.name} -> run {run_id}")

@@ -31,9 +31,10 @@ def _us(ns: float | None) -> str:
 def format_noise(res: dict[str, Any]) -> str:
     """rtla-osnoise-top-like table per CPU, then the drain latency line."""
     dur = res["duration_s"]
+    rate = f" at {res['drain_rate']:g}/s" if res["load"] != "oom" else ""
     lines = [
         f"pcplab noise: machine {res['machine']}, design {res['design']} (kernel {res['kernel']}),"
-        f" load {res['load']} at {res['drain_rate']:g}/s, {dur:g} s simulated, isolated CPUs "
+        f" load {res['load']}{rate}, {dur:g} s simulated, isolated CPUs "
         f"{','.join(map(str, res['isolated'])) or '-'} running {res['isolated_task']}",
         f"{'CPU':>3} {'Iso':>3} {'Task':<14} {'Runtime(us)':>12} {'Noise(us)':>10} "
         f"{'%CPU Aval':>10} {'Max Single':>10} {'IRQ':>5} {'IPI':>5} {'Thread':>6} "

@@ -294,53 +294,7 @@ class Kernel:
         self.pcp_windows: dict[int, tuple[Task, Any, str]] = {}
         self.record_events = True
         self.events: list[KernelEvent] = []
-        self._exec: dict[type, Callable[[Task, Any], Any]] = {
-            ops.IrqSave: self._irq_save,
-            ops.IrqRestore: self._irq_restore,
-            ops.PreemptDisable: self._preempt_disable,
-            ops.PreemptEnable: self._preempt_enable,
-            ops.MigrateDisable: self._migrate_disable,
-            ops.MigrateEnable: self._migrate_enable,
-            ops.SpinLock: self._spin_lock,
-            ops.SpinTrylock: self._spin_trylock,
-            ops.SpinUnlock: self._spin_unlock,
-            ops.MutexLock: self._mutex_lock,
-            ops.MutexTrylock: self._mutex_trylock,
-            ops.MutexUnlock: self._mutex_unlock,
-            ops.LocalLock: self._local_lock,
-            ops.LocalUnlock: self._local_unlock,
-            ops.Load: self._load,
-            ops.Store: self._store,
-            ops.PcpEnter: self._pcp_enter,
-            ops.PcpExit: self._pcp_exit,
-            ops.Work: self._nop,
-            ops.RcuReadLock: self._rcu_read_lock,
-            ops.RcuReadUnlock: self._rcu_read_unlock,
-            ops.SynchronizeRcu: self._synchronize_rcu,
-            ops.QueueWorkOn: self._queue_work_on,
-            ops.FlushWork: self._flush_work,
-            ops.IpiCall: self._ipi_call,
-            ops.EnterUser: self._enter_user,
-            ops.EnterKernel: self._enter_kernel,
-            ops.GoIdle: self._go_idle,
-            ops.GoOffline: self._go_offline,
-            ops.UserRun: self._nop_user,
-            ops.Sleep: self._sleep,
-            ops.WaitCpuDead: self._wait_cpu_dead,
-            ops.Checkpoint: self._nop,
-            _WaitForWork: self._wait_for_work,
-        }
-        self._ready_fn: dict[type, Callable[[Task, Any], bool]] = {
-            ops.SpinLock: lambda t, op: id(op.lock) not in self.owner,
-            ops.MutexLock: lambda t, op: id(op.mutex) not in self.owner,
-            ops.LocalLock: lambda t, op: (id(op.lock), t.cpu) not in self.owner,
-            ops.SynchronizeRcu: lambda t, op: self._gp_done(t),
-            ops.FlushWork: lambda t, op: not (op.work.pending or op.work.running),
-            ops.IpiCall: lambda t, op: t.irq_task is None or t.irq_task.done,
-            ops.WaitCpuDead: lambda t, op: not self.cpus[op.cpu].online,
-            ops.GoOffline: lambda t, op: self._can_go_offline(t.cpu),
-            _WaitForWork: lambda t, op: bool(self.cpus[t.pool].worklist),
-        }
+        # dispatch tables are class-level (_EXEC, _READY below): a Kernel is cheap to build
 
     # --- tasks ----------------------------------------------------------------------------------
 
@@ -410,7 +364,7 @@ class Kernel:
 
     def _can_run(self, t: Task) -> bool:
         w = t.wait
-        return w is None or self._ready_fn[type(w)](t, w)
+        return w is None or _READY[type(w)](self, t, w)
 
     def can_run(self, t: Task) -> bool:
         """True unless ``t`` is blocked on something that has not happened yet (it ignores
@@ -463,14 +417,25 @@ class Kernel:
         if op is None:
             self._resume(task, None)
             return None
-        res = self.execute(task, op)
+        # execute() and _resume() inlined: this is the checker's innermost loop
+        tp = type(op)
+        if task.mode != "kernel" and tp not in _CONTEXT_OPS:
+            task.mode = "kernel"  # implicit syscall / fault entry
+        fn = _EXEC.get(tp)
+        if fn is None:
+            raise TypeError(f"{task.name} yielded {op!r}, which is not a pcplab.kernel.ops.Op")
+        res = fn(self, task, op)
         if res is BLOCKED:
             return BLOCKED
         if task.kill:
             task.gen.close()
             self._finish(task, None)
             return op
-        self._resume(task, res)
+        try:
+            task.op = task.gen.send(res)
+        except StopIteration as stop:
+            task.op = None
+            self._finish(task, stop.value)
         return op
 
     def _resume(self, task: Task, value: Any) -> None:
@@ -516,10 +481,10 @@ class Kernel:
     def execute(self, task: Task, op: Any) -> Any:
         if task.mode != "kernel" and type(op) not in _CONTEXT_OPS:
             task.mode = "kernel"  # implicit syscall / fault entry
-        fn = self._exec.get(type(op))
+        fn = _EXEC.get(type(op))
         if fn is None:
             raise TypeError(f"{task.name} yielded {op!r}, which is not a pcplab.kernel.ops.Op")
-        return fn(task, op)
+        return fn(self, task, op)
 
     def _violation(self, kind: str, msg: str, task: Task, op: Any) -> None:
         raise KernelViolation(kind, msg, getattr(op, "func", "") or "", task.cpu)
@@ -1023,6 +988,57 @@ class Kernel:
             for c in self.cpus
         )
         return (tasks, cpus)
+
+
+#: op type -> Kernel method executing it
+_EXEC: dict[type, Callable[[Kernel, Task, Any], Any]] = {
+    ops.IrqSave: Kernel._irq_save,
+    ops.IrqRestore: Kernel._irq_restore,
+    ops.PreemptDisable: Kernel._preempt_disable,
+    ops.PreemptEnable: Kernel._preempt_enable,
+    ops.MigrateDisable: Kernel._migrate_disable,
+    ops.MigrateEnable: Kernel._migrate_enable,
+    ops.SpinLock: Kernel._spin_lock,
+    ops.SpinTrylock: Kernel._spin_trylock,
+    ops.SpinUnlock: Kernel._spin_unlock,
+    ops.MutexLock: Kernel._mutex_lock,
+    ops.MutexTrylock: Kernel._mutex_trylock,
+    ops.MutexUnlock: Kernel._mutex_unlock,
+    ops.LocalLock: Kernel._local_lock,
+    ops.LocalUnlock: Kernel._local_unlock,
+    ops.Load: Kernel._load,
+    ops.Store: Kernel._store,
+    ops.PcpEnter: Kernel._pcp_enter,
+    ops.PcpExit: Kernel._pcp_exit,
+    ops.Work: Kernel._nop,
+    ops.RcuReadLock: Kernel._rcu_read_lock,
+    ops.RcuReadUnlock: Kernel._rcu_read_unlock,
+    ops.SynchronizeRcu: Kernel._synchronize_rcu,
+    ops.QueueWorkOn: Kernel._queue_work_on,
+    ops.FlushWork: Kernel._flush_work,
+    ops.IpiCall: Kernel._ipi_call,
+    ops.EnterUser: Kernel._enter_user,
+    ops.EnterKernel: Kernel._enter_kernel,
+    ops.GoIdle: Kernel._go_idle,
+    ops.GoOffline: Kernel._go_offline,
+    ops.UserRun: Kernel._nop_user,
+    ops.Sleep: Kernel._sleep,
+    ops.WaitCpuDead: Kernel._wait_cpu_dead,
+    ops.Checkpoint: Kernel._nop,
+    _WaitForWork: Kernel._wait_for_work,
+}
+#: blocking op type -> whether the task waiting on it may retry now
+_READY: dict[type, Callable[[Kernel, Task, Any], bool]] = {
+    ops.SpinLock: lambda k, t, op: id(op.lock) not in k.owner,
+    ops.MutexLock: lambda k, t, op: id(op.mutex) not in k.owner,
+    ops.LocalLock: lambda k, t, op: (id(op.lock), t.cpu) not in k.owner,
+    ops.SynchronizeRcu: lambda k, t, op: k._gp_done(t),
+    ops.FlushWork: lambda k, t, op: not (op.work.pending or op.work.running),
+    ops.IpiCall: lambda k, t, op: t.irq_task is None or t.irq_task.done,
+    ops.WaitCpuDead: lambda k, t, op: not k.cpus[op.cpu].online,
+    ops.GoOffline: lambda k, t, op: k._can_go_offline(t.cpu),
+    _WaitForWork: lambda k, t, op: bool(k.cpus[t.pool].worklist),
+}
 
 
 _CONTEXT_OPS = frozenset(

@@ -20,6 +20,7 @@ usable (seconds) on big ones.
 from __future__ import annotations
 
 from collections.abc import Hashable
+from itertools import chain, compress
 
 from pcplab.mm.constants import MIGRATE_ISOLATE, MIGRATE_PCPTYPES
 from pcplab.mm.machine import Machine
@@ -233,3 +234,112 @@ def state_key(machine: Machine) -> Hashable:
     blocks (sorted), pageblock types and the zone flags.  Nothing depends on hash seeds.
     """
     return tuple(zone_key(z) for z in machine.zones)
+
+
+def zone_consistent(zone: Zone) -> bool:
+    """Fast path of :func:`check_zone` for the interleaving checker: ``True`` only when
+    ``check_zone(zone)`` would return no error (``False`` may be conservative; then call
+    :func:`check_zone` for the messages).
+
+    Same rules, cheaper bookkeeping: overlap is found with a bitmask of the managed pfns instead
+    of sorting every block, and the first problem ends the scan.
+    """
+    try:
+        return _zone_consistent(zone)
+    except Exception:  # noqa: BLE001 - malformed state: let check_zone describe (or raise) it
+        return False
+
+
+def _zone_consistent(zone: Zone) -> bool:
+    # Buddy side, from buddy_info: each entry must sit on the list its code names; with as many
+    # listed blocks as entries, that pairs every listed block with its own entry.
+    info = zone.buddy_info
+    area = zone.free_area
+    lo = zone.managed_start
+    hi = zone.managed_end
+    if sum(map(len, chain.from_iterable(area))) != len(info):
+        return False
+    max_order = zone.max_order
+    mask = 0
+    buddy_pages = 0
+    pairs = isolate = False
+    for pfn, v in info.items():
+        order = v >> 3
+        mt = v & 7
+        if pfn not in area[order][mt]:
+            return False
+        if mt == MIGRATE_ISOLATE:
+            isolate = True
+        size = 1 << order
+        if pfn & (size - 1) or pfn < lo or pfn + size > hi:
+            return False
+        bits = ((1 << size) - 1) << (pfn - lo)
+        if mask & bits:
+            return False
+        mask |= bits
+        buddy_pages += size
+        if order < max_order:
+            buddy = pfn ^ size
+            if buddy > pfn:
+                w = info.get(buddy)
+                if w is not None and w >> 3 == order:
+                    pairs = True  # unmerged unless a pageblock rule forbids it: see below
+    if buddy_pages != zone.nr_free_pages:
+        return False
+    porder = zone.version.pindex_order
+    pcp_pages = 0
+    for pcp in zone.per_cpu_pageset:
+        if pcp.high < 0 or pcp.batch < 1 and pcp.high:
+            return False
+        for lists in (pcp.lp, pcp.drain):
+            if lists is None:
+                continue
+            ll = lists.lists
+            if not any(ll):
+                if lists.count:
+                    return False
+                continue
+            pages = 0
+            for p in compress(range(len(ll)), ll):  # the non-empty lists only
+                lst = ll[p]
+                order = porder[p]
+                size = 1 << order
+                align = size - 1
+                ones = (1 << size) - 1
+                for pfn in lst:
+                    if pfn & align or pfn < lo or pfn + size > hi:
+                        return False
+                    bits = ones << (pfn - lo)
+                    if mask & bits:
+                        return False
+                    mask |= bits
+                pages += len(lst) << order
+            if pages != lists.count:
+                return False
+            pcp_pages += pages
+    alloc_pages = 0
+    for pfn, order in zone.allocated.items():
+        size = 1 << order
+        if pfn & (size - 1) or pfn < lo or pfn + size > hi:
+            return False
+        bits = ((1 << size) - 1) << (pfn - lo)
+        if mask & bits:
+            return False
+        mask |= bits
+        alloc_pages += size
+    if buddy_pages + pcp_pages + alloc_pages != zone.managed:
+        return False
+    if len(area) != max_order + 1:
+        isolate = True  # unusual layout: let _isolation_lists look for itself
+    if pairs and _unmerged_buddies(zone):
+        return False
+    return not ((isolate or zone.nr_isolate_pageblock) and _isolation_lists(zone))
+
+
+def machine_consistent(machine: Machine) -> bool:
+    """``True`` only when :func:`check_invariants` would return no error (see
+    :func:`zone_consistent`)."""
+    for zone in machine.zones:
+        if not zone_consistent(zone):
+            return False
+    return True

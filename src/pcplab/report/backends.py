@@ -28,12 +28,18 @@ BACKENDS = ("sim", "fake")
 Progress = Callable[..., Any] | None
 
 
+def _no_validation(machine: str, designs: tuple[str, ...]) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class Backend:
     name: str
     run_pft: Callable[..., dict[str, Any]]
     run_noise: Callable[..., dict[str, Any]]
     run_check: Callable[..., dict[str, Any]]
+    #: raises PcplabError for an unknown machine or design before anything runs
+    validate: Callable[[str, tuple[str, ...]], None] = _no_validation
 
 
 def _lazy(module: str, func: str) -> Callable[..., dict[str, Any]]:
@@ -55,12 +61,25 @@ def _lazy(module: str, func: str) -> Callable[..., dict[str, Any]]:
     return call
 
 
+def _sim_validate(machine: str, designs: tuple[str, ...]) -> None:
+    """Fail before the first (possibly long) run rather than halfway through."""
+    try:
+        from pcplab import designs as registry
+        from pcplab.machines.registry import get_profile
+    except ImportError:
+        return  # the runs themselves will name what is missing
+    get_profile(machine)
+    for d in designs:
+        registry.get(d)
+
+
 def sim_backend() -> Backend:
     return Backend(
         "sim",
         _lazy("pcplab.sim.api", "run_pft"),
         _lazy("pcplab.sim.api", "run_noise"),
         _lazy("pcplab.check.api", "run_check"),
+        _sim_validate,
     )
 
 

@@ -56,7 +56,7 @@ class Unit:
     workload: str
     machine: str
     params: dict[str, Any]
-    seed: int
+    seed: int | None
 
     @property
     def key(self) -> str:
@@ -92,10 +92,10 @@ def plan(p: CompareParams) -> list[Unit]:
             "isolated": list(p.isolated), "load": p.load, "drain_rate": p.drain_rate,
             "duration_s": p.duration_s, "backend": p.backend}, p.seed))
     for d in p.designs:
-        # the checker's verdict does not depend on the machine
+        # the checker's verdict depends on neither the machine nor, when exhaustive, the seed
         units.append(Unit(d, "check", "-", {
             "scenario": p.check_scenario, "mode": p.check_mode, "bound": p.check_bound,
-            "backend": p.backend}, p.seed))
+            "backend": p.backend}, None if p.check_mode == "exhaustive" else p.seed))
     return units
 
 
@@ -109,7 +109,7 @@ def execute(unit: Unit, backend: Backend, progress: Callable[..., Any] | None) -
                                  pr["drain_rate"], pr["duration_s"], unit.seed)
     if unit.workload == "check":
         return backend.run_check(unit.design, scenario=pr["scenario"], mode=pr["mode"],
-                                 bound=pr["bound"], seed=unit.seed)
+                                 bound=pr["bound"], seed=unit.seed or 0)
     raise AssertionError(unit.workload)
 
 
@@ -221,13 +221,14 @@ def build_report(p: CompareParams, outcome: Outcome) -> Report:
     sections.append((f"checker (scenario {p.check_scenario}, mode {p.check_mode})",
                      noise_report.check_summary(verdicts)))
 
-    header = (f"pcplab {__version__} compare: machine {p.machine}, designs "
-              f"{', '.join(f'{lab} ({d})' if lab != d else d for d, lab in zip(p.designs, labels, strict=True))}, "
+    shown = [f"{lab} ({d})" if lab != d else d for d, lab in zip(p.designs, labels, strict=True)]
+    header = (f"pcplab {__version__} compare: machine {p.machine}, designs {', '.join(shown)}, "
               f"clients {','.join(map(str, p.clients)) if p.clients else 'default'}, "
               f"iterations {p.iterations}, seed {p.seed}, significance rule {p.rule}")
     lines = [header]
     if p.backend != "sim":
-        lines.append(f"NOTE: backend {p.backend!r}: synthetic numbers for testing, not a simulation")
+        lines.append(f"NOTE: backend {p.backend!r}: synthetic numbers for testing, "
+                     "not a simulation")
     lines.append("")
     for title, text in sections:
         lines += [title, text]

@@ -54,7 +54,8 @@ def noise_summary(runs: NoiseRuns, runtime_s: float | None = None) -> str:
     if runtime_s:
         rows.append(["Runtime (us)", *[f"{runtime_s * 1e6:.0f}" for _ in runs]])
     add("Noise (us)", lambda cs: _us(sum(c["noise_ns"] for c in cs)))
-    add("Max Single (us)", lambda cs: _us(max((c["max_single_noise_ns"] for c in cs), default=None)))
+    add("Max Single (us)",
+        lambda cs: _us(max((c["max_single_noise_ns"] for c in cs), default=None)))
     add("%CPU Aval (min)", lambda cs: f"{min(c['available_pct'] for c in cs):.5f}" if cs else "-")
     for kind, name in (("irq", "IRQ"), ("ipi", "IPI"), ("thread", "Thread")):
         add(name, lambda cs, k=kind: str(sum(int(c["interference"].get(k, 0)) for c in cs)))
@@ -120,4 +121,4 @@ def check_summary(verdicts: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
         rows.append([label, verdict, str(v.get("mode", "-")), "-" if bound is None else str(bound),
                      "yes" if v.get("exhaustive") else "no", str(v.get("executions", "")),
                      str(v.get("states", "")), detail])
-    return _grid(header, rows, left=3)
+    return _grid(header, rows, align="lllrrrrl")

@@ -6,9 +6,9 @@ Writing: ``gormanm/pft@b5cfe1be`` ``pft.c:1660-1663`` prints, after a leading sp
 `` %10.3f`` faults per wall-second (``mmtests-pft.md`` §1.1).
 
 Reading: ``ExtractPft.pm`` deletes every ``s``, skips a line in which any letter remains, and splits
-on whitespace (§4).  Because mmtests only ever sees these printed values, pcplab computes its tables
-from samples passed through :func:`as_mmtests_sees` so that a run exported as logs and imported
-again yields the same table.
+on whitespace (§4).  Because mmtests only ever sees these printed values, pcplab computes its
+tables from samples passed through :func:`as_mmtests_sees`, so that a run exported as logs and
+imported again yields the same table.
 """
 
 from __future__ import annotations

@@ -214,9 +214,7 @@ def run_noise(
         _traffic(spawn, env, housekeeping[1:] or housekeeping[:1])
     elif load == "cma":
         zone = max(mach.zones_of_node(mach.cpu_node(housekeeping[0])), key=lambda z: z.idx)
-        spawn(
-            housekeeping[0], cma.cma_allocator, (env, cma_log, drain_rate, end_ns, zone), "cma"
-        )
+        spawn(housekeeping[0], cma.cma_allocator, (env, cma_log, drain_rate, end_ns, zone), "cma")
         _traffic(spawn, env, housekeeping[1:] or housekeeping[:1])
     else:
         setup = oom.oom_tasks(env, cpus=housekeeping)

@@ -161,6 +161,23 @@ def _lock_key(op: Any, cpu: int) -> Any:
     return id(op.lock)
 
 
+_Sleep, _UserRun, _Work = ops.Sleep, ops.UserRun, ops.Work
+# op types whose kernel semantics the engine's fast path executes itself (see _step)
+_F_BLOCKED, _F_SLEEP, _F_USER, _F_MODE, _F_MLOCK, _F_MUNLOCK = 1, 2, 3, 4, 5, 6
+_F_SLOCK, _F_SUNLOCK, _F_LLOCK, _F_LUNLOCK = 7, 8, 9, 10
+_FAST_OPS: dict[type, int] = {
+    ops.Sleep: _F_SLEEP,
+    ops.UserRun: _F_USER,
+    ops.Work: _F_MODE,
+    ops.EnterKernel: _F_MODE,
+    ops.MutexLock: _F_MLOCK,
+    ops.MutexUnlock: _F_MUNLOCK,
+    ops.SpinLock: _F_SLOCK,
+    ops.SpinUnlock: _F_SUNLOCK,
+    ops.LocalLock: _F_LLOCK,
+    ops.LocalUnlock: _F_LUNLOCK,
+}
+
 _FLAG_OPS = (
     ops.IrqSave, ops.IrqRestore, ops.PreemptDisable, ops.PreemptEnable, ops.MigrateDisable,
     ops.MigrateEnable, ops.RcuReadLock, ops.RcuReadUnlock,
@@ -170,6 +187,8 @@ _NOISE_TABLE = 8192
 
 class Simulator:
     """See the module docstring."""
+
+    _fast = True  # False: every op through ``kernel.step`` (tests compare both paths)
 
     def __init__(
         self,
@@ -306,15 +325,26 @@ class Simulator:
     def run(self, until: int | None = None) -> int:
         heap = self._heap
         pop = heapq.heappop
-        while heap:
-            t = heap[0][0]
-            if until is not None and t > until:
-                self.now = until
-                return until
-            _, _, _, fn, args = pop(heap)
-            self.now = t
-            self.events_processed += 1
-            fn(*args)
+        n = 0
+        try:
+            if until is None:
+                while heap:
+                    t, _, _, fn, args = pop(heap)
+                    self.now = t
+                    n += 1
+                    fn(*args)
+            else:
+                while heap:
+                    t = heap[0][0]
+                    if t > until:
+                        self.now = until
+                        return until
+                    _, _, _, fn, args = pop(heap)
+                    self.now = t
+                    n += 1
+                    fn(*args)
+        finally:
+            self.events_processed += n
         stuck = [
             t
             for t in self.kernel.unfinished()
@@ -347,11 +377,21 @@ class Simulator:
         if gen != c.gen:
             return
         c.scheduled = False
+        t = self.now
         if c.seg is not None:
-            self._flush(c, self.now)
+            self._flush(c, t)
         if c.clearing:
-            self._clear_done(c, self.now)
-        self._cpu_run(c, self.now)
+            self._clear_done(c, t)
+        # the common case of _cpu_run inlined: the running task goes on with its next op
+        cur = c.cur
+        if cur is not None and not c.need_resched:
+            kc = c.kc
+            if kc.irq is None and not kc.pending_irqs:
+                st = self._info[cur]
+                if st.state == "running" and not st.rest and not cur.done:
+                    self._step(c, cur, t)
+                    return
+        self._cpu_run(c, t)
 
     def _set_busy(self, c: _CpuSim, busy: bool) -> None:
         if c.busy != busy:
@@ -559,12 +599,42 @@ class Simulator:
     def _step(self, c: _CpuSim, task: Task, t: int, irq: bool = False) -> None:
         kernel = self.kernel
         op = task.op
-        if irq:
-            self._set_busy(c, True)
-        if type(op) is ops.SynchronizeRcu and task.wait is None:
-            self._gp_deadline[task] = t + self.costs.gp_ns(op.expedited, self._gp_rng.random())
+        tp = type(op)
         work_before = task.work
-        res = kernel.step(task)
+        res: Any = None
+        # Fast path: the kernel semantics of the common ops, executed here without the
+        # kernel's per-op dispatch (and without building might_sleep()'s message when it
+        # cannot fire).  Anything unusual -- an IRQ context, an offline CPU, a check that would
+        # raise, PREEMPT_RT locks -- goes through ``kernel.step``, the reference.
+        f = _FAST_OPS.get(tp, 0) if not irq and self._fast else 0
+        if f:
+            kcpu = kernel.cpus[task.cpu]
+            if task.kill or not kcpu.online or task.kind == "irq":
+                f = 0
+            elif f == _F_SLEEP:
+                if task.irq_depth or task.preempt or task.rcu_nest or task.rt_locks:
+                    f = 0  # might_sleep() fires: the kernel raises it
+            elif f == _F_MODE:
+                task.mode = "kernel"  # implicit kernel entry (Work) or EnterKernel
+            elif f != _F_USER:
+                f = self._lock_fast(f, task, op)
+            if f:
+                kcpu.current = task
+                task.steps += 1
+                if f == _F_BLOCKED:
+                    res = BLOCKED
+                else:
+                    try:
+                        task.op = task.gen.send(None)
+                    except StopIteration as stop:
+                        task.op = None
+                        kernel._finish(task, stop.value)
+        if not f:
+            if irq:
+                self._set_busy(c, True)
+            if tp is ops.SynchronizeRcu and task.wait is None:
+                self._gp_deadline[task] = t + self.costs.gp_ns(op.expedited, self._gp_rng.random())
+            res = kernel.step(task)
         st = self._info.get(task)
         if st is None:  # an IRQ task or a kworker the kernel created
             st = self._adopt(task, t)
@@ -594,7 +664,33 @@ class Simulator:
         if op is None:
             ns, kind = 0, "kernel"
         else:
-            fns, kind = self._price(c, task, op, t)
+            # the prices of the hot ops inlined from _price (same arithmetic, same jitter draws)
+            if tp is _Sleep:
+                fns = int(op.ns)
+                if fns < 0:
+                    fns = 0
+                kind = "sleep"
+            elif tp is _UserRun:
+                i = self._ni + 1
+                if i == _NOISE_TABLE:
+                    i = 0
+                self._ni = i
+                fns = op.ns / self._speeds[self._core_busy.get(c.core, 1)] * self._noise[i]
+                kind = "user"
+            elif tp is _Work and op.kind != "clear_page":
+                per = self._unit_ns.get(op.kind)
+                if per is None:
+                    per = self._unit_ns[op.kind] = self.costs.work_ns(op.kind, 1)
+                base = per * op.n
+                extra = self._write(c.id, op.data, t) if op.data is not None else 0.0
+                i = self._ni + 1
+                if i == _NOISE_TABLE:
+                    i = 0
+                self._ni = i
+                fns = (base / self._speeds[self._core_busy.get(c.core, 1)]) * self._noise[i] + extra
+                kind = "kernel"
+            else:
+                fns, kind = self._price(c, task, op, t)
             # integer ns timeline; carry the fractions so sub-ns costs still add up
             if kind == "sleep":
                 ns = int(fns)
@@ -612,13 +708,24 @@ class Simulator:
             else:
                 st.state = "sleeping"
                 st.sleep_gen += 1
-                self._push(t + ns, 1, self._timer_wake, task, st.sleep_gen)
+                self._seq += 1
+                heapq.heappush(
+                    self._heap, (t + ns, 1, self._seq, self._timer_wake, (task, st.sleep_gen))
+                )
             if not irq:
                 c.cur = None
             c.gen += 1
             c.scheduled = False
             if kernel.events:
                 self._kernel_events(t)
+            if not irq:
+                kc = c.kc
+                if kc.irq is None and not kc.pending_irqs and not c.fifo_q and not c.other_q:
+                    # what _cpu_run would do: nothing else to run, the CPU goes idle
+                    c.need_resched = False
+                    if c.busy:
+                        self._set_busy(c, False)
+                    return
             self._cpu_run(c, t)
             return
         else:
@@ -650,7 +757,6 @@ class Simulator:
             if self._waiters:
                 self._push(t + ns, 1, self._wake_check_now)
         else:
-            tp = type(op)
             if tp in _UNLOCK_TYPES and self._lock_waiters:
                 key = _lock_key(op, task.cpu)
                 if key in self._lock_waiters:
@@ -659,6 +765,99 @@ class Simulator:
                 self._wake_check(t)
         if self.invariants:
             self.check_invariants(f"{task.name} after {op.describe() if op else 'start'}")
+
+    def _lock_fast(self, f: int, task: Task, op: Any) -> int:
+        """The kernel's lock/unlock semantics (``kernel/state.py``: ``_mutex_lock``,
+        ``_spin_lock``, ``_local_lock``, ``_release`` ...) for the cases where no check can fire
+        and no PREEMPT_RT sleeping lock is involved.  Returns 0 when it did nothing (the caller
+        then runs ``kernel.step``, which raises or handles the rare case), ``_F_BLOCKED`` when
+        the task now waits, else a non-zero code."""
+        kernel = self.kernel
+        owners = kernel.owner
+        if f == _F_MLOCK:
+            m = op.mutex
+            key = id(m)
+            owner = owners.get(key)
+            if task.wait is None and (
+                owner is task or task.irq_depth or task.preempt or task.rcu_nest or task.rt_locks
+            ):
+                return 0
+            task.mode = "kernel"
+            if owner is not None:
+                task.wait = op
+                return _F_BLOCKED
+            task.wait = None
+            owners[key] = task
+            task.held.append(m)
+            return f
+        if f == _F_MUNLOCK:
+            m = op.mutex
+            key = id(m)
+            if owners.get(key) is not task:
+                return 0
+            task.mode = "kernel"
+            del owners[key]
+            task.held.remove(m)
+            return f
+        if kernel.preempt_rt:
+            return 0
+        if f == _F_SLOCK:
+            lock = op.lock
+            key = id(lock)
+            owner = owners.get(key)
+            if task.wait is None:
+                if owner is task:
+                    return 0
+                task.preempt += 1
+                if op.irqsave:
+                    task.irq_depth += 1
+            task.mode = "kernel"
+            if owner is not None:
+                task.wait = op
+                task.spinning = True
+                return _F_BLOCKED
+            task.wait = None
+            task.spinning = False
+            owners[key] = task
+            task.held.append(lock)
+            return f
+        if f == _F_SUNLOCK:
+            lock = op.lock
+            key = id(lock)
+            if owners.get(key) is not task or (
+                op.irqrestore and task.irq_depth <= task.irq_base
+            ):
+                return 0
+            task.mode = "kernel"
+            del owners[key]
+            task.held.remove(lock)
+            task.preempt -= 1
+            if op.irqrestore:
+                task.irq_depth -= 1
+        elif f == _F_LLOCK:
+            lock = op.lock
+            key = (id(lock), task.cpu)
+            if key in owners:
+                return 0
+            task.mode = "kernel"
+            task.irq_depth += 1
+            owners[key] = task
+            task.held.append(lock)
+            return f
+        elif f == _F_LUNLOCK:
+            lock = op.lock
+            key = (id(lock), task.cpu)
+            if owners.get(key) is not task:
+                return 0
+            task.mode = "kernel"
+            del owners[key]
+            task.held.remove(lock)
+            task.irq_depth -= 1
+        else:
+            return 0
+        if not (task.irq_depth or task.preempt or task.rcu_nest or task.rt_locks):
+            task.qs_seq += 1  # left an RCU reader section (kernel: _qs)
+        return f
 
     def _account(self, c: _CpuSim, task: Task, t0: int, t1: int, kind: str) -> None:
         st = self._info[task]
@@ -724,7 +923,9 @@ class Simulator:
             # its idle CPU, which last ran it: continue at once (no switch, no extra event)
             st.state = "running"
             c.cur = task
-            self._set_busy(c, True)
+            if not c.busy:  # _set_busy(c, True) inlined
+                c.busy = True
+                self._core_busy[c.core] = self._core_busy.get(c.core, 0) + 1
             self._step(c, task, self.now)
             return
         self._make_ready(task, self.now)

@@ -34,7 +34,7 @@ class Significance:
 
 
 def ci_ratio(base: OpSummary, new: OpSummary) -> float | None:
-    """cidiff(base, baseCI, new, newCI): (mean_base - mean_new) / (q_base + q_new); None if no CI."""
+    """``cidiff``: (mean_base - mean_new) / (q_base + q_new); None when a run has no interval."""
     if base.n <= 1 or new.n <= 1 or math.isnan(base.spread) or math.isnan(new.spread):
         return None
     q = Z * base.spread + Z * new.spread

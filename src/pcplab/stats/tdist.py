@@ -52,7 +52,7 @@ def _beta_continued_fraction(a: float, b: float, x: float) -> float:
         h *= delta
         if abs(delta - 1.0) < _EPS:
             return h
-    raise ArithmeticError(f"incomplete beta continued fraction did not converge (a={a}, b={b}, x={x})")
+    raise ArithmeticError(f"incomplete beta fraction did not converge (a={a}, b={b}, x={x})")
 
 
 def betainc(a: float, b: float, x: float, y: float | None = None) -> float:
@@ -68,7 +68,9 @@ def betainc(a: float, b: float, x: float, y: float | None = None) -> float:
         y = 1.0 - x
     if x == 0.0 or y == 0.0:
         return 0.0 if x == 0.0 else 1.0
-    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log(y)
+    log_front = (
+        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log(y)
+    )
     front = math.exp(log_front)
     # use the symmetry I_x(a,b) = 1 - I_{1-x}(b,a) where the fraction converges faster
     if x < (a + 1.0) / (a + b + 2.0):

@@ -234,8 +234,9 @@ class Store:
         created = datetime.fromtimestamp(time.time(), UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         try:
             with self._transaction() as cur:
+                verb = "REPLACE" if replace else "IGNORE"
                 cur.execute(
-                    f"INSERT OR {'REPLACE' if replace else 'IGNORE'} INTO runs ({_COLUMNS.partition(', ')[2]}) "
+                    f"INSERT OR {verb} INTO runs ({_COLUMNS.partition(', ')[2]}) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (key, machine, design, workload, canonical_json(dict(params)), seed, version,
                      kernel, canonical_json(samples), canonical_json(metrics), source, created),

@@ -28,8 +28,8 @@ memory pressure and makes the drain necessary.
 
 Modelling choices (ASSUMPTIONs, listed in the report):
 
-* ASSUMPTION: no ``lowmem_reserve``, highatomic reserves, ``ALLOC_HARDER`` or watermark boost:
-  ``get_page_from_freelist`` checks ``mm.ops.zone_watermark_ok`` with the plain min/low/high mark.
+* ASSUMPTION: no ``lowmem_reserve``, highatomic reserves or ``ALLOC_HARDER``: the watermark test
+  is ``pcplab.designs.page_alloc.get_page_from_freelist``'s (plain min/low/high mark).
   ``unreserve_highatomic_pageblock`` therefore has nothing to do.
 * ASSUMPTION: ``should_reclaim_retry`` is reduced to "progress → retry, no progress → OOM" (the
   kernel retries up to ``MAX_RECLAIM_RETRIES`` = 16 times without progress first); compaction is
@@ -54,6 +54,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
+from pcplab.designs import page_alloc
 from pcplab.kernel.locks import Mutex
 from pcplab.kernel.ops import EnterKernel, MutexTrylock, MutexUnlock, Sleep, Work
 from pcplab.mm import ops as mm
@@ -68,9 +69,9 @@ PTRS_PER_PTE = 512  # one page-table page maps 512 pages (4 KiB pages, 64-bit)
 KSWAPD_POLL_NS = 1_000_000  # ASSUMPTION: kswapd notices a wake-up within 1 ms
 JIFFY_NS = 1_000_000  # HZ = 1000: schedule_timeout_uninterruptible(1) in the OOM path
 
-ALLOC_WMARK_MIN = "min"
-ALLOC_WMARK_LOW = "low"
-ALLOC_WMARK_HIGH = "high"
+ALLOC_WMARK_MIN = page_alloc.ALLOC_WMARK_MIN
+ALLOC_WMARK_LOW = page_alloc.ALLOC_WMARK_LOW
+ALLOC_WMARK_HIGH = page_alloc.ALLOC_WMARK_HIGH
 
 #: cycles to reclaim one clean page-cache page in ``shrink_page_list`` (isolate from the LRU,
 #: unmap, remove from the mapping), besides freeing it.  ASSUMPTION: ~1000 cycles; no source.
@@ -144,6 +145,7 @@ class MemoryEnv:
     now: Callable[[], int] = lambda: 0
     stats: dict[str, int] = field(default_factory=dict)
     drain_latency_ns: list[int] = field(default_factory=list)
+    _zonelists: dict[int, list[Zone]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for key in (
@@ -156,13 +158,12 @@ class MemoryEnv:
             self.kswapd_wake.setdefault(node, False)
 
     def zonelist(self, ctx: Any) -> list[Zone]:
-        """The fallback zonelist of the running CPU's node: its zones highest first, then the
-        other nodes' (``build_zonelists``, node order by distance; ASSUMPTION: node id order)."""
+        """The fallback zonelist of the running CPU's node (``page_alloc.node_zonelist``)."""
         node = self.machine.cpu_node(ctx.cpu)
-        zones = self.machine.populated_zones()
-        local = [z for z in reversed(zones) if z.node == node]
-        remote = [z for z in reversed(zones) if z.node != node]
-        return local + sorted(remote, key=lambda z: z.node)
+        zl = self._zonelists.get(node)
+        if zl is None:
+            zl = self._zonelists[node] = page_alloc.node_zonelist(self.machine, node)
+        return zl
 
     def count(self, key: str, n: int = 1) -> None:
         self.stats[key] = self.stats.get(key, 0) + n
@@ -181,26 +182,6 @@ def ktime_get(env: MemoryEnv) -> Gen:
     return env.now()
 
 
-def _mark(zone: Zone, which: str) -> int:
-    wm = zone.watermarks
-    return {ALLOC_WMARK_MIN: wm.min, ALLOC_WMARK_LOW: wm.low, ALLOC_WMARK_HIGH: wm.high}[which]
-
-
-# --- allocation ------------------------------------------------------------------------------
-
-
-def get_page_from_freelist(ctx: Any, env: MemoryEnv, order: int, mt: int, wmark: str) -> Gen:
-    """Walk the zonelist; skip zones below ``wmark`` (free pages on pcp lists do not count, as
-    ``NR_FREE_PAGES`` excludes them); take the page through the design's ``alloc_pages``."""
-    for zone in env.zonelist(ctx):
-        if not mm.zone_watermark_ok(zone, order, _mark(zone, wmark)):
-            continue
-        pfn = yield from env.design.alloc_pages(ctx, zone, order, mt)
-        if pfn is not None:
-            return (zone, pfn)
-    return None
-
-
 def alloc_pages(ctx: Any, env: MemoryEnv, order: int, mt: int, proc: Process | None) -> Gen:
     """Returns ``(zone, pfn)`` or None.  ``proc``: the process the allocation is for (the OOM
     path asks whether it is the victim)."""
@@ -208,7 +189,9 @@ def alloc_pages(ctx: Any, env: MemoryEnv, order: int, mt: int, proc: Process | N
 
 
 def __alloc_pages(ctx: Any, env: MemoryEnv, order: int, mt: int, proc: Process | None) -> Gen:
-    page = yield from get_page_from_freelist(ctx, env, order, mt, ALLOC_WMARK_LOW)
+    page = yield from page_alloc.get_page_from_freelist(
+        ctx, env.design, env.zonelist(ctx), order, mt, ALLOC_WMARK_LOW
+    )
     if page is not None:
         env.count("fast_allocs")
         return page
@@ -229,7 +212,9 @@ def __alloc_pages_slowpath(
     env.count("slowpath")
     while True:
         wake_all_kswapds(env)
-        page = yield from get_page_from_freelist(ctx, env, order, mt, ALLOC_WMARK_MIN)
+        page = yield from page_alloc.get_page_from_freelist(
+            ctx, env.design, env.zonelist(ctx), order, mt, ALLOC_WMARK_MIN
+        )
         if page is not None:
             return page
         if proc is not None and proc.killed:
@@ -257,7 +242,9 @@ def __alloc_pages_direct_reclaim(ctx: Any, env: MemoryEnv, order: int, mt: int) 
         return None, 0
     drained = False
     while True:
-        page = yield from get_page_from_freelist(ctx, env, order, mt, ALLOC_WMARK_MIN)
+        page = yield from page_alloc.get_page_from_freelist(
+            ctx, env.design, env.zonelist(ctx), order, mt, ALLOC_WMARK_MIN
+        )
         if page is not None or drained:
             return page, progress
         unreserve_highatomic_pageblock(env)
@@ -302,7 +289,9 @@ def __alloc_pages_may_oom(
     if not (yield MutexTrylock(env.oom_lock, func="__alloc_pages_may_oom")):
         yield Sleep(JIFFY_NS, func="__alloc_pages_may_oom")
         return None, True
-    page = yield from get_page_from_freelist(ctx, env, order, mt, ALLOC_WMARK_HIGH)
+    page = yield from page_alloc.get_page_from_freelist(
+        ctx, env.design, env.zonelist(ctx), order, mt, ALLOC_WMARK_HIGH
+    )
     progress = True
     if page is None:
         progress = out_of_memory(env)
