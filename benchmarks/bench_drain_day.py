@@ -34,11 +34,11 @@ from pcplab.workloads.drain_day import run_day
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--machine", default="rpi4")
+    ap.add_argument("--machine", default="day")
     ap.add_argument("--designs", default="workqueue,rcu,static-key,spinlock-irqsave,spinlock")
     ap.add_argument("--hours", type=float, default=24.0)
     ap.add_argument("--rate", type=float, default=100.0)
-    ap.add_argument("--burst", type=int, default=2)
+    ap.add_argument("--burst", type=int, default=4)
     ap.add_argument("--full-check-every", type=int, default=10_000)
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)

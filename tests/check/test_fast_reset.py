@@ -71,6 +71,21 @@ def test_random_runs_agree_between_clones_and_rebuilds(name):
         assert _result(a) == _result(b), sc.name
 
 
+def test_enabled_indices_matches_enabled_tasks():
+    # scenario worlds exercise kworkers, IPIs, IRQ tasks, offline CPUs and sleeping locks
+    rng = random.Random(7)
+    for name in ["workqueue", "rcu", "static-key", "spinlock", "spinlock-irqsave"]:
+        d = designs.get(name)
+        for sc in SCENARIOS:
+            for _ in range(3):
+                w = scenario_factory(d, sc)()
+                while True:
+                    en = w.enabled()
+                    assert en == [t.index for t in w.kernel.enabled_tasks()]
+                    if not en or w.step(rng.choice(en)) is not None:
+                        break
+
+
 def test_running_a_clone_leaves_the_next_clone_untouched():
     d = designs.get("rcu")
     sc = STANDARD[0]

@@ -57,6 +57,7 @@ def test_random_programs_finish_clean(programs, seed, rt):
     rng = random.Random(seed)
     for _ in range(10000):
         en = k.enabled_tasks()
+        assert k.enabled_indices() == [x.index for x in en]  # the checker's inlined copy
         if not en:
             break
         t = rng.choice(en)

@@ -1,7 +1,8 @@
 """Search strategies over the interleavings of a :class:`~pcplab.check.world.World`.
 
 * :func:`explore_dfs` — exhaustive depth-first search.  Stateless: generators cannot be copied, so
-  every new branch rebuilds the world and replays the schedule prefix (CHESS / loom style).
+  every new branch takes a fresh world from the factory (scenarios: a clone of the prebuilt
+  initial world) and replays the schedule prefix (CHESS / loom style).
   Reductions: **sleep sets** (Godefroid) over the footprint-based dependence relation of
   :func:`pcplab.check.world.footprint`; an optional **preemption bound** (switching away from a
   task that could have continued costs one preemption; Musuvathi & Qadeer, PLDI'07); and an
@@ -203,8 +204,7 @@ def explore_dfs(
             continue
         fr.choice, fr.cost = got
         world = factory()
-        for f in stack[:-1]:
-            world.step(f.choice, check=False)
+        world.replay_steps([f.choice for f in stack[:-1]])
         stats["steps"] += len(stack)
         v = world.step(fr.choice)
         if v is not None:

@@ -23,12 +23,18 @@ still held), :func:`drain` (``drain_all_pages(zone or NULL, force)``), :func:`pc
 :func:`enter_kernel`, :func:`go_idle`, :func:`go_offline` (must be the program's last step).
 
 Checks (besides the kernel's lock discipline and the explorer's deadlock check): page conservation
-with ``pcplab.mm.invariants.check_invariants`` after every step; a block handed to two programs at
+with ``pcplab.mm.invariants.check_invariants`` after every step (through its exact fast path
+``machine_consistent``; the full check runs only to describe a broken state); a block handed to two programs at
 once; the design's drain postcondition after a drain, ``zone_pcp_disable`` or ``drain_dead_cpu``
 that ran *quietly* (no other program step started or was under way during it; kworkers and IPIs
 are part of the drain and do not count).  The postcondition is evaluated in a
 :class:`~pcplab.kernel.ops.Checkpoint` step right after the call returns, which the partial-order
 reduction treats as dependent with everything (it reads every CPU's lists).
+
+Speed: :func:`scenario_factory` builds the world once (machine, design ``setup``, prefill) and
+hands the explorer a :meth:`ScenarioWorld.clone` per execution — the machine copied container by
+container (:mod:`pcplab.mm.snapshot`), a fresh kernel, new program generators — instead of
+rebuilding it; ``tests/check/test_fast_reset.py`` checks that clones and rebuilds search alike.
 """
 
 from __future__ import annotations
@@ -189,7 +195,7 @@ class ScenarioWorld(World):
             min_free_kbytes=0,
             name=f"check:{sc.name}",
         )
-        # rebuilt for every execution: a deep copy of a prebuilt machine measured no faster
+        # the explorer builds this once per scenario and clones it per execution (clone())
         machine = Machine.build(topo, version, batch=sc.batch, high=sc.high)
         kernel = Kernel(sc.nr_cpus, preempt_rt=sc.preempt_rt, nohz_full=sc.nohz_full,
                         machine=machine)  # fmt: skip
@@ -465,7 +471,7 @@ class ScenarioWorld(World):
     def enabled(self) -> list[int]:
         if self.setup_violation is not None:
             return []
-        return super().enabled()
+        return self.kernel.enabled_indices()
 
     # --- checks ---------------------------------------------------------------------------------
     def check(self, task: Task, op: Any) -> Violation | None:

@@ -1,8 +1,11 @@
 """One execution of a checked system: a :class:`~pcplab.kernel.state.Kernel` plus what to check.
 
-The explorer (:mod:`pcplab.check.explore`) knows nothing of designs or the mm model; it builds a
-fresh :class:`World` for every execution (generators cannot be copied, so the search is stateless and
-re-executes schedule prefixes) and asks it to step tasks, to check invariants and for a state key.
+The explorer (:mod:`pcplab.check.explore`) knows nothing of designs or the mm model; it asks its
+factory for a fresh :class:`World` for every execution (generators cannot be copied, so the search
+is stateless and re-executes schedule prefixes, :meth:`World.replay_steps`) and asks it to step
+tasks, to check invariants and for a state key.  A factory may build each world from scratch or
+clone a prebuilt one (:func:`pcplab.check.scenario.scenario_factory`); worlds must not share
+mutable state.
 :class:`World` classifies what went wrong into the checker's violation kinds; subclasses (the mm
 scenario world in :mod:`pcplab.check.scenario`, toy worlds in tests) add invariants.
 """
@@ -124,7 +127,7 @@ class World:
 
     # --- for the explorer ----------------------------------------------------------------------
     def enabled(self) -> list[int]:
-        return [t.index for t in self.kernel.enabled_tasks()]
+        return self.kernel.enabled_indices()
 
     def footprint(self, index: int) -> frozenset[Hashable] | None:
         # A footprint depends on the task's pending op, held locks, windows and work item (all
@@ -170,6 +173,21 @@ class World:
         except Exception as exc:  # noqa: BLE001 - design code may raise anything: that is a bug found
             return self.classify(exc, task, op)
         return self.check(task, op) if check else None
+
+    def replay_steps(self, choices: list[int]) -> None:
+        """``step(i, check=False)`` for each ``i``: re-running a schedule prefix that was checked
+        in an earlier execution (its result is ignored, so neither is any exception)."""
+        if type(self).step is not World.step:
+            for i in choices:
+                self.step(i, check=False)
+            return
+        tasks = self.tasks
+        kstep = self.kernel.step
+        for i in choices:
+            try:
+                self.last_result = kstep(tasks[i])
+            except Exception:  # noqa: BLE001, S112 - as step(check=False): reported, then ignored
+                continue
 
     def check(self, task: Task, op: Any) -> Violation | None:
         """Checks of the step itself (e.g. a postcondition when a drain returns); override."""

@@ -21,6 +21,8 @@ API (what an engine uses)
     asleep on a mutex) or finished.  A context switch is an RCU quiescent state (RCU readers are
     tracked per task, so a preempted ``rcu_read_lock()`` section on RT still holds a grace period).
     A blocked task is listed only once what it waits for has happened (it then retries its op).
+``k.enabled_indices()``
+    ``[t.index for t in k.enabled_tasks()]`` without the intermediate list (the checker's loop).
 ``k.step(task) -> op | None | BLOCKED``
     one scheduling point: execute the task's pending op (``task.op``) and, unless that returns
     :data:`BLOCKED`, send the result into the generator and run the design's plain code up to the
@@ -360,6 +362,38 @@ class Kernel:
         out: list[Task] = []
         for cpu in self.cpus:
             self._cpu_enabled(cpu, out)
+        return out
+
+    def enabled_indices(self) -> list[int]:
+        """``[t.index for t in enabled_tasks()]``, inlined for the checker's inner loop (keep the
+        two in step: ``tests/kernel`` compares them)."""
+        out: list[int] = []
+        ready = _READY
+        for cpu in self.cpus:
+            irq = cpu.irq
+            if irq is not None:
+                w = irq.wait
+                if w is None or ready[type(w)](self, irq, w):
+                    out.append(irq.index)
+                continue
+            if not cpu.online:
+                continue
+            cur = cpu.current
+            if cur is not None:
+                if cur.done:
+                    cur = None
+                else:
+                    w = cur.wait
+                    if w is None or ready[type(w)](self, cur, w):
+                        out.append(cur.index)
+            if cpu.pending_irqs and (cur is None or cur.irq_depth == 0):
+                out.append(cpu.pending_irqs[0].index)
+            if cur is None or (cur.irq_depth == 0 and cur.preempt == 0):
+                for t in cpu.tasks:
+                    if t is not cur and not t.done:
+                        w = t.wait
+                        if w is None or ready[type(w)](self, t, w):
+                            out.append(t.index)
         return out
 
     def _can_run(self, t: Task) -> bool:

@@ -237,8 +237,12 @@ class Simulator:
         self.tick_ns = tick_ns
         self.invariants = invariants
         self.now = 0
-        self._heap: list[tuple[int, int, int, Any, Any]] = []
-        self._seq = 0
+        # The event queue: a heap of keys ``t << 2 | prio`` (distinct keys only) and, per key, a
+        # FIFO of ``(fn, args)``.  Same order as one heap of ``(t, prio, seq)`` -- events at equal
+        # (t, prio) run in the order they were pushed -- but simultaneous events cost a deque
+        # append/popleft instead of tuple comparisons down a heap (a calendar queue).
+        self._keys: list[int] = []
+        self._buckets: dict[int, deque[tuple[Any, tuple[Any, ...]]]] = {}
         self.cpus = [
             _CpuSim(c, costs.places[c].core, costs.places[c].node) for c in range(machine.nr_cpus)
         ]
@@ -323,26 +327,26 @@ class Simulator:
         return result
 
     def run(self, until: int | None = None) -> int:
-        heap = self._heap
+        keys = self._keys
+        buckets = self._buckets
         pop = heapq.heappop
         n = 0
         try:
-            if until is None:
-                while heap:
-                    t, _, _, fn, args = pop(heap)
-                    self.now = t
-                    n += 1
-                    fn(*args)
-            else:
-                while heap:
-                    t = heap[0][0]
-                    if t > until:
-                        self.now = until
-                        return until
-                    _, _, _, fn, args = pop(heap)
-                    self.now = t
-                    n += 1
-                    fn(*args)
+            while keys:
+                k = keys[0]
+                q = buckets[k]
+                if not q:  # all events at this (t, prio) done
+                    pop(keys)
+                    del buckets[k]
+                    continue
+                t = k >> 2
+                if until is not None and t > until:
+                    self.now = until
+                    return until
+                fn, args = q.popleft()
+                self.now = t
+                n += 1
+                fn(*args)
         finally:
             self.events_processed += n
         stuck = [
@@ -359,8 +363,12 @@ class Simulator:
     # --- events ---------------------------------------------------------------------------------
 
     def _push(self, t: int, prio: int, fn: Callable[..., Any], *args: Any) -> None:
-        self._seq += 1
-        heapq.heappush(self._heap, (t, prio, self._seq, fn, args))
+        k = t << 2 | prio  # ints only: a float time would be a bug (TypeError here)
+        q = self._buckets.get(k)
+        if q is None:
+            q = self._buckets[k] = deque()
+            heapq.heappush(self._keys, k)
+        q.append((fn, args))
 
     def _start_task(self, task: Task) -> None:
         self._info[task].ready_since = self.now
@@ -370,8 +378,12 @@ class Simulator:
         """(Re)schedule CPU ``c`` to act at ``t``; invalidates an older pending event."""
         c.gen += 1
         c.scheduled = True
-        self._seq += 1
-        heapq.heappush(self._heap, (t, 0, self._seq, self._cpu_event, (c, c.gen)))
+        k = t << 2
+        q = self._buckets.get(k)
+        if q is None:
+            q = self._buckets[k] = deque()
+            heapq.heappush(self._keys, k)
+        q.append((self._cpu_event, (c, c.gen)))
 
     def _cpu_event(self, c: _CpuSim, gen: int) -> None:
         if gen != c.gen:
@@ -708,10 +720,12 @@ class Simulator:
             else:
                 st.state = "sleeping"
                 st.sleep_gen += 1
-                self._seq += 1
-                heapq.heappush(
-                    self._heap, (t + ns, 1, self._seq, self._timer_wake, (task, st.sleep_gen))
-                )
+                k = (t + ns) << 2 | 1
+                q = self._buckets.get(k)
+                if q is None:
+                    q = self._buckets[k] = deque()
+                    heapq.heappush(self._keys, k)
+                q.append((self._timer_wake, (task, st.sleep_gen)))
             if not irq:
                 c.cur = None
             c.gen += 1
@@ -748,8 +762,12 @@ class Simulator:
             # a finished program keeps its CPU until its last op's time has passed
             c.gen += 1
             c.scheduled = True
-            self._seq += 1
-            heapq.heappush(self._heap, (end, 0, self._seq, self._cpu_event, (c, c.gen)))
+            k = end << 2
+            q = self._buckets.get(k)
+            if q is None:
+                q = self._buckets[k] = deque()
+                heapq.heappush(self._keys, k)
+            q.append((self._cpu_event, (c, c.gen)))
         if kernel.events:
             self._kernel_events(t)
         if (task.done and irq) or task.work is not work_before:
@@ -765,6 +783,53 @@ class Simulator:
                 self._wake_check(t)
         if self.invariants:
             self.check_invariants(f"{task.name} after {op.describe() if op else 'start'}")
+
+    def _sleep_again(self, c: _CpuSim, task: Task, st: TaskStats, op: Any) -> None:
+        """``_step`` for a task woken by its timer on its idle CPU whose next op is another
+        ``Sleep`` (a periodic task; SimPy's timeout loop): the same effects, straight-line."""
+        t = self.now
+        kernel = self.kernel
+        c.kc.current = task  # kernel.step
+        task.steps += 1
+        try:
+            task.op = task.gen.send(None)
+        except StopIteration as stop:
+            task.op = None
+            kernel._finish(task, stop.value)
+        if kernel.events:
+            self._kernel_events(t)
+        if len(kernel.tasks) != self._known:
+            self._adopt_new(t)
+        ns = int(op.ns)
+        if ns < 0:
+            ns = 0
+        for fn in self._op_fns:
+            fn(task, op, t, ns)
+        if task.done:
+            st.state = "done"
+            st.end_ns = t + ns
+        else:
+            st.state = "sleeping"
+            st.sleep_gen += 1
+            k = (t + ns) << 2 | 1
+            q = self._buckets.get(k)
+            if q is None:
+                q = self._buckets[k] = deque()
+                heapq.heappush(self._keys, k)
+            q.append((self._timer_wake, (task, st.sleep_gen)))
+        c.cur = None
+        c.gen += 1
+        c.scheduled = False
+        if kernel.events:
+            self._kernel_events(t)
+        kc = c.kc
+        if kc.irq is None and not kc.pending_irqs and not c.fifo_q and not c.other_q:
+            c.need_resched = False  # what _cpu_run does when nothing else can run
+            if c.busy:
+                c.busy = False
+                self._core_busy[c.core] -= 1
+            return
+        self._cpu_run(c, t)
 
     def _lock_fast(self, f: int, task: Task, op: Any) -> int:
         """The kernel's lock/unlock semantics (``kernel/state.py``: ``_mutex_lock``,
@@ -926,7 +991,17 @@ class Simulator:
             if not c.busy:  # _set_busy(c, True) inlined
                 c.busy = True
                 self._core_busy[c.core] = self._core_busy.get(c.core, 0) + 1
-            self._step(c, task, self.now)
+            op = task.op
+            if (
+                type(op) is _Sleep
+                and self._fast
+                and kc.online
+                and not task.kill
+                and not (task.irq_depth or task.preempt or task.rcu_nest or task.rt_locks)
+            ):
+                self._sleep_again(c, task, st, op)
+            else:
+                self._step(c, task, self.now)
             return
         self._make_ready(task, self.now)
         if c.scheduled and c.cur is None and len(c.fifo_q) + len(c.other_q) <= 1:

@@ -679,11 +679,13 @@ def run_table(
 ) -> list[dict[str, Any]]:
     """mmtests' loop: for each client count, ``iterations`` runs.
 
-    Each run's seed is derived from ``seed``, the client count, the iteration and the design's
-    name, so two designs compared with the same ``seed`` get independent noise, as two kernels
-    booted on a real machine would."""
+    Each run's seed is derived from ``seed``, the client count, the iteration, the machine's and
+    the design's names, so two designs compared with the same ``seed`` get independent noise, as
+    two kernels booted on a real machine would, and no machine repeats another's draws."""
     out = []
-    salt = zlib.crc32(s.design.name.encode())
+    topo = s.machine.topology
+    machine_name = topo.name if topo is not None else "machine"
+    salt = zlib.crc32(f"{machine_name}/{s.design.name}".encode())
     total = len(clients) * iterations
     done = 0
     for n in clients:
