@@ -108,6 +108,13 @@ def add_pcp_locks(st: DrainState) -> None:
         ]
 
 
+def new_state_with_pcp_locks(machine: Any, kernel: Any) -> DrainState:
+    """``setup`` of the designs whose ``struct per_cpu_pages`` has a ``spinlock_t lock``."""
+    st = new_state(machine, kernel)
+    add_pcp_locks(st)
+    return st
+
+
 @dataclass(frozen=True)
 class Design:
     """A drain design as engines see it.
@@ -272,6 +279,7 @@ __all__ = [
     "WORK_KINDS",
     "add_pcp_locks",
     "new_state",
+    "new_state_with_pcp_locks",
     "pcp_lists_empty",
     "size_record",
     "struct_layout",

@@ -16,6 +16,12 @@ inside the lock hold.
 The pcp bodies (``__rmqueue_pcplist``, ``free_unref_page_commit``) run inside a window the caller
 opened with ``PcpEnter(lists, owner)``; they record the hand-out / take-back in the same step as
 the list change, so a page is never "nowhere" between two steps.
+
+Drain side: ``drain_mutex_enter`` and ``cpus_with_pcps`` are the first two parts of every
+``__drain_all_pages`` that keeps v5.17's rule and mask; ``zone_pcp_disable``/``zone_pcp_enable``
+serve all designs.  Per-design wrappers such as ``drain_pages`` stay in each module: they bind the
+design's own ``drain_pages_zone`` at call time (mutants swap it) and keep kernel names in call
+traces, which a shared generator would add a frame to.
 """
 
 from __future__ import annotations
@@ -23,7 +29,16 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from pcplab.kernel.ops import Load, MutexLock, MutexUnlock, SpinLock, SpinUnlock, Store, Work
+from pcplab.kernel.ops import (
+    Load,
+    MutexLock,
+    MutexTrylock,
+    MutexUnlock,
+    SpinLock,
+    SpinUnlock,
+    Store,
+    Work,
+)
 from pcplab.mm import ops as mm
 from pcplab.mm.constants import MIGRATE_ISOLATE, MIGRATE_PCPTYPES
 from pcplab.mm.state import PcpLists, PerCpuPages, Zone
@@ -33,6 +48,11 @@ Gen = Generator[Any, Any, Any]
 
 def zone_lock(ctx: Any, zone: Zone) -> Any:
     return ctx.state.zone_lock[zone.name]
+
+
+def pcp_lock(ctx: Any, zone: Zone, cpu: int) -> Any:
+    """``per_cpu_ptr(zone->per_cpu_pageset, cpu)->lock`` (designs with a ``pcp->lock``)."""
+    return ctx.state.pcp_lock[zone.name][cpu]
 
 
 def rmqueue_bulk(
@@ -111,6 +131,18 @@ def free_unref_page_commit(
     if to_free:
         pindex = zone.version.pindex_table[order][mt]
         yield from free_pcppages_bulk(ctx, zone, to_free, pcp, lists, pindex)
+
+
+def drain_mutex_enter(ctx: Any, zone: Zone | None, func: str) -> Gen:
+    """``__drain_all_pages``' entry rule for ``pcpu_drain_mutex`` (kernel-pcp.md §9.3): trylock;
+    if another drain runs, a global drain (``zone`` None) gives up — the running drain does what
+    it wants — and returns False, while a zone drain (CMA, memory offline) must see its zone
+    drained and waits for the mutex.  True: the caller holds the mutex."""
+    if not (yield MutexTrylock(ctx.state.pcpu_drain_mutex, func=func)):
+        if zone is None:
+            return False
+        yield MutexLock(ctx.state.pcpu_drain_mutex, func=func)
+    return True
 
 
 def read_pcp_count(ctx: Any, lists: PcpLists, cpu: int, func: str) -> Gen:
@@ -200,6 +232,7 @@ def free_the_page(ctx: Any, zone: Zone, pfn: int, order: int, free_unref_page: A
 
 __all__ = [
     "cpus_with_pcps",
+    "drain_mutex_enter",
     "free_the_page",
     "zone_pcp_disable",
     "zone_pcp_enable",
@@ -208,6 +241,7 @@ __all__ = [
     "free_unref_page_commit",
     "needs_pcp",
     "pageset_update",
+    "pcp_lock",
     "read_pcp_count",
     "rmqueue_buddy",
     "rmqueue_bulk",

@@ -35,8 +35,6 @@ from pcplab.kernel.ops import (
     Load,
     LocalLock,
     LocalUnlock,
-    MutexLock,
-    MutexTrylock,
     MutexUnlock,
     PcpEnter,
     PcpExit,
@@ -173,32 +171,12 @@ def free_detached_pcplists(
 def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
     st = ctx.state
     func = "__drain_all_pages"
-    if not (yield MutexTrylock(st.pcpu_drain_mutex, func=func)):
-        if zone is None:
-            return False
-        yield MutexLock(st.pcpu_drain_mutex, func=func)
+    if not (yield from common.drain_mutex_enter(ctx, zone, func)):
+        return False
 
-    # cpus_with_pcps from racy count reads; ->lp itself is stable: only we change it, under the
-    # mutex (rcu_dereference_protected).
-    cpus_with_pcps = []
-    for cpu in st.online_cpus():
-        has_pcps = False
-        if force_all_cpus:
-            has_pcps = True
-        elif zone is not None:
-            pcp = zone.per_cpu_pageset[cpu]
-            lp = pcp.lp
-            if (yield from common.read_pcp_count(ctx, lp, cpu, func)):
-                has_pcps = True
-        else:
-            for z in ctx.machine.populated_zones():
-                pcp = z.per_cpu_pageset[cpu]  # the fix: the loop variable, not the argument
-                lp = pcp.lp
-                if (yield from common.read_pcp_count(ctx, lp, cpu, func)):
-                    has_pcps = True
-                    break
-        if has_pcps:
-            cpus_with_pcps.append(cpu)
+    # cpus_with_pcps from racy reads of pcp->lp->count; ->lp itself is stable: only we change
+    # it, under the mutex (rcu_dereference_protected).
+    cpus_with_pcps = yield from common.cpus_with_pcps(ctx, zone, force_all_cpus, func)
 
     if cpus_with_pcps:
         yield from swap_pcplists(ctx, zone, cpus_with_pcps, func)
@@ -218,10 +196,6 @@ def drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool = False) -
 def zone_pcp_disable(ctx: Any, zone: Zone) -> Gen:
     # high = 0 is published before the swap; the swap's release makes it visible (§10.2)
     yield from common.zone_pcp_disable(ctx, zone, __drain_all_pages)
-
-
-def zone_pcp_enable(ctx: Any, zone: Zone) -> Gen:
-    yield from common.zone_pcp_enable(ctx, zone)
 
 
 def seed_fields(nr_lists: int) -> list[tuple[str, int, int]]:
@@ -261,7 +235,7 @@ DESIGN = Design(
     drain_local_pages=drain_local_pages,
     drain_dead_cpu=drain_dead_cpu,
     zone_pcp_disable=zone_pcp_disable,
-    zone_pcp_enable=zone_pcp_enable,
+    zone_pcp_enable=common.zone_pcp_enable,
     postcondition=pcp_lists_empty,
     size_statement=size_statement,
     sources=(

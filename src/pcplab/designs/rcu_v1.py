@@ -16,7 +16,7 @@ from typing import Any
 
 from pcplab.designs import common, rcu
 from pcplab.designs.base import Design
-from pcplab.kernel.ops import MutexLock, MutexTrylock, MutexUnlock, SynchronizeRcu
+from pcplab.kernel.ops import MutexUnlock, SynchronizeRcu
 from pcplab.mm.state import Zone
 
 Gen = common.Gen
@@ -25,10 +25,8 @@ Gen = common.Gen
 def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
     st = ctx.state
     func = "__drain_all_pages"
-    if not (yield MutexTrylock(st.pcpu_drain_mutex, func=func)):
-        if zone is None:
-            return False
-        yield MutexLock(st.pcpu_drain_mutex, func=func)
+    if not (yield from common.drain_mutex_enter(ctx, zone, func)):
+        return False
 
     cpus_with_pcps = []
     for cpu in st.online_cpus():

@@ -21,21 +21,17 @@ from typing import Any
 
 from pcplab.designs import common
 from pcplab.designs.base import (
-    LIST_HEAD,
     SPINLOCK,
     Design,
-    DrainState,
-    add_pcp_locks,
-    new_state,
+    new_state_with_pcp_locks,
     pcp_lists_empty,
     size_record,
+    v517_fields,
 )
 from pcplab.kernel.ops import (
     Load,
     MigrateDisable,
     MigrateEnable,
-    MutexLock,
-    MutexTrylock,
     MutexUnlock,
     PcpEnter,
     PcpExit,
@@ -50,16 +46,7 @@ from pcplab.mm.state import PerCpuPages, Zone
 from pcplab.mm.version import parse_kernel
 
 Gen = common.Gen
-
-
-def setup(machine: Any, kernel: Any) -> DrainState:
-    st = new_state(machine, kernel)
-    add_pcp_locks(st)
-    return st
-
-
-def pcp_lock(ctx: Any, zone: Zone, cpu: int) -> Any:
-    return ctx.state.pcp_lock[zone.name][cpu]
+pcp_lock = common.pcp_lock
 
 
 # --- pcp_spin_trylock_irqsave / pcp_spin_unlock_irqrestore ----------------------------------------
@@ -167,10 +154,8 @@ def drain_local_pages(ctx: Any, zone: Zone | None) -> Gen:
 def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
     st = ctx.state
     func = "__drain_all_pages"
-    if not (yield MutexTrylock(st.pcpu_drain_mutex, func=func)):
-        if zone is None:
-            return False
-        yield MutexLock(st.pcpu_drain_mutex, func=func)
+    if not (yield from common.drain_mutex_enter(ctx, zone, func)):
+        return False
 
     cpus_with_pcps = yield from common.cpus_with_pcps(ctx, zone, force_all_cpus, func)
 
@@ -198,21 +183,10 @@ def zone_pcp_disable(ctx: Any, zone: Zone) -> Gen:
     yield from common.zone_pcp_disable(ctx, zone, __drain_all_pages)
 
 
-def zone_pcp_enable(ctx: Any, zone: Zone) -> Gen:
-    yield from common.zone_pcp_enable(ctx, zone)
-
-
 def v60_fields(nr_lists: int) -> list[tuple[str, int, int]]:
-    """``struct per_cpu_pages`` of 6.0 with CONFIG_NUMA (mmzone.h:384-396 [SRC✓ v6.0.1])."""
-    return [
-        ("lock", SPINLOCK, 4),
-        ("count", 4, 4),
-        ("high", 4, 4),
-        ("batch", 4, 4),
-        ("free_factor", 2, 2),
-        ("expire", 2, 2),
-        (f"lists[{nr_lists}]", LIST_HEAD * nr_lists, 8),
-    ]
+    """``struct per_cpu_pages`` of 6.0 with CONFIG_NUMA (mmzone.h:384-396 [SRC✓ v6.0.1]): the
+    v5.17 fields behind a leading ``spinlock_t lock``."""
+    return [("lock", SPINLOCK, 4), *v517_fields(nr_lists)]
 
 
 def size_statement(machine: Any) -> dict[str, Any]:
@@ -232,14 +206,14 @@ DESIGN = Design(
     name="spinlock",
     description="6.0: pin + pcp->lock trylock with buddy fallback; the drainer locks each remote pcp",
     kernel_version="6.0",
-    setup=setup,
+    setup=new_state_with_pcp_locks,
     alloc_pages=alloc_pages,
     free_pages=free_pages,
     drain_all_pages=drain_all_pages,
     drain_local_pages=drain_local_pages,
     drain_dead_cpu=drain_dead_cpu,
     zone_pcp_disable=zone_pcp_disable,
-    zone_pcp_enable=zone_pcp_enable,
+    zone_pcp_enable=common.zone_pcp_enable,
     postcondition=pcp_lists_empty,
     size_statement=size_statement,
     sources=(

@@ -20,16 +20,12 @@ from pcplab.designs import common
 from pcplab.designs.base import (
     SPINLOCK,
     Design,
-    DrainState,
-    add_pcp_locks,
-    new_state,
+    new_state_with_pcp_locks,
     pcp_lists_empty,
     size_record,
 )
 from pcplab.designs.base import v517_fields as _v517_fields
 from pcplab.kernel.ops import (
-    MutexLock,
-    MutexTrylock,
     MutexUnlock,
     PcpEnter,
     PcpExit,
@@ -41,16 +37,7 @@ from pcplab.mm.state import Zone
 from pcplab.mm.version import parse_kernel
 
 Gen = common.Gen
-
-
-def setup(machine: Any, kernel: Any) -> DrainState:
-    st = new_state(machine, kernel)
-    add_pcp_locks(st)
-    return st
-
-
-def pcp_lock(ctx: Any, zone: Zone, cpu: int) -> Any:
-    return ctx.state.pcp_lock[zone.name][cpu]
+pcp_lock = common.pcp_lock
 
 
 def rmqueue_pcplist(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
@@ -115,10 +102,8 @@ def drain_local_pages(ctx: Any, zone: Zone | None) -> Gen:
 def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
     st = ctx.state
     func = "__drain_all_pages"
-    if not (yield MutexTrylock(st.pcpu_drain_mutex, func=func)):
-        if zone is None:
-            return False
-        yield MutexLock(st.pcpu_drain_mutex, func=func)
+    if not (yield from common.drain_mutex_enter(ctx, zone, func)):
+        return False
 
     cpus_with_pcps = yield from common.cpus_with_pcps(ctx, zone, force_all_cpus, func)
 
@@ -145,10 +130,6 @@ def zone_pcp_disable(ctx: Any, zone: Zone) -> Gen:
     yield from common.zone_pcp_disable(ctx, zone, __drain_all_pages)
 
 
-def zone_pcp_enable(ctx: Any, zone: Zone) -> Gen:
-    yield from common.zone_pcp_enable(ctx, zone)
-
-
 def size_statement(machine: Any) -> dict[str, Any]:
     nr = parse_kernel("5.17").configured(thp=machine.version.thp).nr_pcp_lists
     return size_record(
@@ -165,14 +146,14 @@ DESIGN = Design(
     name="spinlock-irqsave",
     description="attempt [2]: per-pcp spinlock with IRQs off on every access; drainer locks remote",
     kernel_version="5.17",
-    setup=setup,
+    setup=new_state_with_pcp_locks,
     alloc_pages=alloc_pages,
     free_pages=free_pages,
     drain_all_pages=drain_all_pages,
     drain_local_pages=drain_local_pages,
     drain_dead_cpu=drain_dead_cpu,
     zone_pcp_disable=zone_pcp_disable,
-    zone_pcp_enable=zone_pcp_enable,
+    zone_pcp_enable=common.zone_pcp_enable,
     postcondition=pcp_lists_empty,
     size_statement=size_statement,
     sources=("kernel-pcp.md §11.2", "<20211103170512.2745765-3-nsaenzju@redhat.com>"),

@@ -26,8 +26,6 @@ from pcplab.kernel.ops import (
     LocalUnlock,
     MigrateDisable,
     MigrateEnable,
-    MutexLock,
-    MutexTrylock,
     MutexUnlock,
     PcpEnter,
     PcpExit,
@@ -131,10 +129,8 @@ def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
     func = "__drain_all_pages"
     # A global drain already running does what we want: do not wait for it.  Zone drainers
     # (CMA, memory offline) must be sure their zone was drained, so they wait.
-    if not (yield MutexTrylock(st.pcpu_drain_mutex, func=func)):
-        if zone is None:
-            return False
-        yield MutexLock(st.pcpu_drain_mutex, func=func)
+    if not (yield from common.drain_mutex_enter(ctx, zone, func)):
+        return False
 
     cpus_with_pcps = yield from common.cpus_with_pcps(ctx, zone, force_all_cpus, func)
 
@@ -166,10 +162,6 @@ def zone_pcp_disable(ctx: Any, zone: Zone) -> Gen:
     yield from common.zone_pcp_disable(ctx, zone, __drain_all_pages)
 
 
-def zone_pcp_enable(ctx: Any, zone: Zone) -> Gen:
-    yield from common.zone_pcp_enable(ctx, zone)
-
-
 def size_statement(machine: Any) -> dict[str, Any]:
     nr = parse_kernel("5.17").configured(thp=machine.version.thp).nr_pcp_lists
     return size_record(
@@ -195,7 +187,7 @@ DESIGN = Design(
     drain_local_pages=drain_local_pages,
     drain_dead_cpu=drain_dead_cpu,
     zone_pcp_disable=zone_pcp_disable,
-    zone_pcp_enable=zone_pcp_enable,
+    zone_pcp_enable=common.zone_pcp_enable,
     postcondition=pcp_lists_empty,
     size_statement=size_statement,
     sources=("kernel-pcp.md §9.3", "commit 0ccce3b92421", "[SRC✓ v5.17 mm/page_alloc.c:3175-3250]"),

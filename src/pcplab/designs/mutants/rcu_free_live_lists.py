@@ -15,8 +15,6 @@ from pcplab.designs.mutants import mutant_design, mutate
 from pcplab.kernel.ops import (
     IrqRestore,
     IrqSave,
-    MutexLock,
-    MutexTrylock,
     MutexUnlock,
     PcpEnter,
     PcpExit,
@@ -28,10 +26,8 @@ from pcplab.mm.state import Zone
 def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> common.Gen:
     st = ctx.state
     func = "__drain_all_pages"
-    if not (yield MutexTrylock(st.pcpu_drain_mutex, func=func)):
-        if zone is None:
-            return False
-        yield MutexLock(st.pcpu_drain_mutex, func=func)
+    if not (yield from common.drain_mutex_enter(ctx, zone, func)):
+        return False
     cpus_with_pcps = yield from common.cpus_with_pcps(ctx, zone, force_all_cpus, func)
     if cpus_with_pcps:
         # MUTATION: no swap_pcplists(); the lists freed below are the live ones

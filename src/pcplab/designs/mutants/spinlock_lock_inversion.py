@@ -11,7 +11,6 @@ from typing import Any
 
 from pcplab.designs import common
 from pcplab.designs.mutants import mutant_design, mutate
-from pcplab.designs.spinlock import pcp_lock
 from pcplab.kernel.ops import Load, PcpEnter, PcpExit, SpinLock, SpinUnlock, Work
 from pcplab.mm import ops as mm
 from pcplab.mm.state import Zone
@@ -23,7 +22,7 @@ def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> common.Gen:
     if (yield Load(pcp.lp, "count", owner=cpu, func=func)):
         zlock = common.zone_lock(ctx, zone)
         yield SpinLock(zlock, irqsave=True, func=func)  # MUTATION: zone->lock before pcp->lock
-        lock = pcp_lock(ctx, zone, cpu)
+        lock = common.pcp_lock(ctx, zone, cpu)
         yield SpinLock(lock, func=func)
         lists = pcp.lp
         yield PcpEnter(lists, cpu, func=func)
