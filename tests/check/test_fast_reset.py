@@ -62,6 +62,21 @@ def test_clone_has_the_state_of_a_rebuilt_world(name):
             assert [getattr(x, s) for s in _TASK_SCALARS] == [getattr(y, s) for s in _TASK_SCALARS]
 
 
+def test_every_design_state_field_is_classified_and_clones_are_used():
+    from dataclasses import fields
+
+    from pcplab.check.scenario import _DRAIN_COPIED, _DRAIN_SHARED
+    from pcplab.designs.base import DrainState
+
+    # a new DrainState field must be added to one of the sets (shared only if never mutated)
+    assert {f.name for f in fields(DrainState)} == _DRAIN_SHARED | _DRAIN_COPIED
+    for name in designs.names(mutants=True):
+        d = designs.get(name)
+        for sc in SCENARIOS:
+            w = ScenarioWorld(d, sc)
+            assert w.cloneable() or w.setup_violation is not None, (name, sc.name)
+
+
 @pytest.mark.parametrize("name", ["workqueue", "rcu", "spinlock", "rcu-v1", "rcu-no-grace-period"])
 def test_random_runs_agree_between_clones_and_rebuilds(name):
     d = designs.get(name)

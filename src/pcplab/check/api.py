@@ -37,7 +37,8 @@ from pcplab.errors import PcplabError
 
 #: default preemption bound of the exhaustive mode.  Chosen so that the standard set is explored
 #: in well under a minute per design on the 2-core development machine and every mutant is found;
-#: see benchmarks/bench_check.py for the measured times.
+#: see benchmarks/bench_check.py for the measured times (bound 1: 1-4 s per design; bound 2:
+#: workqueue 81 s, two-cpus-free-forced-drain alone 61 s — too slow for the default).
 DEFAULT_BOUND = 1
 MODES = ("exhaustive", "random", "pct")
 

@@ -115,16 +115,18 @@ def explore_dfs(
         # continuing the last task first, then the others in order
         last = fr.last
         cands = fr.enabled
-        if last is not None and last in cands:
+        sleep = fr.sleep
+        done = fr.done
+        last_enabled = last is not None and last in cands
+        if last_enabled and cands[0] != last:
             cands = [last] + [c for c in cands if c != last]
         for c in cands:
-            if c in fr.sleep or c in fr.done:
+            if c in sleep or c in done:
                 continue
-            cost = 1 if (last is not None and c != last and last in fr.enabled) else 0
+            cost = 1 if (last_enabled and c != last) else 0
             if bound is not None and fr.preempts + cost > bound:
-                if c not in fr.done:
-                    stats["pruned"] += 1
-                    fr.done.append(c)  # never explore it from this frame
+                stats["pruned"] += 1
+                done.append(c)  # never explore it from this frame
                 continue
             return c, cost
         return None

@@ -204,7 +204,7 @@ class ScenarioWorld(World):
         self.design = design
         self.scenario = sc
         self.machine = machine
-        self.active: dict[int, str] = {}  # task index -> action in progress
+        self.active: dict[int, Action] = {}  # task index -> action in progress
         self.activity = 0  # program actions started so far
         self.held: dict[tuple[int, int], tuple[int, int]] = {}  # (zone, pfn) -> (cpu, order)
         self.pending: Violation | None = None
@@ -249,8 +249,12 @@ class ScenarioWorld(World):
             if t.op is not None or t.steps or t.done:
                 return False
         st = k.state
-        if type(st) is not DrainState or set(vars(st)) != _DRAIN_FIELDS:
+        # only fields whose handling clone() knows: a new mutable field must not be shared
+        if type(st) is not DrainState or not set(vars(st)) <= _DRAIN_SHARED | _DRAIN_COPIED:
             return False
+        for name in ("zone_lock", "pcp_lock"):
+            if type(getattr(st, name)) is not dict:
+                return False
         if st.machine is not self.machine or st.kernel is not k:
             return False
         return all(type(w) is ops.WorkItem and not (w.pending or w.running) for w in st.pcpu_drain)
@@ -404,7 +408,7 @@ class ScenarioWorld(World):
 
     def _start(self, ctx: Task, a: Action) -> int:
         quiet = not self.active
-        self.active[ctx.index] = a.describe()
+        self.active[ctx.index] = a  # (described only when reported)
         self.activity += 1
         return self.activity if quiet else -1
 
@@ -551,15 +555,16 @@ def scenario_factory(design: Any, scenario: Scenario) -> Callable[[], ScenarioWo
     return template.clone
 
 
-def _drain_fields() -> frozenset[str]:
-    from dataclasses import fields
-
-    from pcplab.designs.base import DrainState
-
-    return frozenset(f.name for f in fields(DrainState))
-
-
-_DRAIN_FIELDS = _drain_fields()
+#: DrainState fields a clone shares: lock objects (a name only; ownership lives in the kernel)
+#: and immutable flags.  Designs fill these in ``setup`` and never mutate them afterwards.
+_DRAIN_SHARED = frozenset(
+    {
+        "pcpu_drain_mutex", "pcp_batch_high_lock", "pagesets", "zone_lock", "pcp_lock",
+        "pagesets_spin", "remote_pcpu_cache_access",
+    }
+)  # fmt: skip
+#: DrainState fields a clone replaces or copies
+_DRAIN_COPIED = frozenset({"machine", "kernel", "pcpu_drain", "warnings"})
 #: Task slots a finished prefill task's copy takes over (containers stay fresh and empty)
 _TASK_SCALARS = (
     "op", "done", "retval", "irq_depth", "irq_base", "preempt", "migrate", "rcu_nest", "rt_locks",

@@ -64,10 +64,10 @@ def footprint(kernel: Kernel, t: Task) -> frozenset[Hashable] | None:
     with no known owner CPU, grace periods, IPIs and CPU hotplug are global.
     """
     toks: set[Hashable] = {("cpu", t.cpu)}
-    for lock in t.held:
-        toks.add(id(lock))
-    for key in t.windows:
-        toks.add(key)
+    if t.held:
+        toks.update(map(id, t.held))
+    if t.windows:
+        toks.update(t.windows)
     if t.work is not None:
         toks.add(("work", id(t.work)))
     op = t.op

@@ -339,7 +339,10 @@ def _zone_consistent(zone: Zone) -> bool:
 def machine_consistent(machine: Machine) -> bool:
     """``True`` only when :func:`check_invariants` would return no error (see
     :func:`zone_consistent`)."""
-    for zone in machine.zones:
-        if not zone_consistent(zone):
-            return False
+    try:
+        for zone in machine.zones:
+            if not _zone_consistent(zone):
+                return False
+    except Exception:  # noqa: BLE001 - as zone_consistent: let check_zone describe (or raise) it
+        return False
     return True
