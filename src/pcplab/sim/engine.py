@@ -53,6 +53,19 @@ Scheduling (per CPU, kernel-pcp.md §9.4)
   by distance for lock words and ``Load``/``Store``/``Work.data`` objects, clear_page against the
   node's bandwidth shared with concurrent clearers, SMT siblings slowing each other), times a
   seeded lognormal jitter.
+
+Speed (``benchmarks/bench_sim.py``)
+-----------------------------------
+* The event queue is a calendar queue: a heap of distinct ``t << 2 | prio`` keys plus a FIFO
+  per key, the same total order as a heap of ``(t, prio, seq)``.
+* ``_step`` executes the ops that have no kernel state of their own (``Sleep``, ``UserRun``,
+  ``Work``, ``EnterKernel``) itself; locks and everything else go through ``kernel.step``, the
+  one place their semantics live (a copy of the lock rules here bought nothing measurable on the
+  lock ping-pong benchmark, so it was not kept).  An op in an IRQ, on an offline CPU, or whose
+  might_sleep() check would fire also goes through ``kernel.step``.  ``Simulator._fast = False``
+  sends every op through ``kernel.step``; ``tests/sim/test_engine_fast.py`` checks that both give
+  the same op stream, spans and statistics.  If the kernel's semantics of those ops change,
+  change ``_sleep_again`` too (that test fails until both agree).
 """
 
 from __future__ import annotations
@@ -162,20 +175,16 @@ def _lock_key(op: Any, cpu: int) -> Any:
 
 
 _Sleep, _UserRun, _Work = ops.Sleep, ops.UserRun, ops.Work
+_MutexLock, _MutexUnlock, _SpinLock, _SpinUnlock = (
+    ops.MutexLock, ops.MutexUnlock, ops.SpinLock, ops.SpinUnlock
+)  # fmt: skip
 # op types whose kernel semantics the engine's fast path executes itself (see _step)
-_F_BLOCKED, _F_SLEEP, _F_USER, _F_MODE, _F_MLOCK, _F_MUNLOCK = 1, 2, 3, 4, 5, 6
-_F_SLOCK, _F_SUNLOCK, _F_LLOCK, _F_LUNLOCK = 7, 8, 9, 10
+_F_SLEEP, _F_USER, _F_MODE = 2, 3, 4
 _FAST_OPS: dict[type, int] = {
     ops.Sleep: _F_SLEEP,
     ops.UserRun: _F_USER,
     ops.Work: _F_MODE,
     ops.EnterKernel: _F_MODE,
-    ops.MutexLock: _F_MLOCK,
-    ops.MutexUnlock: _F_MUNLOCK,
-    ops.SpinLock: _F_SLOCK,
-    ops.SpinUnlock: _F_SUNLOCK,
-    ops.LocalLock: _F_LLOCK,
-    ops.LocalUnlock: _F_LUNLOCK,
 }
 
 _FLAG_OPS = (
@@ -238,11 +247,11 @@ class Simulator:
         self.invariants = invariants
         self.now = 0
         # The event queue: a heap of keys ``t << 2 | prio`` (distinct keys only) and, per key, a
-        # FIFO of ``(fn, args)``.  Same order as one heap of ``(t, prio, seq)`` -- events at equal
+        # FIFO of ``(fn, args)`` (the bare entry while it is the only one).  Same order as one heap of ``(t, prio, seq)`` -- events at equal
         # (t, prio) run in the order they were pushed -- but simultaneous events cost a deque
         # append/popleft instead of tuple comparisons down a heap (a calendar queue).
         self._keys: list[int] = []
-        self._buckets: dict[int, deque[tuple[Any, tuple[Any, ...]]]] = {}
+        self._buckets: dict[int, Any] = {}
         self.cpus = [
             _CpuSim(c, costs.places[c].core, costs.places[c].node) for c in range(machine.nr_cpus)
         ]
@@ -335,15 +344,20 @@ class Simulator:
             while keys:
                 k = keys[0]
                 q = buckets[k]
-                if not q:  # all events at this (t, prio) done
-                    pop(keys)
-                    del buckets[k]
-                    continue
                 t = k >> 2
                 if until is not None and t > until:
                     self.now = until
                     return until
-                fn, args = q.popleft()
+                if type(q) is tuple:  # a single event at this (t, prio)
+                    pop(keys)
+                    del buckets[k]
+                    fn, args = q
+                elif q:
+                    fn, args = q.popleft()
+                else:  # all events at this (t, prio) done
+                    pop(keys)
+                    del buckets[k]
+                    continue
                 self.now = t
                 n += 1
                 fn(*args)
@@ -365,10 +379,13 @@ class Simulator:
     def _push(self, t: int, prio: int, fn: Callable[..., Any], *args: Any) -> None:
         k = t << 2 | prio  # ints only: a float time would be a bug (TypeError here)
         q = self._buckets.get(k)
-        if q is None:
-            q = self._buckets[k] = deque()
+        if q is None:  # the only event at this (t, prio) so far: no deque yet
+            self._buckets[k] = (fn, args)
             heapq.heappush(self._keys, k)
-        q.append((fn, args))
+        elif type(q) is tuple:
+            self._buckets[k] = deque((q, (fn, args)))
+        else:
+            q.append((fn, args))
 
     def _start_task(self, task: Task) -> None:
         self._info[task].ready_since = self.now
@@ -380,10 +397,13 @@ class Simulator:
         c.scheduled = True
         k = t << 2
         q = self._buckets.get(k)
-        if q is None:
-            q = self._buckets[k] = deque()
+        if q is None:  # the only event at this (t, prio) so far: no deque yet
+            self._buckets[k] = (self._cpu_event, (c, c.gen))
             heapq.heappush(self._keys, k)
-        q.append((self._cpu_event, (c, c.gen)))
+        elif type(q) is tuple:
+            self._buckets[k] = deque((q, (self._cpu_event, (c, c.gen))))
+        else:
+            q.append((self._cpu_event, (c, c.gen)))
 
     def _cpu_event(self, c: _CpuSim, gen: int) -> None:
         if gen != c.gen:
@@ -614,10 +634,10 @@ class Simulator:
         tp = type(op)
         work_before = task.work
         res: Any = None
-        # Fast path: the kernel semantics of the common ops, executed here without the
-        # kernel's per-op dispatch (and without building might_sleep()'s message when it
-        # cannot fire).  Anything unusual -- an IRQ context, an offline CPU, a check that would
-        # raise, PREEMPT_RT locks -- goes through ``kernel.step``, the reference.
+        # Fast path: ops with no kernel state of their own, executed here without the kernel's
+        # per-op dispatch (and without building might_sleep()'s message when it cannot fire).
+        # Anything unusual -- an IRQ context, an offline CPU, a check that would raise -- and
+        # every lock op goes through ``kernel.step``, the reference.
         f = _FAST_OPS.get(tp, 0) if not irq and self._fast else 0
         if f:
             kcpu = kernel.cpus[task.cpu]
@@ -628,19 +648,14 @@ class Simulator:
                     f = 0  # might_sleep() fires: the kernel raises it
             elif f == _F_MODE:
                 task.mode = "kernel"  # implicit kernel entry (Work) or EnterKernel
-            elif f != _F_USER:
-                f = self._lock_fast(f, task, op)
             if f:
                 kcpu.current = task
                 task.steps += 1
-                if f == _F_BLOCKED:
-                    res = BLOCKED
-                else:
-                    try:
-                        task.op = task.gen.send(None)
-                    except StopIteration as stop:
-                        task.op = None
-                        kernel._finish(task, stop.value)
+                try:
+                    task.op = task.gen.send(None)
+                except StopIteration as stop:
+                    task.op = None
+                    kernel._finish(task, stop.value)
         if not f:
             if irq:
                 self._set_busy(c, True)
@@ -701,6 +716,13 @@ class Simulator:
                 self._ni = i
                 fns = (base / self._speeds[self._core_busy.get(c.core, 1)]) * self._noise[i] + extra
                 kind = "kernel"
+            elif tp is _MutexLock or tp is _SpinLock:
+                lock = op.mutex if tp is _MutexLock else op.lock
+                fns = self._write(c.id, lock, t) + C.ATOMIC_CYCLES / self.costs.clock_ghz
+                kind = "kernel"
+            elif tp is _MutexUnlock or tp is _SpinUnlock:
+                fns = C.HIT_CYCLES / self.costs.clock_ghz
+                kind = "kernel"
             else:
                 fns, kind = self._price(c, task, op, t)
             # integer ns timeline; carry the fractions so sub-ns costs still add up
@@ -722,10 +744,13 @@ class Simulator:
                 st.sleep_gen += 1
                 k = (t + ns) << 2 | 1
                 q = self._buckets.get(k)
-                if q is None:
-                    q = self._buckets[k] = deque()
+                if q is None:  # the only event at this (t, prio) so far: no deque yet
+                    self._buckets[k] = (self._timer_wake, (task, st.sleep_gen))
                     heapq.heappush(self._keys, k)
-                q.append((self._timer_wake, (task, st.sleep_gen)))
+                elif type(q) is tuple:
+                    self._buckets[k] = deque((q, (self._timer_wake, (task, st.sleep_gen))))
+                else:
+                    q.append((self._timer_wake, (task, st.sleep_gen)))
             if not irq:
                 c.cur = None
             c.gen += 1
@@ -764,10 +789,13 @@ class Simulator:
             c.scheduled = True
             k = end << 2
             q = self._buckets.get(k)
-            if q is None:
-                q = self._buckets[k] = deque()
+            if q is None:  # the only event at this (t, prio) so far: no deque yet
+                self._buckets[k] = (self._cpu_event, (c, c.gen))
                 heapq.heappush(self._keys, k)
-            q.append((self._cpu_event, (c, c.gen)))
+            elif type(q) is tuple:
+                self._buckets[k] = deque((q, (self._cpu_event, (c, c.gen))))
+            else:
+                q.append((self._cpu_event, (c, c.gen)))
         if kernel.events:
             self._kernel_events(t)
         if (task.done and irq) or task.work is not work_before:
@@ -813,10 +841,13 @@ class Simulator:
             st.sleep_gen += 1
             k = (t + ns) << 2 | 1
             q = self._buckets.get(k)
-            if q is None:
-                q = self._buckets[k] = deque()
+            if q is None:  # the only event at this (t, prio) so far: no deque yet
+                self._buckets[k] = (self._timer_wake, (task, st.sleep_gen))
                 heapq.heappush(self._keys, k)
-            q.append((self._timer_wake, (task, st.sleep_gen)))
+            elif type(q) is tuple:
+                self._buckets[k] = deque((q, (self._timer_wake, (task, st.sleep_gen))))
+            else:
+                q.append((self._timer_wake, (task, st.sleep_gen)))
         c.cur = None
         c.gen += 1
         c.scheduled = False
@@ -830,99 +861,6 @@ class Simulator:
                 self._core_busy[c.core] -= 1
             return
         self._cpu_run(c, t)
-
-    def _lock_fast(self, f: int, task: Task, op: Any) -> int:
-        """The kernel's lock/unlock semantics (``kernel/state.py``: ``_mutex_lock``,
-        ``_spin_lock``, ``_local_lock``, ``_release`` ...) for the cases where no check can fire
-        and no PREEMPT_RT sleeping lock is involved.  Returns 0 when it did nothing (the caller
-        then runs ``kernel.step``, which raises or handles the rare case), ``_F_BLOCKED`` when
-        the task now waits, else a non-zero code."""
-        kernel = self.kernel
-        owners = kernel.owner
-        if f == _F_MLOCK:
-            m = op.mutex
-            key = id(m)
-            owner = owners.get(key)
-            if task.wait is None and (
-                owner is task or task.irq_depth or task.preempt or task.rcu_nest or task.rt_locks
-            ):
-                return 0
-            task.mode = "kernel"
-            if owner is not None:
-                task.wait = op
-                return _F_BLOCKED
-            task.wait = None
-            owners[key] = task
-            task.held.append(m)
-            return f
-        if f == _F_MUNLOCK:
-            m = op.mutex
-            key = id(m)
-            if owners.get(key) is not task:
-                return 0
-            task.mode = "kernel"
-            del owners[key]
-            task.held.remove(m)
-            return f
-        if kernel.preempt_rt:
-            return 0
-        if f == _F_SLOCK:
-            lock = op.lock
-            key = id(lock)
-            owner = owners.get(key)
-            if task.wait is None:
-                if owner is task:
-                    return 0
-                task.preempt += 1
-                if op.irqsave:
-                    task.irq_depth += 1
-            task.mode = "kernel"
-            if owner is not None:
-                task.wait = op
-                task.spinning = True
-                return _F_BLOCKED
-            task.wait = None
-            task.spinning = False
-            owners[key] = task
-            task.held.append(lock)
-            return f
-        if f == _F_SUNLOCK:
-            lock = op.lock
-            key = id(lock)
-            if owners.get(key) is not task or (
-                op.irqrestore and task.irq_depth <= task.irq_base
-            ):
-                return 0
-            task.mode = "kernel"
-            del owners[key]
-            task.held.remove(lock)
-            task.preempt -= 1
-            if op.irqrestore:
-                task.irq_depth -= 1
-        elif f == _F_LLOCK:
-            lock = op.lock
-            key = (id(lock), task.cpu)
-            if key in owners:
-                return 0
-            task.mode = "kernel"
-            task.irq_depth += 1
-            owners[key] = task
-            task.held.append(lock)
-            return f
-        elif f == _F_LUNLOCK:
-            lock = op.lock
-            key = (id(lock), task.cpu)
-            if owners.get(key) is not task:
-                return 0
-            task.mode = "kernel"
-            del owners[key]
-            task.held.remove(lock)
-            task.irq_depth -= 1
-        else:
-            return 0
-        if not (task.irq_depth or task.preempt or task.rcu_nest or task.rt_locks):
-            task.qs_seq += 1  # left an RCU reader section (kernel: _qs)
-        return f
 
     def _account(self, c: _CpuSim, task: Task, t0: int, t1: int, kind: str) -> None:
         st = self._info[task]
