@@ -1,67 +1,161 @@
-"""A simulated day of the seed's stress test per design: 100 forced drains/s + allocator traffic.
+"""A simulated day of the seed's stress test per design: 100 forced drains/s + pft in a loop.
 
 Run: ``python benchmarks/bench_drain_day.py [--hours 24] [--designs workqueue,rcu,...]
-[--machine rpi4] [--rate 100] [--full-check-every 10000] [--seed 0]``.  Not run in CI.
+[--machine day] [--cpus 2] [--zones 1] [--rate 100] [--burst 1.5] [--full-check-every 10000]
+[--seed 0] [--jobs 1] [--markdown docs/drain-day.md]``.  Not run in CI.
 
-**Aggregated form** (``pcplab.workloads.drain_day``; what makes a day tractable, DESIGN.md
-"aggregated steps"):
+**Aggregated form** (``pcplab.workloads.drain_day``, where the method and its checks are
+described): every drain runs the design's ``drain_all_pages(NULL, force_all_cpus=True)`` in full
+against live pft-style traffic (order-0 MOVABLE allocations and frees through the design's fast
+paths), interleaved by a seeded random scheduler; page conservation and deadlock freedom are
+checked after every drain, the design's postcondition after every quiet drain, the full
+structural check every ``--full-check-every`` drains and at the end.
 
-* every drain is executed in full: the design's ``drain_all_pages(NULL, force_all_cpus=True)``
-  generator runs on CPU 0 against the real allocator state, with its kworkers, grace periods and
-  locks, exactly as in the timed simulator;
-* time is not simulated: between two drains each other CPU runs one *burst* of allocator traffic
-  (``burst`` order-0 allocations then frees through the design's fast paths, so its pcp lists are
-  refilled and hold pages), interleaved with the drain by a seeded random scheduler over the
-  kernel's enabled tasks — the 10 ms of traffic between two real drains is aggregated into that
-  burst;
-* after every drain, page conservation is checked from the counters (buddy free + every pcp list
-  set + allocated = managed, per zone: O(zones x CPUs)); the full structural check
-  (``pcplab.mm.check_invariants``) runs every ``--full-check-every`` drains and at the end.
-
-Prints, per design: drains done, simulated span, wall time, projected wall time for a full day,
-pages lost, invariant errors.  Measured on the shared 2-vCPU build VM (rpi4, 0.05 h = 18,000
-drains per design): 26-45 s each, i.e. a full day takes about 3.5-6 hours per design.  The exact mode of the same storm is ``pcplab noise --load
-drain-storm`` (timed engine, full check after every drain).
+Prints, per design: drains done, simulated span, wall time, µs per drain epoch, projected wall
+time for a full day, kernel steps per drain, pages lost.  Before that, a calibration figure (µs
+per ``Kernel.step`` of a no-op generator, same process) says how fast this machine runs Python
+right now: on the shared 2-vCPU VM it varies by 1.5-2x with the other tenants' load, so compare
+projections through it.  Measured figures: ``docs/drain-day.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
-from pcplab.workloads.drain_day import run_day
+from pcplab.kernel.ops import Checkpoint
+from pcplab.kernel.state import Kernel
+from pcplab.mm import Machine
+from pcplab.workloads.drain_day import DayMachine, build_machine, run_day
+
+
+def step_cost_us(n: int = 200_000) -> float:
+    """µs per ``Kernel.step`` of a task that yields a no-op: this machine's speed right now."""
+    op = Checkpoint(func="calibrate")
+
+    def spin(ctx: Any) -> Any:
+        while True:
+            yield op
+
+    k = Kernel(1)
+    t = k.spawn(0, spin)
+    step = k.step
+    step(t)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        step(t)
+    return (time.perf_counter() - t0) / n * 1e6
+
+
+def _machine(a: argparse.Namespace, design: str) -> Machine:
+    from pcplab import designs
+
+    version = designs.get(design).kernel_version
+    if a.machine == "day":
+        return DayMachine(cpus=a.cpus, zones=a.zones, batch=a.batch, high=a.high).build(version)
+    return build_machine(a.machine, version)
+
+
+def _one(a: argparse.Namespace, design: str) -> dict[str, Any]:
+    def progress(drains: int, wall: float) -> None:
+        if a.progress:
+            print(f"    {design}: {drains} drains, {wall:.0f} s", file=sys.stderr, flush=True)
+
+    return run_day(
+        a.machine, design, a.hours, a.rate, a.burst, a.full_check_every, a.seed,
+        machine=_machine(a, design), traffic_on_drainer_cpu=a.traffic_on_drainer_cpu,
+        quiet=a.quiet, progress=progress,
+    )  # fmt: skip
+
+
+def _row(r: dict[str, Any]) -> str:
+    lost = "no" if not r["errors"] else "YES"
+    us = r["wall_s"] / max(r["drains"], 1) * 1e6
+    return (
+        f"| {r['design']} | {r['drains']:,} | {r['simulated_s'] / 3600:.3f} | "
+        f"{r['wall_s']:.1f} | {us:.0f} | {r['day_wall_s'] / 60:.1f} | "
+        f"{r['steps'] / max(r['drains'], 1):.0f} | {r['quiet_drains']:,} | {r['allocs']:,} | "
+        f"{lost} |"
+    )
+
+
+HEADER = (
+    "| design | drains | simulated h | wall s | µs/drain | full day (min) | steps/drain | "
+    "quiet drains | pages allocated | lost |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--machine", default="day")
+    ap.add_argument("--machine", default="day", help="'day' (small, see --cpus...) or a profile")
+    ap.add_argument("--cpus", type=int, default=2)
+    ap.add_argument("--zones", type=int, default=1)
+    ap.add_argument("--batch", type=int, default=2)
+    ap.add_argument("--high", type=int, default=8)
+    ap.add_argument("--traffic-on-drainer-cpu", action="store_true")
     ap.add_argument("--designs", default="workqueue,rcu,static-key,spinlock-irqsave,spinlock")
     ap.add_argument("--hours", type=float, default=24.0)
     ap.add_argument("--rate", type=float, default=100.0)
-    ap.add_argument("--burst", type=int, default=4)
+    ap.add_argument("--burst", type=float, default=1.5, help="mean allocations per burst")
+    ap.add_argument("--quiet", type=float, default=0.05, help="fraction of quiet epochs")
     ap.add_argument("--full-check-every", type=int, default=10_000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--jobs", type=int, default=1, help="designs run in parallel processes")
+    ap.add_argument("--progress", action="store_true", help="report every full check on stderr")
+    ap.add_argument("--markdown", help="also write the table to this file (at the end)")
     a = ap.parse_args(argv)
-    print(
-        f"drain day (aggregated): machine {a.machine}, {a.rate:g} forced drains/s, "
-        f"{a.hours:g} h simulated per design"
+    names = a.designs.split(",")
+    calib = step_cost_us()
+    where = (
+        f"day machine: {a.cpus} CPUs, {a.zones} zone(s), batch {a.batch}, high {a.high}, "
+        f"traffic on CPU {'0' if a.traffic_on_drainer_cpu else '1'}..{a.cpus - 1}"
+        if a.machine == "day"
+        else f"machine {a.machine}"
     )
-    print(f"{'design':<18} {'drains':>10} {'sim(h)':>7} {'wall(s)':>9} {'day wall(min)':>14} "
-          f"{'steps/s':>9} {'lost':>5}")  # fmt: skip
-    bad = 0
-    for name in a.designs.split(","):
-        r = run_day(a.machine, name, a.hours, a.rate, a.burst, a.full_check_every, a.seed)
-        lost = "no" if not r["errors"] else "YES"
-        bad += bool(r["errors"])
-        print(
-            f"{r['design']:<18} {r['drains']:>10} {r['simulated_s'] / 3600:>7.3f} "
-            f"{r['wall_s']:>9.1f} {r['day_wall_s'] / 60:>14.1f} "
-            f"{r['steps'] / max(r['wall_s'], 1e-9):>9.0f} {lost:>5}",
-            flush=True,
-        )
+    head = (
+        f"drain day (aggregated): {where}; {a.rate:g} forced drains/s, {a.hours:g} h simulated "
+        f"per design, burst mean {a.burst:g}, quiet {a.quiet:g}, full check every "
+        f"{a.full_check_every}, seed {a.seed}\ncalibration: {calib:.2f} µs per no-op Kernel.step"
+    )
+    print(head)
+    print(HEADER, flush=True)
+    t0 = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    if a.jobs > 1:
+        with ProcessPoolExecutor(max_workers=a.jobs) as ex:
+            for r in ex.map(_one, [a] * len(names), names):
+                rows.append(r)
+                print(_row(r), flush=True)
+    else:
+        for n in names:
+            rows.append(_one(a, n))
+            print(_row(rows[-1]), flush=True)
+    for r in rows:
         for e in r["errors"]:
-            print(f"    {e}")
-    return 1 if bad else 0
+            print(f"    {r['design']}: {e}")
+    total = time.perf_counter() - t0
+    print(f"total wall {total:.1f} s")
+    if a.markdown:
+        cmd = "python benchmarks/bench_drain_day.py " + " ".join(
+            sys.argv[1:] if argv is None else argv
+        )
+        text = (
+            f"Command: `{cmd}`\n\n{head}\n\n{HEADER}\n"
+            + "\n".join(_row(r) for r in rows)
+            + "\n\n"
+            + "".join(f"- {r['design']}: {e}\n" for r in rows for e in r["errors"])
+            + f"Total wall {total:.1f} s.\n"
+        )
+        tmp = a.markdown + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, a.markdown)
+    return 1 if any(r["errors"] for r in rows) else 0
 
 
 if __name__ == "__main__":

@@ -8,26 +8,32 @@ mode, full invariant check after every drain) is far too slow for that, so this 
   generator runs on CPU 0 against the real allocator state, with its kworkers, grace periods and
   locks (``pcplab.kernel.state.Kernel`` semantics);
 * does **not simulate time**: between two drains (one *epoch*) every traffic CPU runs one burst
-  of pft-style allocator traffic — order-0 MOVABLE allocations, then frees of the same pages,
-  through the design's fast paths (``alloc_pages``/``free_pages``), so its pcp lists are
-  refilled, trimmed at ``high`` and hold pages when the drain comes.  The burst length is drawn
-  per epoch (seeded) from ``1 .. 2 * burst - 1``: the traffic of a drain interval aggregated;
+  of pft-style traffic — order-0 MOVABLE allocations (page faults), then frees of the same pages
+  (unmap), through the design's fast paths (``alloc_pages``/``free_pages``), so its pcp lists
+  are refilled and hold pages when the drain comes.  The burst length is geometric with mean
+  ``burst`` (seeded): mostly short, now and then long enough to refill a list several times and
+  trim it at ``high`` — the traffic of a drain interval, aggregated;
 * interleaves drain and traffic with a seeded random scheduler over the kernel's enabled tasks
-  (``Kernel.enabled_indices``), so it also explores races the timed engine's schedule never
-  produces;
+  (``Kernel.enabled_indices``): a random pick that runs a geometric number of steps.  Every
+  interleaving of the critical sections stays possible, including races the timed engine's
+  schedule never produces;
 * checks page conservation after every drain by recounting the lists (buddy free counter + pages
-  on every pcp list set, recounted + allocated = managed, per zone: O(zones x CPUs x lists));
-  the full structural check (``pcplab.mm.check_invariants``) runs every ``full_every`` drains and
+  on every pcp list set, recounted + allocated = managed, per zone: O(zones x CPUs x lists)), a
+  deadlock (a program neither parked nor able to run) after every drain, the design's
+  postcondition (every list empty) when a drain returns in a *quiet* epoch (a random ``quiet``
+  fraction: traffic first, then the drain alone — with frees racing, a drain promises nothing),
+  and the full structural check (``pcplab.mm.check_invariants``) every ``full_every`` drains and
   at the end.
 
-The default machine is **the smallest one that still exercises every design path** (``DAY``):
-three CPUs (the drainer's CPU 0 and two traffic CPUs, so a drain crosses several remote CPUs and
-the traffic CPUs contend on ``zone->lock``), two zones (the per-zone drain loop, per-zone locks),
-``batch`` 2 and ``high`` 8 (= the kernel's floor ``4 * batch``, ``zone_highsize``), so a burst
-refills a list several times and, when long enough, trims it through ``free_pcppages_bulk``.  A
-named machine profile (``rpi4``, ...) runs with the kernel's own sizing instead, far slower.
-ASSUMPTION: races between traffic and drain do not depend on the list lengths a big batch/high
-gives, only on the order of the critical sections, which the random scheduler explores.
+The default machine (``DAY``) is the smallest that still runs every path of a drain against
+live traffic: two CPUs — the drainer's CPU 0 and a traffic CPU 1, so each drain handles a remote
+CPU whose lists are in use (remote lock / list swap / kworker preempting the traffic on its
+CPU) and its own CPU — one zone, ``batch`` 2 and ``high`` 8 (the kernel's floor ``4 * batch``,
+``zone_highsize``).  ``DayMachine(cpus=3, zones=2)`` and ``traffic_on_drainer_cpu`` widen it
+(more remote CPUs, the per-zone loop, drain preempting local traffic) at 1.2-2x the cost; a
+named machine profile (``rpi4``, ...) runs with the kernel's own sizing, 5-10x slower.
+ASSUMPTION: the races a day is after depend on the order of the critical sections (which the
+scheduler randomises), not on list lengths or CPU counts beyond two.
 
 Design errors surface as the exceptions the kernel model raises (``KernelViolation`` for a list
 race or a lock error, ``DoubleAlloc``/``BadFree``) or as a failed check.
@@ -37,6 +43,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,8 +65,8 @@ class DayMachine:
     """A small machine for the day: ``cpus`` CPUs on one node, ``zones`` zones of ``zone_pages``
     pages each, every zone's pcp ``batch``/``high`` forced (``Machine.build`` overrides)."""
 
-    cpus: int = 3
-    zones: int = 2
+    cpus: int = 2
+    zones: int = 1
     zone_pages: int = 2048
     batch: int = 2
     high: int = 8
@@ -82,17 +89,41 @@ class DayMachine:
 DAY = DayMachine()
 
 
-def drainer(ctx: Any, drain_all_pages: Any, log: list[int]) -> Any:
+class _Log:
+    """What the programs report to the driver (plain attributes: cheap to bump)."""
+
+    __slots__ = ("drains", "skipped", "allocs", "alloc_failures", "quiet", "quiet_drains", "post")
+
+    def __init__(self) -> None:
+        self.drains = 0
+        self.skipped = 0
+        self.allocs = 0
+        self.alloc_failures = 0
+        self.quiet = False  # this epoch's drain runs while the traffic is parked
+        self.quiet_drains = 0
+        self.post: str | None = None  # a failed postcondition
+
+
+def drainer(ctx: Any, design: Any, log: _Log) -> Any:
+    drain_all_pages = design.drain_all_pages
+    postcondition = design.postcondition
     while True:
-        done = yield from drain_all_pages(ctx, None, True)
-        log[0] += 1
-        if done is False:
-            log[1] += 1
         yield _BARRIER
+        done = yield from drain_all_pages(ctx, None, True)
+        log.drains += 1
+        if done is False:
+            log.skipped += 1
+        if log.quiet:
+            # nothing else touched the pcp lists during this drain: the design's promise (every
+            # online CPU's lists empty when drain_all_pages returns) must hold right now
+            log.quiet_drains += 1
+            err = postcondition(ctx.machine, ctx.state, None, True, done)
+            if err:
+                log.post = f"postcondition after drain {log.drains}: {err}"
 
 
 def traffic(
-    ctx: Any, design: Any, zones: list[Any], burst: float, rng: random.Random, log: list[int]
+    ctx: Any, design: Any, zones: list[Any], burst: float, rng: random.Random, log: _Log
 ) -> Any:
     """pft in a loop, aggregated: each epoch fault in ``n`` order-0 MOVABLE pages then free them
     (unmap); ``n`` is geometric with mean ``burst`` (mostly short bursts, now and then a long
@@ -104,6 +135,7 @@ def traffic(
     more = 1.0 - 1.0 / burst
     held: list[tuple[Any, int]] = []
     while True:
+        yield _BARRIER
         n = 1
         while rnd() < more:
             n += 1
@@ -111,14 +143,13 @@ def traffic(
             zone = zones[int(rnd() * nz)] if nz > 1 else zones[0]
             pfn = yield from alloc_pages(ctx, zone, 0, MIGRATE_MOVABLE)
             if pfn is None:
-                log[2] += 1  # allocation failure: legal, but counted
+                log.alloc_failures += 1  # legal (no buddy fallback in 5.17), but counted
             else:
                 held.append((zone, pfn))
-        log[3] += len(held)
+        log.allocs += len(held)
         while held:
             zone, pfn = held.pop()
             yield from free_pages(ctx, zone, pfn, 0)
-        yield _BARRIER
 
 
 class _Conservation:
@@ -166,16 +197,27 @@ def build_machine(machine_name: str, version: str) -> Machine:
 def run_day(
     machine_name: str, design_name: str, hours: float, rate: float = 100.0, burst: float = 1.5,
     full_every: int = 10_000, seed: int = 0, machine: Machine | None = None, stay: float = 0.75,
-    traffic_on_drainer_cpu: bool = True,
+    traffic_on_drainer_cpu: bool = False, quiet: float = 0.05,
+    progress: Callable[[int, float], None] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """``hours`` of forced drains at ``rate`` per second (``hours * 3600 * rate`` drains) on
     ``machine_name`` (``"day"``: :data:`DAY`; else a machine profile) or on ``machine``.
 
-    Returns ``{"design", "machine", "drains", "skipped", "simulated_s", "wall_s", "steps",
-    "day_wall_s", "allocs", "alloc_failures", "errors"}`` (``errors``: the first failed checks,
-    empty when nothing was lost)."""
+    Scheduling: a seeded random pick among the enabled tasks (never one parked at the barrier),
+    which then runs for a geometric number of steps (mean ``1 / (1 - stay)``).  A fraction
+    ``quiet`` of the epochs runs the traffic first and then the drain alone, so the design's
+    postcondition can be checked when the drain returns (it promises nothing under concurrent
+    frees).  ``traffic_on_drainer_cpu`` also runs traffic on CPU 0 (drain preempting local
+    traffic; about 1.5x slower).  ``progress(drains, wall_s)`` is called after every periodic
+    full check.
+
+    Returns ``{"design", "machine", "drains", "skipped", "quiet_drains", "simulated_s",
+    "wall_s", "steps", "day_wall_s", "allocs", "alloc_failures", "full_checks", "errors"}``
+    (``errors``: the first failed checks, empty when nothing was lost)."""
     if not burst >= 1:
         raise PcplabError(f"burst {burst}: use a mean of at least 1 allocation per epoch")
+    if not 0 <= stay < 1 or not 0 <= quiet <= 1:
+        raise PcplabError(f"stay {stay} / quiet {quiet}: use 0 <= stay < 1 and 0 <= quiet <= 1")
     design = designs.get(design_name)
     if machine is None:
         machine = build_machine(machine_name, design.kernel_version)
@@ -183,12 +225,16 @@ def run_day(
     k.record_events = False
     k.state = design.setup(machine, k)
     rnd = random.Random(seed).random
-    log = [0, 0, 0, 0]  # drains, skipped drains, allocation failures, pages allocated
-    programs = [k.spawn(0, drainer, (design.drain_all_pages, log), name="drainer")]
+    log = _Log()
+    drain_task = k.spawn(0, drainer, (design, log), name="drainer")
     zones = machine.populated_zones()
-    for cpu in range(0 if traffic_on_drainer_cpu else 1, machine.nr_cpus):
-        trng = random.Random(seed * 1000 + cpu)
-        programs.append(k.spawn(cpu, traffic, (design, zones, burst, trng, log)))
+    traffic_tasks = [
+        k.spawn(cpu, traffic, (design, zones, burst, random.Random(seed * 1000 + cpu), log))
+        for cpu in range(0 if traffic_on_drainer_cpu else 1, machine.nr_cpus)
+    ]
+    programs = [drain_task, *traffic_tasks]
+    for t in programs:
+        k.step(t)  # start: run up to the first barrier
     conservation = _Conservation(machine)
     target = int(hours * 3600 * rate)
     errors: list[str] = []
@@ -196,57 +242,79 @@ def run_day(
     enabled = k.enabled_indices
     step = k.step
     barrier = _BARRIER
-    t0 = time.perf_counter()
     steps = 0
-    try:
-        while log[0] < target:
-            # one epoch: every program leaves the barrier, then runs until it is back there
-            for t in programs:
-                step(t)
-            steps += len(programs)
+    full_checks = 0
+
+    def run() -> None:
+        """Step enabled tasks until every one is parked at the barrier or blocked."""
+        nonlocal steps
+        while True:
+            en = [i for i in enabled() if tasks[i].op is not barrier]
+            if not en:
+                return
+            t = tasks[en[int(rnd() * len(en))]] if len(en) > 1 else tasks[en[0]]
+            # a task that just completed a step stays enabled (it is its CPU's current task and
+            # waits for nothing), so running it on is the scheduler picking it again
             while True:
-                en = [i for i in enabled() if tasks[i].op is not barrier]
-                if not en:
+                steps += 1
+                if step(t) is BLOCKED or t.op is barrier or t.done or rnd() >= stay:
                     break
-                t = tasks[en[int(rnd() * len(en))]] if len(en) > 1 else tasks[en[0]]
-                # run it for a random number of steps (geometric, mean 1 / (1 - stay)): a task
-                # that just completed a step stays enabled, so this is the same as the
-                # scheduler picking it again, without recomputing the enabled set
-                while True:
-                    steps += 1
-                    if step(t) is BLOCKED or t.op is barrier or t.done or rnd() >= stay:
-                        break
+
+    t0 = time.perf_counter()
+    try:
+        while log.drains < target:
+            if quiet and rnd() < quiet:
+                for t in traffic_tasks:
+                    step(t)
+                run()
+                log.quiet = True
+                step(drain_task)
+                run()
+                log.quiet = False
+            else:
+                for t in programs:
+                    step(t)  # leave the barrier
+                run()
+            steps += len(programs)
             stuck = [
                 t.name for t in tasks
                 if not t.done and t.op is not barrier and not (t.kind == "kworker" and t.work is None)
             ]  # fmt: skip
             if stuck:
                 errors = [f"deadlock: {', '.join(stuck)} cannot proceed, nothing else can run"]
-            if errors:
+                break
+            if log.post:
+                errors = [log.post]
                 break
             errors = conservation()
             if errors:
                 break
-            if full_every and log[0] % full_every == 0:
+            if full_every and log.drains % full_every == 0:
+                full_checks += 1
                 errors = check_invariants(machine)
                 if errors:
                     break
+                if progress is not None:
+                    progress(log.drains, time.perf_counter() - t0)
     except Exception as exc:  # noqa: BLE001 - a design bug the kernel model caught
         errors = [f"{type(exc).__name__}: {exc}"]
     if not errors:
+        full_checks += 1
         errors = check_invariants(machine)
     wall = time.perf_counter() - t0
-    done = log[0]
+    done = log.drains
     return {
         "design": design_name,
-        "machine": machine_name if machine_name else machine.name,
+        "machine": machine.name,
         "drains": done,
-        "skipped": log[1],
+        "skipped": log.skipped,
+        "quiet_drains": log.quiet_drains,
         "simulated_s": done / rate,
         "wall_s": wall,
         "steps": steps,
         "day_wall_s": wall / max(done, 1) * 86400 * rate,
-        "allocs": log[3],
-        "alloc_failures": log[2],
+        "allocs": log.allocs,
+        "alloc_failures": log.alloc_failures,
+        "full_checks": full_checks,
         "errors": errors[:3],
     }
