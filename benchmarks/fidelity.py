@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pcplab.sim import costs as C
 from pcplab.sim.api import run_pft
+from pcplab.stats.summary import amean, pndiff
 
 SEED_CSV = Path("/work/shared/data/seed/pft-vanilla-vs-rcu.csv")
 HELD_BACK = ("epyc-7601", "neoverse-n1", "thunderx2", "rpi4")
@@ -37,21 +38,6 @@ def load_seed(path: Path) -> dict[str, dict[str, dict[int, tuple[float, float, f
                 float(r["pct"]),
             )
     return out
-
-
-def amean(xs: list[float]) -> float:
-    return sum(xs) / len(xs)
-
-
-def pndiff(new: float, base: float) -> float:
-    """mmtests' % for lower-is-better metrics (mmtests-pft.md §5.3)."""
-    if new == base:
-        return 0.0
-    if new == 0:
-        return 100.0
-    if base == 0:
-        return -99.0
-    return 100 - new * 100 / base
 
 
 def simulate(machine: str, clients: list[int] | None, iterations: int, seed: int) -> dict:

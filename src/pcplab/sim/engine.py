@@ -742,15 +742,7 @@ class Simulator:
             else:
                 st.state = "sleeping"
                 st.sleep_gen += 1
-                k = (t + ns) << 2 | 1
-                q = self._buckets.get(k)
-                if q is None:  # the only event at this (t, prio) so far: no deque yet
-                    self._buckets[k] = (self._timer_wake, (task, st.sleep_gen))
-                    heapq.heappush(self._keys, k)
-                elif type(q) is tuple:
-                    self._buckets[k] = deque((q, (self._timer_wake, (task, st.sleep_gen))))
-                else:
-                    q.append((self._timer_wake, (task, st.sleep_gen)))
+                self._push(t + ns, 1, self._timer_wake, task, st.sleep_gen)
             if not irq:
                 c.cur = None
             c.gen += 1
@@ -839,15 +831,7 @@ class Simulator:
         else:
             st.state = "sleeping"
             st.sleep_gen += 1
-            k = (t + ns) << 2 | 1
-            q = self._buckets.get(k)
-            if q is None:  # the only event at this (t, prio) so far: no deque yet
-                self._buckets[k] = (self._timer_wake, (task, st.sleep_gen))
-                heapq.heappush(self._keys, k)
-            elif type(q) is tuple:
-                self._buckets[k] = deque((q, (self._timer_wake, (task, st.sleep_gen))))
-            else:
-                q.append((self._timer_wake, (task, st.sleep_gen)))
+            self._push(t + ns, 1, self._timer_wake, task, st.sleep_gen)
         c.cur = None
         c.gen += 1
         c.scheduled = False
