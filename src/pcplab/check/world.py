@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from pcplab.kernel import ops
+from pcplab.kernel.oops import fault_address, null_deref_field
 from pcplab.kernel.state import BLOCKED, Kernel, KernelViolation, Task
 
 #: the checker's violation kinds (``run_check``'s ``violation.kind``)
@@ -32,11 +33,6 @@ KINDS = (
     "deadlock",
     "oops",
 )
-
-# Offsets of pointer fields a NULL dereference may hit, for the oops' "address:" line.  Only the
-# one the seed bug hits is known: 0x58 = offset of per_cpu_pageset in struct zone on arm64 with
-# NUMA and 4 zones (kernel-pcp.md §10.5, [INF] from the v5.17 layout).  Others print offset 0.
-FIELD_OFFSETS = {"per_cpu_pageset": 0x58}
 
 # frames of the engine itself are not part of an oops' call trace
 _ENGINE_MODULES = ("pcplab/kernel/state.py", "pcplab/check/world.py", "pcplab/check/explore.py")
@@ -213,8 +209,8 @@ class World:
         frames = _design_frames(exc.__traceback__)
         func = frames[-1] if frames else _func(op)
         msg = str(exc)
-        if isinstance(exc, AttributeError | TypeError) and "NoneType" in msg:
-            attr = getattr(exc, "name", None) or _attr_from_message(msg)
+        attr = null_deref_field(exc)
+        if attr is not None:
             if frames == [] and op is not None:
                 func = _func(op)  # e.g. a Load through NULL, done by the kernel for the design
             return Violation(
@@ -224,7 +220,7 @@ class World:
                 task.cpu,
                 task.name,
                 list(reversed(frames)) or [func],
-                FIELD_OFFSETS.get(attr or "", 0),
+                fault_address(attr),
             )
         return Violation("oops", f"{type(exc).__name__}: {msg}", func, task.cpu, task.name,
                          list(reversed(frames)))  # fmt: skip
@@ -305,13 +301,6 @@ def _design_frames(tb: TracebackType | None) -> list[str]:
             continue
         out.append(fs.name)
     return out
-
-
-def _attr_from_message(msg: str) -> str | None:
-    # "'NoneType' object has no attribute 'per_cpu_pageset'"
-    if "attribute '" in msg:
-        return msg.split("attribute '", 1)[1].split("'", 1)[0]
-    return None
 
 
 __all__ = ["BLOCKED", "KINDS", "Violation", "World", "footprint", "task_key"]

@@ -6,7 +6,7 @@ and of the user-space side of workload programs are left out.
 
 * ``AttributeError``/``TypeError`` on ``None`` → ``BUG: kernel NULL pointer dereference, address:
   ...``; the address is the offset of the field dereferenced through NULL when known
-  (``pcplab.check.world.FIELD_OFFSETS``: 0x58 for ``zone->per_cpu_pageset``, kernel-pcp.md §10.5).
+  (``pcplab.kernel.oops.FIELD_OFFSETS``: 0x58 for ``zone->per_cpu_pageset``, kernel-pcp.md §10.5).
 * mm errors (``DoubleAlloc``, ``BadFree``) → ``BUG: Bad page state``.
 * ``KernelViolation`` → ``BUG: <kind>: <message>`` (what lockdep / might_sleep would print).
 * anything else → ``Oops: <exception>``.
@@ -17,7 +17,7 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
-from pcplab.check.world import FIELD_OFFSETS
+from pcplab.kernel.oops import fault_address, null_deref_field
 from pcplab.kernel.state import KernelViolation
 from pcplab.mm.errors import AllocatorBug
 
@@ -45,22 +45,10 @@ def call_trace(exc: BaseException) -> list[tuple[str, str]]:
     return frames
 
 
-def _null_attr(exc: BaseException) -> str | None:
-    msg = str(exc)
-    if not isinstance(exc, AttributeError | TypeError) or "NoneType" not in msg:
-        return None
-    name = getattr(exc, "name", None)
-    if isinstance(name, str):
-        return name
-    if "attribute '" in msg:
-        return msg.split("attribute '", 1)[1].split("'", 1)[0]
-    return "?"
-
-
 def is_oops(exc: BaseException) -> bool:
     """True for the exceptions a kernel would report as an oops / BUG."""
     return (
-        _null_attr(exc) is not None
+        null_deref_field(exc) is not None
         or isinstance(exc, AllocatorBug | KernelViolation)
         or isinstance(exc, AttributeError | TypeError | KeyError | IndexError | AssertionError)
     )
@@ -79,9 +67,9 @@ def build_oops(
     """A JSON-able oops record."""
     frames = call_trace(exc)
     pc = frames[0][0] if frames else "?"
-    attr = _null_attr(exc)
+    attr = null_deref_field(exc)
     if attr is not None:
-        address = FIELD_OFFSETS.get(attr, 0)
+        address = fault_address(attr)
         bug = f"BUG: kernel NULL pointer dereference, address: {address:016x}"
         kind = "null-deref"
     elif isinstance(exc, AllocatorBug):
