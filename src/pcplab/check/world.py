@@ -19,20 +19,11 @@ from types import TracebackType
 from typing import Any
 
 from pcplab.kernel import ops
-from pcplab.kernel.oops import fault_address, null_deref_field
+from pcplab.kernel.oops import VIOLATION_KINDS, fault_address, null_deref_field
 from pcplab.kernel.state import BLOCKED, Kernel, KernelViolation, Task
 
 #: the checker's violation kinds (``run_check``'s ``violation.kind``)
-KINDS = (
-    "null-deref",
-    "page-lost",
-    "double-alloc",
-    "list-race",
-    "lock",
-    "postcondition",
-    "deadlock",
-    "oops",
-)
+KINDS = VIOLATION_KINDS
 
 # frames of the engine itself are not part of an oops' call trace
 _ENGINE_MODULES = ("pcplab/kernel/state.py", "pcplab/check/world.py", "pcplab/check/explore.py")

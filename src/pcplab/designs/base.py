@@ -17,18 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pcplab.kernel.locks import LocalLockVar, Mutex, Spinlock
+from pcplab.kernel.oops import VIOLATION_KINDS
 from pcplab.kernel.ops import WorkItem
-
-#: violation kinds a mutant may expect (the checker's kinds, ``pcplab.check.world.KINDS``)
-VIOLATION_KINDS = (
-    "null-deref",
-    "page-lost",
-    "double-alloc",
-    "list-race",
-    "lock",
-    "postcondition",
-    "deadlock",
-)
 
 #: the ``Work.kind`` values designs announce (n = base pages, except the last two: one per read /
 #: per swapped pcp).  ``data`` is the PcpLists (pcp_*) or the zone (under zone->lock).

@@ -8,6 +8,19 @@ one place that recognises such an exception and knows the faulting address.
 
 from __future__ import annotations
 
+#: the kinds of violation the engines report (and a mutant may expect); "oops" is any other
+#: exception raised in design code
+VIOLATION_KINDS = (
+    "null-deref",
+    "page-lost",
+    "double-alloc",
+    "list-race",
+    "lock",
+    "postcondition",
+    "deadlock",
+    "oops",
+)
+
 #: offset of a field in its kernel struct, i.e. the address a load through NULL faults at.
 #: ``per_cpu_pageset`` in ``struct zone``: 0x58 on arm64 with NUMA and 4 zones, the address in the
 #: seed's oops (kernel-pcp.md §10.5, ``<7c87f388-cc50-e9a1-17a7-802bb42656e4@huawei.com>``).
