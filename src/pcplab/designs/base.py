@@ -18,20 +18,7 @@ from typing import Any
 
 from pcplab.kernel.locks import LocalLockVar, Mutex, Spinlock
 from pcplab.kernel.oops import VIOLATION_KINDS
-from pcplab.kernel.ops import WorkItem
-
-#: the ``Work.kind`` values designs announce (n = base pages, except the last two: one per read /
-#: per swapped pcp).  ``data`` is the PcpLists (pcp_*) or the zone (under zone->lock).
-WORK_KINDS = (
-    "pcp_alloc",  # one block popped from a pcp list
-    "pcp_free",  # one block pushed onto a pcp list
-    "rmqueue_bulk",  # refill from buddy under zone->lock
-    "free_pcppages_bulk",  # bulk free to buddy under zone->lock
-    "buddy_alloc",  # rmqueue_buddy, under zone->lock
-    "buddy_free",  # free_one_page, under zone->lock
-    "drain_mask_check",  # one racy pcp->count read by __drain_all_pages
-    "pcp_swap",  # one RCU pointer swap of a pcp's list sets
-)
+from pcplab.kernel.ops import WORK_KINDS, WorkItem
 
 
 @dataclass

@@ -276,13 +276,28 @@ class PcpExit(Op):
         return f"done with pcp lists of cpu{self.owner}"
 
 
+#: the ``Work.kind`` values designs announce (n = base pages, except the last two: one per read /
+#: per swapped pcp).  ``data`` is the PcpLists (pcp_*) or the zone (under zone->lock).
+WORK_KINDS = (
+    "pcp_alloc",  # one block popped from a pcp list
+    "pcp_free",  # one block pushed onto a pcp list
+    "rmqueue_bulk",  # refill from buddy under zone->lock
+    "free_pcppages_bulk",  # bulk free to buddy under zone->lock
+    "buddy_alloc",  # rmqueue_buddy, under zone->lock
+    "buddy_free",  # free_one_page, under zone->lock
+    "drain_mask_check",  # one racy pcp->count read by __drain_all_pages
+    "pcp_swap",  # one RCU pointer swap of a pcp's list sets
+)
+
+
 class Work(Op):
     """``n`` units of work of ``kind`` that the cost model prices (e.g. ``"pcp_alloc"``,
     ``"rmqueue_bulk_page"``, ``"free_pcppages_bulk_page"``, ``"buddy_page"``, ``"clear_page"``).
 
     ``data`` is the object whose cachelines the work touches and ``owner`` the CPU it belongs to
     (None: shared), so the simulator can charge cacheline transfers.  ``n`` is the number of pages
-    moved or units done.  The vocabulary of kinds is ``pcplab.sim.costs.WORK_KINDS``.
+    moved or units done.  Designs use :data:`WORK_KINDS`; workloads add their own kinds, and the
+    simulator's cost model (``pcplab.sim.costs.WORK_KINDS``) prices all of them.
     """
 
     __slots__ = ("kind", "n", "data", "owner")

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pcplab.errors import PcplabError
+from pcplab.kernel import ops
 
 # --- global constants (cycles unless stated), with provenance --------------------------------
 
@@ -110,14 +111,7 @@ PCP_SWAP_CYCLES = 40
 DEFAULT_NOISE = 0.02
 
 WORK_KINDS = (
-    "pcp_alloc",
-    "pcp_free",
-    "rmqueue_bulk",
-    "free_pcppages_bulk",
-    "buddy_alloc",
-    "buddy_free",
-    "drain_mask_check",
-    "pcp_swap",
+    *ops.WORK_KINDS,  # what designs announce
     "clear_page",
     "fault_entry",
     "fault_exit",
