@@ -3,11 +3,13 @@
 Writes are single transactions (``BEGIN IMMEDIATE`` ... ``COMMIT``) in WAL mode with a busy
 timeout, so a killed writer leaves earlier rows intact and no partial row, and two writer processes
 queue instead of corrupting the file.  A run's *key* hashes everything that determines its result
-(machine, design, workload, parameters, seed, pcplab version) so callers can reuse stored results.
+(machine, design, workload, parameters, seed, and :func:`model_version`: pcplab's version plus a
+hash of the model's source) so callers reuse a stored result only with the code that produced it.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -61,15 +63,34 @@ def canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=True)
 
 
+#: the packages whose code decides a simulated or checked result
+_MODEL_PACKAGES = ("mm", "kernel", "designs", "sim", "workloads", "machines", "check")
+
+
+@functools.cache
+def model_version() -> str:
+    """``<pcplab version>+<12 hex digits>``: the digits hash the model's source files, so a change
+    to the model without a version bump does not reuse results the old code produced."""
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for pkg in _MODEL_PACKAGES:
+        for path in sorted((root / pkg).rglob("*")):
+            if path.suffix in (".py", ".toml") and path.is_file():
+                h.update(path.relative_to(root).as_posix().encode())
+                h.update(path.read_bytes())
+    return f"{__version__}+{h.hexdigest()[:12]}"
+
+
 def run_key(
     machine: str,
     design: str,
     workload: str,
     params: Mapping[str, Any],
     seed: int | None,
-    version: str = __version__,
+    version: str | None = None,
 ) -> str:
     """sha256 over the canonical JSON of what determines a run's result."""
+    version = version or model_version()
     blob = canonical_json([machine, design, workload, dict(params), seed, version])
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -220,7 +241,7 @@ class Store:
         result: Mapping[str, Any],
         kernel: str | None = None,
         source: str = "pcplab",
-        version: str = __version__,
+        version: str | None = None,
         key: str | None = None,
         replace: bool = False,
     ) -> int:
@@ -229,6 +250,7 @@ class Store:
         An existing row with the same key is kept (and its id returned) unless ``replace``, which
         swaps it for the new result in the same transaction.
         """
+        version = version or model_version()
         key = key or run_key(machine, design, workload, params, seed, version)
         samples, metrics = split_result(workload, result)
         created = datetime.fromtimestamp(time.time(), UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
