@@ -83,14 +83,16 @@ def latency_cdf_figure(runs: Sequence[tuple[str, Mapping[str, Any]]]) -> Figure:
             if not xs:
                 continue
             any_data = True
-            ys = [(i + 1) / len(xs) for i in range(len(xs))]
-            ax.step(xs, ys, where="post", label=label)
+            # the ECDF rises from 0 at the fastest drain to 1 at the slowest
+            ys = [0.0] + [(i + 1) / len(xs) for i in range(len(xs))]
+            ax.step([xs[0], *xs], ys, where="post", label=label)
         if any_data and all(
             s > 0 for _, r in runs for s in r.get("drain_latency_ns", {}).get("samples", [])
         ):
             ax.set_xscale("log")
         ax.set_xlabel("drain latency (us)")
         ax.set_ylabel("fraction of drains")
+        ax.set_ylim(0, 1.02)
         ax.set_title("drain_all_pages() latency CDF")
         ax.grid(True, alpha=0.3)
         if any_data:
