@@ -39,7 +39,16 @@ def _mixed(sim: Simulator, ncpus: int) -> list:
             yield ops.LocalUnlock(local)
             yield ops.Sleep(k)
 
+    def periodic(ctx, k):
+        # back-to-back sleeps: the engine's timer-loop path (_sleep_again) when its CPU is idle
+        for i in range(40):
+            yield ops.Sleep(90 + 13 * k)
+            if i % 7 == 3:
+                yield ops.UserRun(40)
+        yield ops.Sleep(5)
+
     tasks = [sim.spawn(k % ncpus, prog, (k,), start_ns=7 * k) for k in range(ncpus + 2)]
+    tasks += [sim.spawn(k % ncpus, periodic, (k,), start_ns=3 * k) for k in range(ncpus)]
     tasks.append(sim.spawn(0, prog, (9,), name="rt", policy="fifo", start_ns=5000))
     return tasks
 

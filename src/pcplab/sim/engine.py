@@ -275,6 +275,7 @@ class Simulator:
         self.cpu_busy_ns = [0] * machine.nr_cpus
         self.events_processed = 0
         self._keep = []  # objects whose id() keys a line: keep them alive (ids stay unique)
+        self._tw = self._timer_wake  # one bound method for every timer entry (cheaper to push)
 
     # --- public API ---------------------------------------------------------------------------
 
@@ -343,24 +344,33 @@ class Simulator:
         try:
             while keys:
                 k = keys[0]
-                q = buckets[k]
                 t = k >> 2
                 if until is not None and t > until:
                     self.now = until
                     return until
+                self.now = t
+                q = buckets[k]
                 if type(q) is tuple:  # a single event at this (t, prio)
                     pop(keys)
                     del buckets[k]
+                    n += 1
                     fn, args = q
-                elif q:
-                    fn, args = q.popleft()
-                else:  # all events at this (t, prio) done
+                    fn(*args)
+                    continue
+                if not q:  # all events at this (t, prio) done
                     pop(keys)
                     del buckets[k]
                     continue
-                self.now = t
-                n += 1
-                fn(*args)
+                # Several: run them in order while this (t, prio) stays first.  Events pushed
+                # meanwhile for it join this FIFO; one pushed for an earlier key (a CPU event at
+                # the same t) makes the loop stop and let the heap order decide.
+                popleft = q.popleft
+                while True:
+                    fn, args = popleft()
+                    n += 1
+                    fn(*args)
+                    if not q or keys[0] != k:
+                        break
         finally:
             self.events_processed += n
         stuck = [
@@ -742,7 +752,7 @@ class Simulator:
             else:
                 st.state = "sleeping"
                 st.sleep_gen += 1
-                self._push(t + ns, 1, self._timer_wake, task, st.sleep_gen)
+                self._push(t + ns, 1, self._tw, task, st.sleep_gen)
             if not irq:
                 c.cur = None
             c.gen += 1
@@ -806,7 +816,10 @@ class Simulator:
 
     def _sleep_again(self, c: _CpuSim, task: Task, st: TaskStats, op: Any) -> None:
         """``_step`` for a task woken by its timer on its idle CPU whose next op is another
-        ``Sleep`` (a periodic task; SimPy's timeout loop): the same effects, straight-line."""
+        ``Sleep`` (a periodic task; SimPy's timeout loop), when nothing else is going on there:
+        the same effects, straight-line.  The CPU stays idle (the task runs for zero time
+        between two sleeps), so it is never marked busy; anything unusual (the task ends, the
+        kernel reports an event or a new task) takes the general path from that point on."""
         t = self.now
         kernel = self.kernel
         c.kc.current = task  # kernel.step
@@ -816,22 +829,45 @@ class Simulator:
         except StopIteration as stop:
             task.op = None
             kernel._finish(task, stop.value)
+        if task.done or kernel.events or len(kernel.tasks) != self._known:
+            self._sleep_again_slow(c, task, st, op, t)
+            return
+        ns = op.ns
+        if type(ns) is not int or ns < 0:
+            ns = max(0, int(ns))
+        g = st.sleep_gen = st.sleep_gen + 1
+        # _push inlined (the hot path of a timer loop)
+        k = (t + ns) << 2 | 1
+        buckets = self._buckets
+        q = buckets.get(k)
+        if q is None:
+            buckets[k] = (self._tw, (task, g))
+            heapq.heappush(self._keys, k)
+        elif type(q) is tuple:
+            buckets[k] = deque((q, (self._tw, (task, g))))
+        else:
+            q.append((self._tw, (task, g)))
+        c.gen += 1
+        c.need_resched = False
+
+    def _sleep_again_slow(self, c: _CpuSim, task: Task, st: TaskStats, op: Any, t: int) -> None:
+        """The rest of :meth:`_sleep_again` once the generator produced something unusual."""
+        kernel = self.kernel
+        st.state = "running"
+        c.cur = task
+        self._set_busy(c, True)
         if kernel.events:
             self._kernel_events(t)
         if len(kernel.tasks) != self._known:
             self._adopt_new(t)
-        ns = int(op.ns)
-        if ns < 0:
-            ns = 0
-        for fn in self._op_fns:
-            fn(task, op, t, ns)
+        ns = max(0, int(op.ns))
         if task.done:
             st.state = "done"
             st.end_ns = t + ns
         else:
             st.state = "sleeping"
             st.sleep_gen += 1
-            self._push(t + ns, 1, self._timer_wake, task, st.sleep_gen)
+            self._push(t + ns, 1, self._tw, task, st.sleep_gen)
         c.cur = None
         c.gen += 1
         c.scheduled = False
@@ -840,9 +876,7 @@ class Simulator:
         kc = c.kc
         if kc.irq is None and not kc.pending_irqs and not c.fifo_q and not c.other_q:
             c.need_resched = False  # what _cpu_run does when nothing else can run
-            if c.busy:
-                c.busy = False
-                self._core_busy[c.core] -= 1
+            self._set_busy(c, False)
             return
         self._cpu_run(c, t)
 
@@ -892,38 +926,40 @@ class Simulator:
         st = self._info[task]
         if st.sleep_gen != gen or st.state != "sleeping":
             return
-        if task.kind == "irq":
-            st.state = "running"
-            self._sched(self.cpus[task.cpu], self.now)
-            return
         c = self.cpus[task.cpu]
         kc = c.kc
+        if task.kind == "irq":
+            st.state = "running"
+            self._sched(c, self.now)
+            return
         if (
             c.cur is None
-            and not c.scheduled
             and c.prev is task
+            and not c.scheduled
             and kc.irq is None
             and not kc.pending_irqs
             and not c.fifo_q
             and not c.other_q
         ):
             # its idle CPU, which last ran it: continue at once (no switch, no extra event)
+            op = task.op
+            if (
+                type(op) is _Sleep
+                and not c.busy
+                and self._fast
+                and kc.online
+                and not task.kill
+                and not self._op_fns
+                and not (task.irq_depth or task.preempt or task.rcu_nest or task.rt_locks)
+            ):
+                self._sleep_again(c, task, st, op)
+                return
             st.state = "running"
             c.cur = task
             if not c.busy:  # _set_busy(c, True) inlined
                 c.busy = True
                 self._core_busy[c.core] = self._core_busy.get(c.core, 0) + 1
-            op = task.op
-            if (
-                type(op) is _Sleep
-                and self._fast
-                and kc.online
-                and not task.kill
-                and not (task.irq_depth or task.preempt or task.rcu_nest or task.rt_locks)
-            ):
-                self._sleep_again(c, task, st, op)
-            else:
-                self._step(c, task, self.now)
+            self._step(c, task, self.now)
             return
         self._make_ready(task, self.now)
         if c.scheduled and c.cur is None and len(c.fifo_q) + len(c.other_q) <= 1:
@@ -989,7 +1025,7 @@ class Simulator:
         deadline = self._gp_deadline.get(task)
         if deadline is not None and deadline > t:
             st.sleep_gen += 1
-            self._push(deadline, 1, self._timer_wake, task, st.sleep_gen)
+            self._push(deadline, 1, self._tw, task, st.sleep_gen)
             return
         if task.kind == "irq":
             st.state = "running"
