@@ -128,3 +128,55 @@ def test_cli_table_and_json() -> None:
     data = json.loads(js.output)
     assert [c["cpu"] for c in data["cpus"] if c["isolated"]] == [2, 3]
     assert set(data["drain_latency_ns"]) == {"min", "mean", "p99", "max", "samples"}
+
+
+@functools.cache
+def _fifo_busy(design: str, rt_runtime_us: int) -> dict:
+    # RT period scaled down 10x (100 ms) so that two periods fit in a short run
+    return run_noise(
+        "rpi4",
+        design,
+        ISO,
+        load="drain-storm",
+        duration_s=0.2,
+        isolated_task="fifo-busy",
+        rt_runtime_us=rt_runtime_us,
+        rt_period_us=100_000,
+    )
+
+
+def test_rt_busy_loops_stall_workqueue_drains_until_rt_throttling() -> None:
+    wq = _fifo_busy("workqueue", 95_000)
+    lat = wq["drain_latency_ns"]
+    # a drain that finds pages on a CPU whose FIFO poller never sleeps waits for its kworker,
+    # which runs only in the throttled 5 ms at the end of each 100 ms RT period
+    assert lat["max"] >= 50_000_000
+    assert lat["max"] <= 100_000_000 + 5_000_000
+    for c in _iso(wq):
+        assert c["interference"]["thread"] >= 1
+    # the remote designs never wait for the isolated CPUs
+    for design in ("spinlock", "rcu"):
+        res = _fifo_busy(design, 95_000)
+        assert res["drain_latency_ns"]["max"] < 40_000_000  # rcu: grace periods only
+        for c in _iso(res):
+            assert c["interference"]["thread"] == 0
+        assert res["pages_lost"] == 0
+    assert wq["pages_lost"] == 0
+
+
+def test_shorter_rt_runtime_means_shorter_workqueue_stalls() -> None:
+    long_rt = _fifo_busy("workqueue", 95_000)["drain_latency_ns"]["max"]
+    short_rt = _fifo_busy("workqueue", 20_000)["drain_latency_ns"]["max"]
+    assert short_rt < long_rt / 2
+
+
+def test_bad_rt_runtime_is_one_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from pcplab.cli import main
+
+    with pytest.raises(PcplabError, match="RT runtime"):
+        run_noise("rpi4", "rcu", ISO, duration_s=0.01, rt_runtime_us=0)
+    with pytest.raises(SystemExit) as e:
+        main(["noise", "-m", "rpi4", "-d", "rcu", "--isolated", "2-3", "--rt-runtime-us", "-5"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "RT runtime" in err

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from pcplab.errors import PcplabError
+from pcplab.workloads.isolated import ISOLATED_TASKS
 
 
 def parse_cpu_list(text: str) -> list[int]:
@@ -81,10 +82,17 @@ def format_noise(res: dict[str, Any]) -> str:
 @click.option("--duration", default=1.0, show_default=True, type=float, help="Simulated seconds.")
 @click.option(
     "--isolated-task",
-    type=click.Choice(["fifo", "other", "idle"]),
+    type=click.Choice(list(ISOLATED_TASKS)),
     default="fifo",
     show_default=True,
-    help="What the isolated CPUs run.",
+    help="What the isolated CPUs run: a SCHED_FIFO periodic loop, a SCHED_OTHER poller, a SCHED_FIFO poller (never sleeps; RT throttling lets kworkers in), or nothing.",
+)
+@click.option(
+    "--rt-runtime-us",
+    default=950_000,
+    show_default=True,
+    type=int,
+    help="sched_rt_runtime_us: SCHED_FIFO time per 1 s RT period before RT throttling; -1: none.",
 )
 @click.option("--memory-mib", default=None, type=int, help="Scale the machine's memory down.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
@@ -97,6 +105,7 @@ def noise(
     drain_rate: float,
     duration: float,
     isolated_task: str,
+    rt_runtime_us: int,
     memory_mib: int | None,
     seed: int,
     as_json: bool,
@@ -115,6 +124,7 @@ def noise(
         seed=seed,
         isolated_task=isolated_task,
         memory_mib=memory_mib,
+        rt_runtime_us=rt_runtime_us,
     )
     if as_json:
         click.echo(json.dumps(res, indent=1, sort_keys=True))

@@ -140,6 +140,8 @@ def run_noise(
     isolated_task: str = "fifo",
     memory_mib: int | None = None,
     check_invariants: bool = True,
+    rt_runtime_us: int = 950_000,
+    rt_period_us: int = 1_000_000,
 ) -> dict[str, Any]:
     """Noise on isolated (nohz_full) CPUs while other CPUs cause drains.
 
@@ -149,7 +151,9 @@ def run_noise(
     first other CPU, allocator traffic on the rest), ``oom`` (the memory hog of
     :func:`run_oom`; its drains come from direct reclaim) or ``cma`` (``alloc_contig_range``-style
     ``drain_all_pages(zone)`` at ``drain_rate``).  ``memory_mib``: scale the machine's memory down
-    (default: the real size; ``oom`` uses :data:`OOM_MEMORY_MIB`).
+    (default: the real size; ``oom`` uses :data:`OOM_MEMORY_MIB`).  ``rt_runtime_us`` /
+    ``rt_period_us``: RT throttling as the sysctls ``sched_rt_runtime_us`` (-1: none) and
+    ``sched_rt_period_us`` set it (kernel defaults 950000 / 1000000).
 
     Returns ``{"machine", "design", "kernel", "seed", "load", "isolated", "isolated_task",
     "drain_rate", "duration_s", "cpus": [{"cpu", "isolated", "task", "interference": {"irq",
@@ -177,8 +181,19 @@ def run_noise(
     des = designs.get(design)
     if memory_mib is None and load == "oom":
         memory_mib = OOM_MEMORY_MIB
+    if not (rt_runtime_us == -1 or 0 < rt_runtime_us <= rt_period_us):
+        raise PcplabError(
+            f"RT runtime {rt_runtime_us} µs must be -1 (no throttling) or in 1..{rt_period_us} "
+            "(the RT period)"
+        )
     profile, mach, sim = build_simulator(
-        machine, des, seed=seed, memory_mib=memory_mib, nohz_full=tuple(iso)
+        machine,
+        des,
+        seed=seed,
+        memory_mib=memory_mib,
+        nohz_full=tuple(iso),
+        rt_runtime_us=rt_runtime_us,
+        rt_period_us=rt_period_us,
     )
     nr = mach.nr_cpus
     housekeeping = [c for c in range(nr) if c not in iso]
@@ -260,6 +275,8 @@ def run_noise(
         "load": load,
         "isolated": iso,
         "isolated_task": isolated_task,
+        "rt_runtime_us": rt_runtime_us,
+        "rt_period_us": rt_period_us,
         "drain_rate": drain_rate,
         "duration_s": duration_s,
         "memory_mib": memory_mib,

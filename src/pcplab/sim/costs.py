@@ -103,6 +103,12 @@ QUEUE_WORK_NS = 600
 #: scheduler tick (CONFIG_HZ=1000, distribution kernels use 250-1000).  Tick preemption of a
 #: SCHED_OTHER task happens at tick boundaries.
 TICK_NS = 1_000_000
+#: RT throttling (Documentation/scheduler/sched-rt-group.rst): SCHED_FIFO/RR tasks of a CPU may
+#: use ``sched_rt_runtime_us`` = 950,000 µs of every ``sched_rt_period_us`` = 1,000,000 µs; the
+#: rest goes to SCHED_OTHER tasks (a kworker behind a FIFO busy loop waits for it).  The kernel
+#: defaults; ``sched_rt_runtime_us = -1`` (no throttling) is ``Simulator(rt_runtime_ns=None)``.
+RT_PERIOD_NS = 1_000_000_000
+RT_RUNTIME_NS = 950_000_000
 #: racy per-CPU ``count`` read while building the drain mask: one remote line read per CPU/zone.
 DRAIN_MASK_CHECK_CYCLES = 30
 #: the seed design's pointer swap per (cpu, zone): rcu_replace_pointer on a remote line.

@@ -3,7 +3,8 @@
 API (stable; workloads build on it)
 -----------------------------------
 ``sim = Simulator(machine, *, costs=None, profile=None, design=None, seed=0, noise=0.02,
-                  preempt_rt=False, nohz_full=(), tick_ns=costs.TICK_NS, invariants=False)``
+                  preempt_rt=False, nohz_full=(), tick_ns=costs.TICK_NS, invariants=False,
+                  rt_runtime_ns=costs.RT_RUNTIME_NS, rt_period_ns=costs.RT_PERIOD_NS)``
     ``machine``: a :class:`pcplab.mm.Machine`.  ``costs``: a :class:`pcplab.sim.costs.CostModel`
     (default: from ``profile``, else :meth:`CostModel.generic`).  ``design``: a
     ``pcplab.designs`` ``Design``; its ``setup(machine, kernel)`` result becomes
@@ -44,6 +45,14 @@ Scheduling (per CPU, kernel-pcp.md §9.4)
   is preemptible; a SCHED_FIFO task preempts a SCHED_OTHER one at once and is never preempted by
   SCHED_OTHER tasks (kworkers): they wait until it sleeps.  This is how a drainer's
   ``flush_work`` can stall behind a busy RT CPU.
+* RT throttling (``rt_runtime_ns`` of every ``rt_period_ns``, the kernel's 950 ms of 1 s by
+  default, ``costs.RT_RUNTIME_NS``; ``rt_runtime_ns=None`` = ``sched_rt_runtime_us = -1``): once
+  a CPU's SCHED_FIFO tasks have used the runtime of the current period they stop at their next
+  preemption point and SCHED_OTHER tasks run (or the CPU idles) until the period ends.  So a FIFO
+  task that never sleeps delays a kworker by up to ~950 ms, not forever.  ASSUMPTION: no runtime
+  borrowing between CPUs (``RT_RUNTIME_SHARE`` is off by default since Linux 5.10, commit
+  2586af1ac187 -- from memory, to be checked); periods are aligned per CPU to multiples of the
+  period from when a FIFO task first becomes ready there.
 * Spinning on a taken spinlock keeps the CPU busy (system time); sleeping (mutex, grace period,
   ``flush_work``, ``Sleep``) frees it.  Spinlocks and mutexes are handed over in FIFO order.
 * ``synchronize_rcu`` returns when the kernel's reader condition holds **and** at least a grace
@@ -129,7 +138,7 @@ class _CpuSim:
     __slots__ = (
         "id", "core", "node", "gen", "cur", "prev", "op_end", "op_kind", "fifo_q", "other_q",
         "need_resched", "tick_at", "irq_at", "scheduled", "busy", "seg", "carry", "kc",
-        "clearing", "wake_at",
+        "clearing", "wake_at", "rt_tasks", "rt_throttled", "rt_base", "rt_period_start",
     )  # fmt: skip
 
     def __init__(self, cpu: int, core: int, node: int) -> None:
@@ -153,6 +162,10 @@ class _CpuSim:
         self.kc: Any = None  # the kernel's Cpu
         self.clearing = False
         self.wake_at = 0  # an idle CPU woken by a remote IPI runs no earlier than this
+        self.rt_tasks: list[Task] = []  # SCHED_FIFO tasks pinned here (RT throttling)
+        self.rt_throttled = False
+        self.rt_base = 0  # RT time used up to the start of the current RT period
+        self.rt_period_start = -1
 
 
 _WAKING = (
@@ -192,6 +205,9 @@ _FLAG_OPS = (
     ops.MigrateEnable, ops.RcuReadLock, ops.RcuReadUnlock,
 )  # fmt: skip
 _NOISE_TABLE = 8192
+#: event priority of the RT throttling timers: after everything else at the same time, and not
+#: counted as activity (``run()`` returns the time of the last other event)
+_P_RT = 3
 
 
 class Simulator:
@@ -212,6 +228,8 @@ class Simulator:
         nohz_full: Any = (),
         tick_ns: int = C.TICK_NS,
         invariants: bool = False,
+        rt_runtime_ns: int | None = C.RT_RUNTIME_NS,
+        rt_period_ns: int = C.RT_PERIOD_NS,
     ) -> None:
         self.machine = machine
         if costs is None:
@@ -245,6 +263,13 @@ class Simulator:
         self._gp_rng = random.Random(seed ^ 0x9E3779B9)
         self.tick_ns = tick_ns
         self.invariants = invariants
+        if rt_runtime_ns is not None and not 0 < rt_runtime_ns <= rt_period_ns:
+            raise PcplabError(
+                f"RT runtime {rt_runtime_ns} ns must be in (0, period {rt_period_ns} ns]; "
+                "use None for no RT throttling"
+            )
+        self.rt_runtime_ns = rt_runtime_ns
+        self.rt_period_ns = rt_period_ns
         self.now = 0
         # The event queue: a heap of keys ``t << 2 | prio`` (distinct keys only) and, per key, a
         # FIFO of ``(fn, args)`` (the bare entry while it is the only one).  Same order as one heap of ``(t, prio, seq)`` -- events at equal
@@ -296,6 +321,8 @@ class Simulator:
         self._known = len(self.kernel.tasks)
         st = TaskStats(policy, start_ns)
         self._info[task] = st
+        if policy == "fifo":
+            self.cpus[cpu].rt_tasks.append(task)
         if start_ns <= self.now:
             self._make_ready(task, self.now)
         else:
@@ -341,6 +368,7 @@ class Simulator:
         buckets = self._buckets
         pop = heapq.heappop
         n = 0
+        last = self.now  # time of the last event that was not an RT throttling timer
         try:
             while keys:
                 k = keys[0]
@@ -349,6 +377,8 @@ class Simulator:
                     self.now = until
                     return until
                 self.now = t
+                if k & 3 != _P_RT:
+                    last = t
                 q = buckets[k]
                 if type(q) is tuple:  # a single event at this (t, prio)
                     pop(keys)
@@ -373,6 +403,9 @@ class Simulator:
                         break
         finally:
             self.events_processed += n
+        # RT period timers are bookkeeping, not activity: a simulation ends with its last task
+        if until is None:
+            self.now = last
         stuck = [
             t
             for t in self.kernel.unfinished()
@@ -494,7 +527,8 @@ class Simulator:
                 ):
                     self._preempt(c, cur, t)
                     return
-                c.need_resched = False
+                # a throttled FIFO task in a non-preemptible section stops at the next chance
+                c.need_resched = c.rt_throttled and st.policy == "fifo"
                 if st.rest:
                     # finish the op an IRQ or a preemption interrupted
                     rest = st.rest
@@ -544,7 +578,7 @@ class Simulator:
 
     def _pick(self, c: _CpuSim) -> Task | None:
         online = c.kc.online
-        for q in (c.fifo_q, c.other_q):
+        for q in (c.other_q,) if c.rt_throttled else (c.fifo_q, c.other_q):
             while q:
                 task = q.popleft()
                 if self._info[task].state == "ready" and not task.done:
@@ -555,10 +589,12 @@ class Simulator:
 
     def _has_ready(self, c: _CpuSim, cur: Task) -> bool:
         if self._info[cur].policy == "fifo":
-            return False  # same-priority FIFO tasks and SCHED_OTHER never preempt it
-        return any(self._info[t].state == "ready" for t in c.fifo_q) or any(
-            self._info[t].state == "ready" for t in c.other_q
-        )
+            # same-priority FIFO tasks and SCHED_OTHER never preempt it -- unless its CPU's RT
+            # runtime is used up (then it must stop, even if the CPU goes idle)
+            return c.rt_throttled
+        return (
+            not c.rt_throttled and any(self._info[t].state == "ready" for t in c.fifo_q)
+        ) or any(self._info[t].state == "ready" for t in c.other_q)
 
     @staticmethod
     def _preemptible(task: Task) -> bool:
@@ -580,6 +616,8 @@ class Simulator:
         c = self.cpus[task.cpu]
         if st.policy == "fifo":
             c.fifo_q.append(task)
+            if c.rt_period_start < 0 and self.rt_runtime_ns is not None:
+                self._rt_arm(c)
         else:
             c.other_q.append(task)
         cur = c.cur
@@ -592,7 +630,7 @@ class Simulator:
             if not c.scheduled:
                 self._sched(c, t)
             return
-        if st.policy == "fifo" and cst.policy == "other":
+        if st.policy == "fifo" and cst.policy == "other" and not c.rt_throttled:
             c.need_resched = True
             if self._preemptible(cur):
                 self._interrupt(c, t)
@@ -936,6 +974,7 @@ class Simulator:
             c.cur is None
             and c.prev is task
             and not c.scheduled
+            and not c.rt_throttled
             and kc.irq is None
             and not kc.pending_irqs
             and not c.fifo_q
@@ -967,6 +1006,88 @@ class Simulator:
             c.gen += 1
             c.scheduled = False
             self._cpu_run(c, self.now)
+
+    # --- RT throttling (costs.RT_RUNTIME_NS) ---------------------------------------------------
+
+    def _rt_arm(self, c: _CpuSim) -> None:
+        """Start the RT period timers of ``c`` (a SCHED_FIFO task became ready there).  Periods
+        start at multiples of the period; armed mid-period, the period's earlier RT time is not
+        counted (the timers stop while no FIFO task can run, see :meth:`_rt_period`)."""
+        t = self.now
+        c.rt_period_start = start = t - t % self.rt_period_ns
+        c.rt_base = self._rt_used(c, t)
+        self._push(
+            start + self.rt_runtime_ns if start + self.rt_runtime_ns > t else t,
+            _P_RT,
+            self._rt_check,
+            c,
+            start,
+        )
+        self._push(start + self.rt_period_ns, _P_RT, self._rt_period, c)
+
+    def _rt_used(self, c: _CpuSim, t: int) -> int:
+        """CPU time the SCHED_FIFO tasks of ``c`` have used up to ``t`` (an op is accounted when
+        it starts: take back the part of the running one that lies after ``t``)."""
+        used = 0
+        for task in c.rt_tasks:
+            st = self._info[task]
+            used += st.user_ns + st.system_ns
+            if st.state == "spinning":
+                used += t - st.spin_since
+        cur = c.cur
+        if cur is not None and c.op_end > t and self._info[cur].policy == "fifo":
+            used -= c.op_end - t
+        return used
+
+    def _rt_check(self, c: _CpuSim, period_start: int) -> None:
+        """Has this RT period's runtime run out?  Then throttle: the FIFO task stops at its next
+        preemption point and SCHED_OTHER tasks (kworkers) run until the period ends."""
+        if period_start != c.rt_period_start or c.rt_throttled:
+            return
+        t = self.now
+        left = self.rt_runtime_ns - (self._rt_used(c, t) - c.rt_base)
+        if left > 0:
+            if t + left < period_start + self.rt_period_ns:
+                self._push(t + left, _P_RT, self._rt_check, c, period_start)
+            return
+        c.rt_throttled = True
+        cur = c.cur
+        if cur is not None and self._info[cur].policy == "fifo":
+            c.need_resched = True
+            if self._preemptible(cur) and self._info[cur].state == "running":
+                self._interrupt(c, t)
+
+    def _rt_period(self, c: _CpuSim) -> None:
+        """sched_rt_period_timer: a new RT period; unthrottle, and the FIFO task takes its CPU
+        back at once (it preempts SCHED_OTHER)."""
+        t = self.now
+        throttled = c.rt_throttled
+        c.rt_throttled = False
+        if all(
+            x.done or (x.wait is not None and self._info[x].state == "sleeping") for x in c.rt_tasks
+        ):
+            # no FIFO task can run here (finished, or blocked in the kernel): stop the timers,
+            # so that they neither keep a finished simulation going nor hide a deadlock
+            c.rt_period_start = -1
+        else:
+            c.rt_period_start = t
+            c.rt_base = self._rt_used(c, t)
+            self._push(t + self.rt_runtime_ns, _P_RT, self._rt_check, c, t)
+            self._push(t + self.rt_period_ns, _P_RT, self._rt_period, c)
+        if not throttled:
+            return
+        if not any(self._info[x].state == "ready" for x in c.fifo_q):
+            return
+        cur = c.cur
+        if cur is None:
+            if not c.scheduled and c.kc.irq is None:
+                self._sched(c, t)
+        elif self._info[cur].state == "running" and self._info[cur].policy == "other":
+            c.need_resched = True
+            if self._preemptible(cur):
+                self._interrupt(c, t)
+        elif not c.scheduled:
+            self._sched(c, t)
 
     def _wake_check_now(self) -> None:
         self._wake_check(self.now)

@@ -11,6 +11,11 @@ such a CPU runs in the seed's motivation (RT / HPC / DPDK-style):
   kworker only gets the CPU while it sleeps (the engine never lets SCHED_OTHER preempt FIFO).
 * ``busy_loop`` (``--isolated-task other``): a SCHED_OTHER user loop that never sleeps (a poller),
   with the same syscalls; a kworker preempts it at the next tick.
+* ``busy_loop`` as SCHED_FIFO (``--isolated-task fifo-busy``): a poller run at RT priority (a
+  DPDK-style packet loop, the case ``stalld`` exists for).  A kworker queued there runs only when
+  RT throttling stops the loop (the last 50 ms of each second with the kernel's defaults,
+  ``pcplab.sim.costs.RT_RUNTIME_NS``), so a drainer waiting for it waits up to ~950 ms: the
+  "hundreds of milliseconds" drain stalls reported for fully booked CPUs (kernel-pcp.md §9.4).
 * ``--isolated-task idle``: nothing runs there (the comparison baseline).
 
 ASSUMPTIONs: period 1 ms, duty 90 %, a syscall every 3 ms (the brief's "every few ms"); the
@@ -30,7 +35,7 @@ from pcplab.workloads.slowpath import MemoryEnv, Process, alloc_pages, ktime_get
 
 Gen = Generator[Any, Any, Any]
 
-ISOLATED_TASKS = ("fifo", "other", "idle")
+ISOLATED_TASKS = ("fifo", "other", "fifo-busy", "idle")
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,8 @@ def program_for(kind: str) -> tuple[Any, str] | None:
         return fifo_loop, "fifo"
     if kind == "other":
         return busy_loop, "other"
+    if kind == "fifo-busy":
+        return busy_loop, "fifo"
     if kind == "idle":
         return None
     from pcplab.errors import PcplabError

@@ -54,9 +54,12 @@ def build_simulator(
     seed: int,
     memory_mib: int | None,
     nohz_full: tuple[int, ...] = (),
+    rt_runtime_us: int = 950_000,
+    rt_period_us: int = 1_000_000,
 ) -> tuple[Any, Any, Any]:
     """(profile, machine, simulator) for a run of ``design`` on profile ``machine_name``;
-    ``memory_mib`` None keeps the machine's real memory."""
+    ``memory_mib`` None keeps the machine's real memory.  ``rt_runtime_us``/``rt_period_us``:
+    the RT throttling sysctls (``sched_rt_runtime_us = -1``: none)."""
     from pcplab.machines.registry import get_profile
     from pcplab.sim.costs import CostModel
     from pcplab.sim.engine import Simulator
@@ -75,5 +78,7 @@ def build_simulator(
         design=design,
         seed=seed,
         nohz_full=nohz_full,
+        rt_runtime_ns=None if rt_runtime_us == -1 else rt_runtime_us * 1000,
+        rt_period_ns=rt_period_us * 1000,
     )
     return profile, machine, sim
