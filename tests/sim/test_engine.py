@@ -76,6 +76,32 @@ def test_kworker_waits_for_tick_behind_sched_other(machine):
     assert C.TICK_NS <= d.end_ns < C.TICK_NS + 20_000
 
 
+def test_with_wakeup_preemption_kworker_preempts_sched_other_at_once(machine):
+    sim = Simulator(machine, noise=0)
+    sim.wakeup_preemption = True
+    d, h = _drain_pair(sim, "other")
+    # queued at ~0: the wake-up IPI, a context switch, the work, a switch back -- no tick wait
+    assert d.end_ns < 50_000
+    assert h.switches >= 2  # the hog was preempted and resumed
+
+
+def test_with_wakeup_preemption_a_new_task_still_waits_for_the_tick(machine):
+    sim = Simulator(machine, noise=0)
+    sim.wakeup_preemption = True
+
+    def hog(ctx):
+        yield ops.UserRun(3_000_000)
+        yield ops.UserRun(10)  # (a task's last op is never preempted: it is already done)
+
+    def late(ctx):
+        yield ops.UserRun(1000)
+
+    sim.spawn(1, hog)
+    new = sim.spawn(1, late, start_ns=100_000)  # a fork while the hog runs: START_DEBIT
+    sim.run()
+    assert C.TICK_NS <= sim.stats(new).end_ns < C.TICK_NS + 20_000
+
+
 def test_kworker_starves_behind_sched_fifo_until_it_sleeps(machine):
     d, h = _drain_pair(Simulator(machine, noise=0), "fifo")
     assert d.end_ns >= 20 * 1_000_000  # flush_work waited for the RT task to sleep

@@ -42,8 +42,10 @@ Scheduling (per CPU, kernel-pcp.md §9.4)
   (``ipi_ns`` after it was sent); it interrupts a long op (``UserRun``) in the middle.
 * A woken task runs at once on an idle CPU.  On a busy CPU a SCHED_OTHER arrival waits until the
   current task blocks, finishes or is preempted at the next tick boundary (``tick_ns``) where it
-  is preemptible; a SCHED_FIFO task preempts a SCHED_OTHER one at once and is never preempted by
-  SCHED_OTHER tasks (kworkers): they wait until it sleeps.  This is how a drainer's
+  is preemptible (with ``Simulator.wakeup_preemption`` set, a woken -- not new -- SCHED_OTHER
+  task preempts at once, as CFS does; off by default, see the attribute); a SCHED_FIFO task
+  preempts a SCHED_OTHER one at once and is never preempted by SCHED_OTHER tasks (kworkers):
+  they wait until it sleeps.  This is how a drainer's
   ``flush_work`` can stall behind a busy RT CPU.
 * RT throttling (``rt_runtime_ns`` of every ``rt_period_ns``, the kernel's 950 ms of 1 s by
   default, ``costs.RT_RUNTIME_NS``; ``rt_runtime_ns=None`` = ``sched_rt_runtime_us = -1``): once
@@ -214,6 +216,13 @@ class Simulator:
     """See the module docstring."""
 
     _fast = True  # False: every op through ``kernel.step`` (tests compare both paths)
+    # CFS wakeup preemption of a running SCHED_OTHER task by a woken one (see _make_ready).  Off
+    # by default: with it on, kswapd keeps up with the OOM scenario's hog, direct reclaim never
+    # parks pages on a pcp list with free pages below min, and the drain the seed crashed in
+    # never happens -- that scenario's trigger relies on kswapd waiting for ticks.  Turning it
+    # on needs a more faithful OOM scenario first (pcp sizes of a >= 256 MiB zone, a sourced
+    # kswapd cost per page); docs/internals.md.
+    wakeup_preemption = False
 
     def __init__(
         self,
@@ -324,7 +333,7 @@ class Simulator:
         if policy == "fifo":
             self.cpus[cpu].rt_tasks.append(task)
         if start_ns <= self.now:
-            self._make_ready(task, self.now)
+            self._make_ready(task, self.now, wakeup=False)
         else:
             self._push(start_ns, 1, self._start_task, task)
         return task
@@ -432,7 +441,7 @@ class Simulator:
 
     def _start_task(self, task: Task) -> None:
         self._info[task].ready_since = self.now
-        self._make_ready(task, self.now)
+        self._make_ready(task, self.now, wakeup=False)
 
     def _sched(self, c: _CpuSim, t: int) -> None:
         """(Re)schedule CPU ``c`` to act at ``t``; invalidates an older pending event."""
@@ -609,7 +618,9 @@ class Simulator:
         c.need_resched = False
         self._cpu_run(c, t)
 
-    def _make_ready(self, task: Task, t: int) -> None:
+    def _make_ready(self, task: Task, t: int, wakeup: bool = True) -> None:
+        """``task`` becomes runnable on its CPU at ``t``; ``wakeup`` False for a new task (fork:
+        CFS's START_DEBIT places it behind the running one, so it waits for a tick)."""
         st = self._info[task]
         st.state = "ready"
         st.ready_since = t
@@ -636,6 +647,16 @@ class Simulator:
                 self._interrupt(c, t)
             return
         if cst.policy == "other":
+            if wakeup and st.policy == "other" and self.wakeup_preemption:
+                # CFS wakeup preemption (check_preempt_wakeup): a woken sleeper is placed at
+                # most sched_latency/2 behind min_vruntime (GENTLE_FAIR_SLEEPERS), more than the
+                # wakeup granularity (sched_latency/3), so it preempts the running task at once.
+                # ASSUMPTION: the woken task (a kworker, a timer or lock wake-up) has run little
+                # lately compared with the running one, so its vruntime is that low.
+                c.need_resched = True
+                if self._preemptible(cur):
+                    self._interrupt(c, t)
+                    return
             # tick preemption at the next tick boundary
             nt = (t // self.tick_ns + 1) * self.tick_ns
             if c.tick_at < t or c.tick_at > nt:
