@@ -62,3 +62,10 @@ def _alloc_system_ns(nthreads: int) -> float:
 def test_more_threads_on_one_node_more_zone_lock_wait():
     one, four, eight = (_alloc_system_ns(n) for n in (1, 4, 8))
     assert one < four < eight
+
+
+def test_node_reclaim_distance_is_a_profile_fact():
+    # RECLAIM_DISTANCE 30 by default; AMD Zen kernels use 32 (init_amd_zn)
+    assert CostModel.for_profile(get_profile("xeon-e5-2640v3")).node_reclaim_distance == 30
+    assert CostModel.for_profile(get_profile("power9")).node_reclaim_distance == 30
+    assert CostModel.for_profile(get_profile("epyc-7601")).node_reclaim_distance == 32

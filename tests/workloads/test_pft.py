@@ -74,6 +74,61 @@ def test_placement_spreads_over_nodes_then_cores_then_siblings():
     assert nodes.count(0) == 64 and nodes.count(1) == 15
 
 
+def _fork_balance(machine: str, n: int, reclaim: int | None = None):
+    prof = get_profile(machine)
+    cm = CostModel.for_profile(prof)
+    if reclaim is not None:
+        cm.node_reclaim_distance = reclaim
+    cpus = pft.place_threads_fork_balance(cm, [list(r) for r in prof.numa_distance], n)
+    assert len(set(cpus)) == n and cpus[0] == 0  # the launcher runs worker 0 on CPU 0
+    nodes = [cm.places[c].node for c in cpus]
+    counts = [nodes.count(k) for k in sorted({p.node for p in cm.places})]
+    return counts, len({cm.places[c].core for c in cpus})
+
+
+def test_fork_balance_keeps_a_quarter_of_the_numa_domain_local():
+    # Xeon: one NUMA level of 32 CPUs -> up to 8 running stay on node 0, then idle CPUs even out
+    assert _fork_balance("xeon-e5-2640v3", 7) == ([7, 0], 7)
+    assert _fork_balance("xeon-e5-2640v3", 12) == ([8, 4], 12)
+    assert _fork_balance("xeon-e5-2640v3", 18) == ([9, 9], 16)  # two cores get a sibling
+    # POWER9: distance 40 > 30, no fork balancing across nodes: node 0 fills up first
+    assert _fork_balance("power9", 48)[0] == [48, 0]
+    assert _fork_balance("power9", 79)[0] == [64, 15]
+
+
+def test_fork_balance_on_zen_crosses_sockets_after_a_quarter_of_the_machine():
+    # node_reclaim_distance 32 (init_amd_zn): the distance-32 domain keeps SD_BALANCE_FORK
+    assert CostModel.for_profile(get_profile("epyc-7742")).node_reclaim_distance == 32
+    assert _fork_balance("epyc-7742", 30) == ([30, 0, 0, 0], 30)
+    assert _fork_balance("epyc-7742", 48) == ([32, 16, 0, 0], 48)
+    assert _fork_balance("epyc-7742", 79) == ([32, 32, 15, 0], 79)
+    assert _fork_balance("epyc-7742", 128) == ([32, 32, 32, 32], 128)  # one per core
+    # with the generic distance 30 the other socket is only reached when socket 0 is full
+    counts, cores = _fork_balance("epyc-7742", 128, reclaim=30)
+    assert counts[2:] == [0, 0] and cores == 64
+
+
+@pytest.mark.parametrize("machine", ["epyc-7601", "thunderx2", "neoverse-n1", "rpi4"])
+def test_fork_balance_places_every_client_count_once(machine):
+    prof = get_profile(machine)
+    cm = CostModel.for_profile(prof)
+    dist = [list(r) for r in prof.numa_distance]
+    for n in pft.client_counts(prof.nr_cpus):
+        cpus = pft.place_threads_fork_balance(cm, dist, n)
+        assert len(set(cpus)) == n
+        assert cpus == pft.place_threads_fork_balance(cm, dist, n)
+
+
+def test_unknown_placement_is_a_clear_error():
+    s = pft.setup(get_profile("rpi4"), designs.get("workqueue"), mapping=1 << 20)
+    s.placement = "nowhere"
+    with pytest.raises(PcplabError, match="placement"):
+        pft.run_once(s, 2, seed=0)
+    s.placement = "v5.17"
+    res, _ = pft.run_once(s, 2, seed=0)
+    assert res.pages > 0 and res.elapsed > 0
+
+
 def test_run_pft_is_deterministic_and_complete():
     a = run_pft("xeon-e5-2640v3", "rcu", clients=[1, 5], iterations=2, seed=7)
     b = run_pft("xeon-e5-2640v3", "rcu", clients=[1, 5], iterations=2, seed=7)

@@ -174,6 +174,10 @@ class CostModel:
     places: list[CpuPlace]
     page_size: int = 4096
     sources: dict[str, str] = field(default_factory=dict)
+    #: ``node_reclaim_distance``: NUMA domains farther apart lose SD_BALANCE_FORK (5.17
+    #: ``sd_init``).  RECLAIM_DISTANCE = 30 (include/linux/topology.h) unless the profile has the
+    #: fact (AMD Zen sets 32 in ``init_amd_zn``, arch/x86/kernel/cpu/amd.c).
+    node_reclaim_distance: int = 30
 
     # --- construction -------------------------------------------------------------------------
 
@@ -228,6 +232,7 @@ class CostModel:
             places=places,
             page_size=profile.page_size,
             sources=sources,
+            node_reclaim_distance=int(fact("node_reclaim_distance", 30.0)),
         )
 
     @classmethod

@@ -31,13 +31,21 @@ Two modes:
   each node's memory bandwidth) are mean-value queues fed with the rates the other active threads
   had in their last chunk.  Tests check both modes agree on small cases.
 
-Thread placement (ASSUMPTION, :func:`place_threads`): pft's launcher forks worker threads one
-after another; ``wake_up_new_task`` places each with fork balancing, which never crosses NUMA
-distances above ``node_reclaim_distance`` = 30 (5.17 ``sd_init`` clears ``SD_BALANCE_FORK``
-beyond it).  Inside that *fork domain* threads spread over nodes, then LLCs, then idle cores,
-then SMT siblings; only when every logical CPU of the domain is busy do more threads land in the
-next domain (the periodic balancer's job).  First-touch allocation serves each thread from its
-own node's highest zone.
+Thread placement, two policies (:data:`PLACEMENTS`, ``PftSetup.placement``):
+
+* ``"fork-domain"`` (default, ASSUMPTION, :func:`place_threads`): pft's launcher forks worker
+  threads one after another; ``wake_up_new_task`` places each with fork balancing, which never
+  crosses NUMA distances above 30 (5.17 ``sd_init`` clears ``SD_BALANCE_FORK`` beyond
+  ``node_reclaim_distance``).  Inside that *fork domain* threads spread over nodes, then LLCs,
+  then idle cores, then SMT siblings; only when every logical CPU of the domain is busy do more
+  threads land in the next domain (the periodic balancer's job).  It uses 30 on every machine,
+  which is *not* what v5.17 does on AMD Zen (``node_reclaim_distance`` = 32 there), and it
+  ignores the 25 % NUMA imbalance rule; it is the default because it fits the seed's tables
+  better with the global constants (docs/fidelity.md says why and what that implies).
+* ``"v5.17"`` (:func:`place_threads_fork_balance`): v5.17's ``find_idlest_cpu`` walk with the
+  machine's ``node_reclaim_distance`` and ``allow_numa_imbalance``.
+
+First-touch allocation serves each thread from its own node's highest zone.
 """
 
 from __future__ import annotations
@@ -143,7 +151,9 @@ def _domains(distance: list[list[int]], nodes: list[int]) -> list[list[int]]:
 
 
 def place_threads(costs: CostModel, distance: list[list[int]], nr_threads: int) -> list[int]:
-    """CPU of each worker (see the module docstring for the policy)."""
+    """CPU of each worker under the default "fork-domain" rule (module docstring): fork domains
+    by :data:`RECLAIM_DISTANCE` = 30 on every machine (ASSUMPTION; not v5.17 on AMD Zen, see
+    :func:`place_threads_fork_balance`)."""
     places = costs.places
     nr_cpus = len(places)
     if nr_threads > nr_cpus:
@@ -183,6 +193,163 @@ def place_threads(costs: CostModel, distance: list[list[int]], nr_threads: int) 
         if len(out) >= nr_threads:
             break
     return out
+
+
+@dataclass
+class _Level:
+    """One sched-domain level as seen from every CPU: the domain's span and the CPU's group."""
+
+    name: str
+    numa: bool  # SD_NUMA: the allow_numa_imbalance() rule applies
+    fork: bool  # SD_BALANCE_FORK
+    span_of: list[int]  # cpu -> span id
+    group_of: list[int]  # cpu -> group id (the child domain's span)
+    groups_in_span: dict[int, list[int]]  # span id -> group ids
+    members: dict[int, list[int]]  # group id -> cpus
+    span_size: dict[int, int]  # span id -> CPUs
+
+
+def _sched_levels(costs: CostModel, distance: list[list[int]], reclaim: int) -> list[_Level]:
+    """Sched-domain levels from the top down: NUMA levels (one per distinct distance, as
+    ``sched_init_numa`` builds them), NODE, MC (LLC), SMT.  A level whose span equals its
+    child's is dropped (``sd_parent_degenerate``).  NUMA levels farther than ``reclaim`` lose
+    SD_BALANCE_FORK (5.17 ``sd_init``)."""
+    places = costs.places
+    ncpu = len(places)
+    nodes = sorted({p.node for p in places})
+    # bottom-up list of (name, numa, fork, key(cpu)) where key identifies the domain span
+    spec: list[tuple[str, bool, bool, Callable[[int], Any]]] = [
+        ("SMT", False, True, lambda c: places[c].core),
+        ("MC", False, True, lambda c: places[c].llc),
+        ("NODE", False, True, lambda c: places[c].node),
+    ]
+    for d in sorted({distance[a][b] for a in nodes for b in nodes if a != b}):
+        spec.append((f"NUMA{d}", True, d <= reclaim,
+                     lambda c, d=d: frozenset(m for m in nodes
+                                              if distance[places[c].node][m] <= d)))
+    child_key: Callable[[int], Any] = lambda c: c  # noqa: E731 - a single CPU
+    levels: list[_Level] = []
+    for name, numa, fork, key in spec:
+        span_ids: dict[Any, int] = {}
+        grp_ids: dict[Any, int] = {}
+        span_of = [span_ids.setdefault(key(c), len(span_ids)) for c in range(ncpu)]
+        group_of = [grp_ids.setdefault(child_key(c), len(grp_ids)) for c in range(ncpu)]
+        if all(len({group_of[c] for c in range(ncpu) if span_of[c] == s}) == 1
+               for s in set(span_of)):
+            continue  # same span as the child: degenerate
+        members: dict[int, list[int]] = {}
+        groups_in_span: dict[int, list[int]] = {}
+        for c in range(ncpu):
+            members.setdefault(group_of[c], []).append(c)
+            gs = groups_in_span.setdefault(span_of[c], [])
+            if group_of[c] not in gs:
+                gs.append(group_of[c])
+        span_size = {s: sum(1 for c in range(ncpu) if span_of[c] == s) for s in set(span_of)}
+        levels.append(_Level(name, numa, fork, span_of, group_of, groups_in_span, members,
+                             span_size))
+        child_key = key
+    levels.reverse()
+    return levels
+
+
+def place_threads_fork_balance(
+    costs: CostModel, distance: list[list[int]], nr_threads: int
+) -> list[int]:
+    """CPU of each worker as v5.17's fork balancing places it (``wake_up_new_task`` ->
+    ``select_task_rq_fair(SD_BALANCE_FORK)`` -> ``find_idlest_cpu``, kernel/sched/fair.c).
+
+    * The launcher thread (worker 0) runs on CPU 0 and the workers it creates keep running, so
+      each new worker sees the earlier ones (ASSUMPTION: pft's workers start faulting as soon as
+      they are created; no start barrier that would leave them blocked).
+    * The search starts at the highest domain with SD_BALANCE_FORK: ``sd_init`` clears it on NUMA
+      domains whose distance exceeds ``node_reclaim_distance`` (30 = RECLAIM_DISTANCE, but 32 on
+      AMD Zen: ``init_amd_zn`` in arch/x86/kernel/cpu/amd.c, commit a55c7454a8c8 "sched/topology:
+      Improve load balancing on AMD EPYC systems", v5.4), read from the profile fact
+      ``node_reclaim_distance`` (:attr:`CostModel.node_reclaim_distance`).
+    * ``find_idlest_group`` at each level: the idlest other group is the one with the most idle
+      CPUs; a group with spare capacity keeps the task local when it has at least as many idle
+      CPUs, and on SD_NUMA levels also while ``allow_numa_imbalance(local running,
+      sd->span_weight)`` holds, i.e. fewer running tasks than a quarter of the domain's CPUs
+      (v5.11 7d2b5dd0bcc4 "sched/numa: Allow a floating imbalance between NUMA nodes", until
+      v5.18 replaced it with ``imb_numa_nr``; ASSUMPTION: recalled, not checked against the
+      v5.17 tree).  Moving to a group continues one level down from its first idle CPU
+      (ASSUMPTION for ``find_idlest_group_cpu``: the lowest-numbered idle CPU).
+    * When the fork domain has no idle CPU left, the new worker queues behind a busy one and the
+      idle balancer pulls it to the nearest node with idle CPUs (ASSUMPTION: at once; a queued,
+      not running task needs no active balancing).  The periodic balancer's slow active
+      migrations of *running* workers (``need_active_balance`` after ``cache_nice_tries + 2``
+      failed balances at ``sd_weight`` ms intervals) are not modelled.
+    """
+    places = costs.places
+    ncpu = len(places)
+    if nr_threads > ncpu:
+        raise PcplabError(f"pft with {nr_threads} threads needs that many CPUs; have {ncpu}")
+    levels = _sched_levels(costs, distance, costs.node_reclaim_distance)
+    # the fork chain: contiguous SD_BALANCE_FORK levels from the bottom (select_task_rq_fair)
+    chain: list[_Level] = []
+    for lv in reversed(levels):
+        if not lv.fork:
+            break
+        chain.append(lv)
+    chain.reverse()
+    running = [0] * ncpu
+
+    def stats(cpus: list[int]) -> tuple[int, int, int]:
+        r = sum(running[c] for c in cpus)
+        idle = sum(1 for c in cpus if running[c] == 0)
+        gtype = 0 if r < len(cpus) else (1 if r == len(cpus) else 2)  # spare/fully busy/over
+        return r, idle, gtype
+
+    def pick(this: int) -> int:
+        cpu = this
+        for lv in chain:
+            local = lv.group_of[cpu]
+            lr, lidle, ltype = stats(lv.members[local])
+            best: tuple[int, int, int, int] | None = None
+            for g in lv.groups_in_span[lv.span_of[cpu]]:
+                if g == local:
+                    continue
+                r, idle, gtype = stats(lv.members[g])
+                key = (gtype, -idle, r, g)
+                if best is None or key < best:
+                    best = key
+            if best is None:
+                continue
+            gtype, nidle, r, g = best
+            if ltype != gtype:
+                move = ltype > gtype
+            elif ltype == 0:
+                numa_keep = lv.numa and lr < (lv.span_size[lv.span_of[cpu]] >> 2)
+                move = not numa_keep and lidle < -nidle
+            else:
+                move = lr > r + 1  # both busy: a clearly lighter group (avg_load test)
+            if move:
+                cands = lv.members[g]
+                cpu = next((c for c in cands if running[c] == 0),
+                           min(cands, key=lambda c: (running[c], c)))
+        return cpu
+
+    out = [0]
+    running[0] = 1
+    for _ in range(nr_threads - 1):
+        cpu = pick(0)
+        if running[cpu]:
+            idle = [c for c in range(ncpu) if running[c] == 0]
+            home = places[0].node
+            near = min(idle, key=lambda c: (distance[home][places[c].node], c))
+            cpu = pick(near)
+            if running[cpu]:
+                cpu = near
+        running[cpu] += 1
+        out.append(cpu)
+    return out
+
+
+#: thread placement policies: the fork-domain rule (default) and v5.17's fork balancing
+PLACEMENTS: dict[str, Callable[[CostModel, list[list[int]], int], list[int]]] = {
+    "fork-domain": place_threads,
+    "v5.17": place_threads_fork_balance,
+}
 
 
 def zonelist(machine: Any, distance: list[list[int]], node: int) -> list[Any]:
@@ -612,6 +779,8 @@ class PftSetup:
     mapping_bytes: int
     page_size: int
     extra: dict[str, Any] = field(default_factory=dict)
+    #: thread placement policy, a key of :data:`PLACEMENTS`
+    placement: str = "fork-domain"
 
 
 def setup(profile: Any, design: Any, machine: Any = None, mapping: int | None = None) -> PftSetup:
@@ -646,7 +815,9 @@ def run_once(
 ) -> tuple[RunResult, int]:
     """One pft run with ``nr_threads`` workers; returns (result, simulator events)."""
     per_worker, total = split_pages(s.mapping_bytes, s.page_size, nr_threads)
-    cpus = place_threads(s.costs, s.distance, nr_threads)
+    if s.placement not in PLACEMENTS:
+        raise PcplabError(f"placement {s.placement!r} unknown; use one of {', '.join(PLACEMENTS)}")
+    cpus = PLACEMENTS[s.placement](s.costs, s.distance, nr_threads)
     if exact and total > EXACT_MAX_PAGES:
         raise PcplabError(
             f"exact mode would simulate {total:,} faults per run (~{total // 4000 // 60} min "
