@@ -39,3 +39,25 @@ def test_pft_bad_input_is_one_line_exit_2():
         )
         assert p.returncode == 2, p.stderr
         assert len(p.stderr.strip().splitlines()) == 1 and "error" in p.stderr
+
+
+def test_pft_placement_option_changes_where_threads_run():
+    import pytest
+
+    from pcplab.errors import PcplabError
+    from pcplab.sim.api import run_pft
+
+    # EPYC 7742 at 128 threads: the fork-domain rule fills socket 0's 128 logical CPUs (SMT
+    # siblings share cores); v5.17's fork balancing uses one core per thread on both sockets
+    a = run_pft("epyc-7742", "rcu", [128], 1, placement="fork-domain")
+    b = run_pft("epyc-7742", "rcu", [128], 1, placement="v5.17")
+    assert (a["placement"], b["placement"]) == ("fork-domain", "v5.17")
+    assert a["clients"][0]["pages"] == b["clients"][0]["pages"]
+    assert a["clients"][0]["system"] != b["clients"][0]["system"]
+    with pytest.raises(PcplabError, match="unknown placement"):
+        run_pft("epyc-7742", "rcu", [4], 1, placement="random")
+    r = CliRunner().invoke(
+        pft, ["-m", "xeon-e5-2640v3", "-d", "rcu", "--clients", "4", "-n", "1",
+              "--placement", "v5.17"]
+    )
+    assert r.exit_code == 0 and "v5.17 placement" in r.output

@@ -46,6 +46,13 @@ def _mean(xs: list[float]) -> float:
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
 @click.option("--exact", is_flag=True, help="Every fault through the engine (slow; small cases).")
 @click.option("--mapping-mb", default=None, type=int, help="Mapping size in MiB (default MemTotal/5).")
+@click.option(
+    "--placement",
+    type=click.Choice(["fork-domain", "v5.17"]),
+    default="fork-domain",
+    show_default=True,
+    help="Worker placement: fork domains within distance 30, or v5.17's fork balancing.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def pft(
     machine: str,
@@ -55,6 +62,7 @@ def pft(
     seed: int,
     exact: bool,
     mapping_mb: int | None,
+    placement: str,
     as_json: bool,
 ) -> None:
     """Simulate mmtests' pft: per thread count, mean system and elapsed time and every sample."""
@@ -78,13 +86,15 @@ def pft(
         progress=show,
         exact=exact,
         mapping_bytes=mapping,
+        placement=placement,
     )
     if as_json:
         click.echo(json.dumps(res, indent=1))
         return
     click.echo(
         f"pft on {res['machine']} with design {res['design']} (kernel {res['kernel']}), "
-        f"{res['mode']} mode, seed {res['seed']}, mapping {res['mapping_bytes'] >> 20} MiB, "
+        f"{res['mode']} mode, {res['placement']} placement, seed {res['seed']}, "
+        f"mapping {res['mapping_bytes'] >> 20} MiB, "
         f"page size {res['page_size']}"
     )
     click.echo(f"{'clients':>7} {'pages':>10} {'system(s)':>10} {'elapsed(s)':>10} {'faults/sec':>12}")

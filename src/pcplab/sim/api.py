@@ -18,13 +18,17 @@ def run_pft(
     exact: bool = False,
     *,
     mapping_bytes: int | None = None,
+    placement: str = "fork-domain",
 ) -> dict[str, Any]:
     """Simulate mmtests' pft on machine profile ``machine`` with drain design ``design``.
 
     ``clients``: thread counts (default: mmtests' sequence for the machine's CPU count, capped at
     128).  ``iterations``: runs per client count (mmtests: 30).  ``exact``: every fault through
     the engine (slow; meant for small ``mapping_bytes``).  ``mapping_bytes`` overrides
-    ``MemTotal / 5``.  Same arguments, same seed → identical result.
+    ``MemTotal / 5``.  ``placement``: how worker threads are placed on CPUs, a key of
+    ``pcplab.workloads.pft.PLACEMENTS`` (``"fork-domain"``, the default, or ``"v5.17"``, v5.17's
+    fork balancing; docs/fidelity.md compares them).  Same arguments, same seed → identical
+    result.
 
     Returns ``{"machine", "design", "kernel", "seed", "page_size", "gbyte", "mode",
     "mapping_bytes", "clients": [{"clients", "pages", "gbyte", "user": [s...], "system": [...],
@@ -50,9 +54,14 @@ def run_pft(
                 f"client counts {bad} are out of range for {machine}; use 1.."
                 f"{min(nr_cpus, pft.MAX_CLIENTS)} (pft clips to the CPU count and 128)"
             )
+    if placement not in pft.PLACEMENTS:
+        raise PcplabError(
+            f"unknown placement {placement!r}; use one of: {', '.join(pft.PLACEMENTS)}"
+        )
     if mapping_bytes is not None and mapping_bytes < prof.page_size:
         raise PcplabError(f"mapping_bytes {mapping_bytes} is below one page; use a larger size")
     s = pft.setup(prof, des, mapping=mapping_bytes)
+    s.placement = placement
     rows = pft.run_table(s, clients, iterations, seed, exact=exact, progress=progress)
     return {
         "machine": prof.name,
@@ -62,6 +71,7 @@ def run_pft(
         "page_size": s.page_size,
         "gbyte": rows[0]["gbyte"] if rows else 0,
         "mode": "exact" if exact else "aggregated",
+        "placement": placement,
         "mapping_bytes": s.mapping_bytes,
         "pages": {str(row["clients"]): row["pages"] for row in rows},
         "clients": rows,
