@@ -91,7 +91,7 @@ import numpy as np
 
 from pcplab.errors import PcplabError
 from pcplab.kernel import ops
-from pcplab.kernel.state import BLOCKED, Kernel, Task
+from pcplab.kernel.state import BLOCKED, Kernel, Task, _WaitForWork
 from pcplab.sim import costs as C
 from pcplab.sim.costs import CostModel
 
@@ -296,7 +296,10 @@ class Simulator:
         self._speeds = [1.0] + [costs.smt_speed(k) for k in range(1, 65)]
         self._info: dict[Task, TaskStats] = {}
         self._known = 0
-        self._waiters: list[Task] = []  # blocked on anything but a lock
+        self._waiters: list[Task] = []  # blocked on anything but a lock or an empty worklist
+        # idle kworkers by the CPU whose worklist they serve: only queue_work on that CPU (the
+        # kernel's "work_queued" event) can wake them, so wake checks need not look at them
+        self._pool_waiters: dict[int, list[Task]] = {}
         self._lock_waiters: dict[Any, deque[Task]] = {}  # lock key -> FIFO of blocked tasks
         self._gp_deadline: dict[Task, int] = {}
         self._lines: dict[int, _Line] = {}
@@ -1115,10 +1118,30 @@ class Simulator:
 
     def _add_waiter(self, task: Task) -> None:
         w = task.wait
-        if type(w) in _LOCK_WAIT_TYPES:
+        tw = type(w)
+        if tw in _LOCK_WAIT_TYPES:
             self._lock_waiters.setdefault(_lock_key(w, task.cpu), deque()).append(task)
+        elif tw is _WaitForWork:
+            self._pool_waiters.setdefault(task.pool, []).append(task)
         else:
             self._waiters.append(task)
+
+    def _wake_pool(self, pool: int, t: int) -> None:
+        """Work was queued on CPU ``pool``: wake its idle kworker(s)."""
+        waiters = self._pool_waiters.pop(pool, None)
+        if not waiters:
+            return
+        can_run = self.kernel._can_run
+        keep: list[Task] = []
+        for task in waiters:
+            if task.done:
+                continue
+            if task.wait is not None and not can_run(task):
+                keep.append(task)
+                continue
+            self._wake(task, t)
+        if keep:
+            self._pool_waiters.setdefault(pool, []).extend(keep)
 
     def _wake_lock(self, key: Any, t: int) -> None:
         """A lock was released: hand it to the first waiter (FIFO, like qspinlock/mutex)."""
@@ -1192,6 +1215,7 @@ class Simulator:
                     else:
                         self._steal(c, t + ipi, C.IPI_HANDLER_NS)
                 self._wake_check(t)
+                self._wake_pool(ev.dst, t)
 
     def _steal(self, c: _CpuSim, t: int, ns: int) -> None:
         """An interrupt handler of ``ns`` on ``c`` at ``t`` (noise on whatever runs there)."""
