@@ -180,3 +180,13 @@ def test_bad_rt_runtime_is_one_clear_error(capsys: pytest.CaptureFixture[str]) -
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "RT runtime" in err
+
+
+def test_progress_reports_do_not_change_the_result() -> None:
+    seen: list[tuple[int, int]] = []
+    plain = run_noise("rpi4", "workqueue", ISO, duration_s=0.03, seed=3)
+    watched = run_noise(
+        "rpi4", "workqueue", ISO, duration_s=0.03, seed=3, progress=lambda t, e: seen.append((t, e))
+    )
+    assert json.dumps(plain, sort_keys=True) == json.dumps(watched, sort_keys=True)
+    assert len(seen) == 99 and seen == sorted(seen) and seen[-1][1] == 30_000_000

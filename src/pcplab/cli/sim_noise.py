@@ -125,6 +125,7 @@ def noise(
         isolated_task=isolated_task,
         memory_mib=memory_mib,
         rt_runtime_us=rt_runtime_us,
+        progress=_progress() if not as_json and sys.stderr.isatty() else None,
     )
     if as_json:
         click.echo(json.dumps(res, indent=1, sort_keys=True))
@@ -132,6 +133,13 @@ def noise(
         click.echo(format_noise(res), nl=False)
     if res.get("oops") or (res.get("pages_lost") or 0) > 0 or res.get("invariant_errors"):
         sys.exit(1)
+
+
+def _progress() -> Any:
+    def show(t_ns: int, end_ns: int) -> None:
+        click.echo(f"\r{t_ns / 1e9:.3f} of {end_ns / 1e9:.3f} s simulated", err=True, nl=False)
+
+    return show
 
 
 @click.command("oom")

@@ -142,6 +142,7 @@ def run_noise(
     check_invariants: bool = True,
     rt_runtime_us: int = 950_000,
     rt_period_us: int = 1_000_000,
+    progress: Any = None,
 ) -> dict[str, Any]:
     """Noise on isolated (nohz_full) CPUs while other CPUs cause drains.
 
@@ -153,7 +154,8 @@ def run_noise(
     ``drain_all_pages(zone)`` at ``drain_rate``).  ``memory_mib``: scale the machine's memory down
     (default: the real size; ``oom`` uses :data:`OOM_MEMORY_MIB`).  ``rt_runtime_us`` /
     ``rt_period_us``: RT throttling as the sysctls ``sched_rt_runtime_us`` (-1: none) and
-    ``sched_rt_period_us`` set it (kernel defaults 950000 / 1000000).
+    ``sched_rt_period_us`` set it (kernel defaults 950000 / 1000000).  ``progress``: called as
+    ``progress(simulated_ns, end_ns)`` about every 1 % of the run (it does not change the result).
 
     Returns ``{"machine", "design", "kernel", "seed", "load", "isolated", "isolated_task",
     "drain_rate", "duration_s", "cpus": [{"cpu", "isolated", "task", "interference": {"irq",
@@ -250,6 +252,14 @@ def run_noise(
     # the storm checks after each drain; the other loads check once at the end
     oops = None
     try:
+        if progress is not None:
+            # the same events in the same order, run in slices so that someone can watch
+            step = max(1, end_ns // 100)
+            t = step
+            while t < end_ns:
+                sim.run(until=t)
+                progress(t, end_ns)
+                t += step
         sim.run()
     except Exception as exc:  # noqa: BLE001 - a crash in design code is a finding
         if isinstance(exc, drain_storm.LostPages) or not is_oops(exc):

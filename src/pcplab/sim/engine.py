@@ -272,6 +272,7 @@ class Simulator:
         self._gp_rng = random.Random(seed ^ 0x9E3779B9)
         self.tick_ns = tick_ns
         self.invariants = invariants
+        self._last = 0  # see run()
         if rt_runtime_ns is not None and not 0 < rt_runtime_ns <= rt_period_ns:
             raise PcplabError(
                 f"RT runtime {rt_runtime_ns} ns must be in (0, period {rt_period_ns} ns]; "
@@ -380,7 +381,7 @@ class Simulator:
         buckets = self._buckets
         pop = heapq.heappop
         n = 0
-        last = self.now  # time of the last event that was not an RT throttling timer
+        last = self._last  # time of the last event that was not an RT throttling timer
         try:
             while keys:
                 k = keys[0]
@@ -415,6 +416,7 @@ class Simulator:
                         break
         finally:
             self.events_processed += n
+            self._last = last
         # RT period timers are bookkeeping, not activity: a simulation ends with its last task
         if until is None:
             self.now = last
