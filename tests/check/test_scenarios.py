@@ -158,3 +158,12 @@ def test_design_broken_without_concurrency_reported_at_start():
     assert "prefill" in r.violation.message
     ce = counterexample(broken, sc, [], "tok", "broken")
     assert ce["kind"] == "null-deref" and ce["trace"] == []
+
+
+def test_rcu_v1_survives_the_seed_stress_tests_forced_global_drains():
+    # the seed's day-long stress test forced drains (force_all_cpus): the NULL-zone branch is
+    # never taken, so it could not find the bug that the OOM path (not forced) hits at once
+    r = run_check("rcu-v1", "stress-forced-global-drain", bound=1)
+    assert r["violation"] is None and r["exhaustive"]
+    r = run_check("rcu-v1", "free-vs-global-drain", bound=1)
+    assert r["violation"]["kind"] == "null-deref"

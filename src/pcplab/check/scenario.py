@@ -657,6 +657,15 @@ def _std() -> list[Scenario]:
 def _extra() -> list[Scenario]:
     return [
         Scenario(
+            "stress-forced-global-drain",
+            "cpu0 allocates and frees while cpu1 runs the seed's stress-test drain, "
+            "__drain_all_pages(NULL, force_all_cpus=true): forced, so the NULL-zone branch that "
+            "oopses in rcu-v1 is never taken (why a day of it did not find the bug)",
+            programs=((alloc(0), alloc(1), free(), free()), (drain(None, force=True),)),
+            prefill=((0, 0, 1),),
+            standard=False,
+        ),
+        Scenario(
             "rt-free-vs-global-drain",
             "free-vs-global-drain on a PREEMPT_RT kernel (local locks and zone->lock sleep; "
             "sleeping with IRQs disabled is reported)",
