@@ -333,6 +333,42 @@ Scaling rows within 20 %: **{total_scale - miss_scale}/{total_scale}**.
   1950/4000/6000/7000/8000/9000 x `CLEAR_NODE_BW_EFFICIENCY` in 0.15/0.2/0.25/0.35/0.5 x
   `CLEAR_BYTES_PER_CYCLE` in 4/12. 7000 / 0.2 / 4 gave the fewest scaling misses (4 of 29);
   the figure derived from Mel's 1.13 µs single-thread fault (1950) gave 18-21 misses.
+* **Tried, not the default: clear_page at cache speed, the node bounding the write-back.** The
+  kernel zeroes with instructions that claim whole lines in the cache without reading memory
+  (5.17 `clear_page_erms`, one `rep stosb`, arch/x86/lib/clear_page_64.S; `dcbz` per 128-byte
+  block, arch/powerpc/include/asm/page_64.h; `dc zva`, arch/arm64/lib/clear_page.S), so the
+  clearing core runs at its cache store rate and memory only sees the later write-back. The seed
+  agrees: POWER9 at one thread writes 837632 x 64 KiB in 1.85 s, ~30 GB/s from one core with the
+  whole fault path included, which a 4 bytes/cycle clear (11.6 GB/s) cannot do; its 7-48 thread
+  plateau is ~107 GB/s on node 0, ~0.84 of the profile's sustainable figure. Model tried: a
+  per-architecture profile fact `clear_bytes_per_cycle` (ASSUMPTION: 32 for Zen 2, Haswell,
+  POWER9 and Neoverse N1, 16 for Zen 1, ThunderX2 and Cortex-A72: the cores' store width), the
+  clear charged at that rate, and the node's bandwidth bounding only the sum of its threads'
+  write-back (a thread stalls only when the node saturates; below that the write-back overlaps
+  the rest of the fault). Grid over all three machines at once: `FAULT_HANDLE_CYCLES`
+  5000-9000 (step 500-1000) x efficiency 0.2-1.0; best with EPYC and Xeon single-thread times
+  within ~10 % of the seed: 8000 / 0.425, 10 iterations:
+  scaling **25/29** (same four EPYC misses, 21-79 threads), design difference 56/58, Xeon
+  scaling within -1..+11 % (default: +7..+19 %; its system-N/1 at 30 threads 1.90 against the
+  seed's 1.90, default 2.22), POWER9 within -13..+12 %, v5.17 placement 24/29 (default 23/29:
+  Xeon 9/9 instead of 7/9, EPYC 21 threads newly missed), POWER9 single-thread system time
+  3.21 s against the seed's 1.82 s (**1.76x**, default 3.88x), EPYC 54.2 s / Xeon 11.7 s (as
+  before). Held-back predictions: EPYC 7601, Neoverse N1 and ThunderX2 move by 0-2 %; RPi 4's
+  single thread drops from 4.3 s to 2.6 s (the default caps even one clearing core at
+  0.2 x 4 GB/s) and it saturates its memory at 3 threads. The POWER9 clear rate is an
+  assumption, but the row count does not hang on it: 16 or 64 bytes/cycle give 25/29 too, with
+  the efficiency moving to 0.35-0.4 / 0.45-0.5, and POWER9's single thread at 2.09x / 1.60x.
+  What is left of POWER9's gap is the global fault cost: 8700 cycles at the profile's 2.9 GHz
+  base clock are 3.0 µs, more than the seed's 2.17 µs for the whole fault; the efficiency
+  (0.425 instead of ~0.84) still makes up for that, as 0.2 did for 4x. Lower
+  `FAULT_HANDLE_CYCLES` fits more rows (6000 / 0.5: 26/29, 5500 / 0.55: 27/29, POWER9 1.45x /
+  1.37x) but takes EPYC / Xeon single-thread times to 0.74x / 0.82x and 0.68x / 0.76x of the
+  seed. Not the default because it adds no scaling row at the x86 machines' absolute times, and
+  the exact mode (the engine's processor-shared `_clear_ns`, which caps even a lone clear at the
+  node's bandwidth) then disagrees with the aggregated mode by 13 % on POWER9 at one thread; an
+  engine write-back queue per node (each clear at the core rate, the node's memory writing the
+  lines back in order, the core waiting only for what exceeds one page of backlog) agrees with
+  the aggregated model within 4.4 % on the tests' cases and on POWER9 at 6 and 12 threads.
 
 ## Thread placement: v5.17 fork balancing (what-if)
 

@@ -37,6 +37,7 @@ def _mixed(sim: Simulator, ncpus: int) -> list:
             yield ops.LocalLock(local)
             yield ops.Work("pcp_alloc", 1)
             yield ops.LocalUnlock(local)
+            yield ops.Work("clear_page", 1 + i % 3)  # node bandwidth shared between clears
             yield ops.Sleep(k)
 
     def periodic(ctx, k):

@@ -140,7 +140,7 @@ class _CpuSim:
     __slots__ = (
         "id", "core", "node", "gen", "cur", "prev", "op_end", "op_kind", "fifo_q", "other_q",
         "need_resched", "tick_at", "irq_at", "scheduled", "busy", "seg", "carry", "kc",
-        "clearing", "wake_at", "rt_tasks", "rt_throttled", "rt_base", "rt_period_start",
+        "clearing", "wake_at", "rt_tasks", "rt_throttled", "rt_base", "rt_period_start", "live_at",
     )  # fmt: skip
 
     def __init__(self, cpu: int, core: int, node: int) -> None:
@@ -168,6 +168,7 @@ class _CpuSim:
         self.rt_throttled = False
         self.rt_base = 0  # RT time used up to the start of the current RT period
         self.rt_period_start = -1
+        self.live_at = -1  # time of this CPU's pending event (-1: none, e.g. a dormant clear)
 
 
 _WAKING = (
@@ -452,6 +453,7 @@ class Simulator:
         """(Re)schedule CPU ``c`` to act at ``t``; invalidates an older pending event."""
         c.gen += 1
         c.scheduled = True
+        c.live_at = t
         k = t << 2
         q = self._buckets.get(k)
         if q is None:  # the only event at this (t, prio) so far: no deque yet
@@ -853,6 +855,7 @@ class Simulator:
             # a finished program keeps its CPU until its last op's time has passed
             c.gen += 1
             c.scheduled = True
+            c.live_at = end
             k = end << 2
             q = self._buckets.get(k)
             if q is None:  # the only event at this (t, prio) so far: no deque yet
@@ -1349,17 +1352,31 @@ class Simulator:
         return left / rate
 
     def _clear_advance(self, active: dict[int, list[float]], t: int) -> None:
+        ft = float(t)
         for rec in active.values():
-            rec[0] = max(0.0, rec[0] - rec[2] * (t - rec[1]))
-            rec[1] = float(t)
+            left = rec[0] - rec[2] * (t - rec[1])
+            rec[0] = left if left > 0.0 else 0.0
+            rec[1] = ft
 
     def _clear_rates(self, node: int, active: dict[int, list[float]], t: int, skip: int) -> None:
+        """New rates for the clears in progress on ``node`` (one started on CPU ``skip`` or one
+        ended), and each one's new end.  Only the clear(s) ending first get an event; the others
+        stay *dormant* (their CPU's pending event is dropped) until they are first -- the next
+        start or end on the node re-times them anyway, so pushing an event for each of them at
+        every change (quadratic in the clears per node: 64 on an EPYC node) would be wasted."""
         costs = self.costs
         share = costs.node_clear_bw() / max(1, len(active))
-        for cpu in sorted(active):
+        core_bw = costs.core_clear_bw()
+        speeds = self._speeds
+        core_busy = self._core_busy
+        cpus = self.cpus
+        order = sorted(active)
+        for cpu in order:
             rec = active[cpu]
-            c = self.cpus[cpu]
-            rate = min(costs.core_clear_bw() * self._speed(c), share)
+            c = cpus[cpu]
+            rate = core_bw * speeds[core_busy.get(c.core, 1)]  # _speed(c)
+            if share < rate:
+                rate = share
             if cpu != skip and rate != rec[2]:
                 # re-time the clear in progress on that CPU
                 new_end = t + int(rec[0] / rate) if rate > 0 else c.op_end
@@ -1373,8 +1390,21 @@ class Simulator:
                     if c.seg is not None:
                         c.seg = (c.seg[0], c.seg[1] + delta, c.seg[2], c.seg[3])
                     c.op_end = new_end
-                    self._sched(c, new_end)
+                    c.gen += 1  # dormant: its old event is void; see below
+                    c.live_at = -1
             rec[2] = rate
+        # the clear(s) ending first must have their event (``skip`` gets its own from _step)
+        first = -1
+        for cpu in order:
+            if cpu != skip:
+                oe = cpus[cpu].op_end
+                if first < 0 or oe < first:
+                    first = oe
+        if first >= 0:
+            for cpu in order:
+                c = cpus[cpu]
+                if cpu != skip and c.op_end == first and c.live_at != first and c.cur is not None:
+                    self._sched(c, first)
 
     def _clear_done(self, c: _CpuSim, t: int) -> None:
         active = self._clears[c.node]
