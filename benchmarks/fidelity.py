@@ -261,7 +261,8 @@ Scaling rows within 20 %: **{total_scale - miss_scale}/{total_scale}**.
   the `mmap_lock` cacheline all threads bounce (a transfer per access when other threads wrote it;
   the line moves one CPU at a time), `zone->lock` and `lru_lock` per node (lock hold per page,
   lock word and data lines transferred from the previous holder), clear_page sharing the node's
-  memory bandwidth (processor sharing), SMT siblings slowing each other, and the thread placement
+  memory bandwidth (each core zeroes at its cache store rate, the node's memory writes the lines
+  back for all its clearers), SMT siblings slowing each other, and the thread placement
   policy (`pcplab.workloads.pft.place_threads`, the default "fork-domain" rule: threads stay
   inside the nodes within distance 30 of node 0, spread over nodes, LLCs, cores, then SMT
   siblings, and spill to the next domain when all its logical CPUs are busy).
@@ -293,13 +294,14 @@ Scaling rows within 20 %: **{total_scale - miss_scale}/{total_scale}**.
   profile has nothing per socket. A global line cannot be it: at 128 threads on both sockets the
   seed does 4.8 M faults/s, so whatever the `mmap_lock` line costs per fault with cross-socket
   hand-offs is at most ~208 ns, while at 48 threads in one socket something costs ~400 ns.
-* **What would close the EPYC gap (diagnostic, not in the model).** In a one-iteration
-  experiment with the v5.17 placement, adding (a) one server per socket that every fault holds
+* **What would close the EPYC gap (diagnostic, not in the model; measured with the earlier
+  processor-shared clear model).** In a one-iteration experiment with the v5.17 placement, adding (a) one server per socket that every fault holds
   for 400 ns and (b) pricing the `mmap_lock` line's cross-socket hand-offs like in-socket ones
   (i.e. hand-offs that stay in a socket while it has waiters) puts all 10 EPYC rows within 12 %
   for elapsed-N/1 and system-N/1; (a) alone leaves 110/128 at +22/+55 %, (b) alone leaves
   30-79 at -22 to -40 %. Applied to every machine, (a) + (b) leave one scaling miss of 29
-  (Xeon 12 threads, +23 %, the bandwidth-efficiency problem below), POWER9 within -19..+8 %.
+  (Xeon 12 threads, +23 %, from the low bandwidth efficiency of that model), POWER9 within
+  -19..+8 %.
   Neither has a source: (a) has no kernel object behind it (the fault path's shared objects are
   global or per node) and the profiles no per-socket hardware fact; (b) is plausible (a
   contended line tends to stay where its waiters are) but is not measured here.
@@ -316,59 +318,44 @@ Scaling rows within 20 %: **{total_scale - miss_scale}/{total_scale}**.
   POWER9's plateau (7-48 threads) is set by one node's memory bandwidth; spreading over both
   nodes doubles it, while the seed stays flat until node 0's 64 logical CPUs are used up, which
   is what fork balancing does there (distance 40 > 30: no fork balancing across nodes).
-* **Xeon E5-2640 v3** is inside the band but 10-18 % slow from 7 threads on, mostly from
-  clear_page sharing the node's bandwidth (`CLEAR_NODE_BW_EFFICIENCY` = 0.2 of the profile's
-  sustainable figure). Under the v5.17 placement 7 threads share node 0 and the model misses the
-  7- and 12-thread rows (+20 / +27 %); with an efficiency of 0.35-0.5 it is within ±10 % on every
-  row, but POWER9 then misses most rows, because its single-thread time is ~4x the seed's (see
-  below) and only an equally low bandwidth keeps its ratio right. The two machines cannot both
-  be in the band under the v5.17 placement until POWER9's per-fault cost is right.
-* **Absolute single-thread times** depend on the profiles' memory sizes (pages = MemTotal/5) and
-  on the global per-fault cycle count: EPYC and Xeon are within ~10 % of the seed; POWER9 (64 KiB
-  pages) is ~4x slow, because x86-derived fault costs and a 4 bytes/cycle clear rate are applied
-  to it (POWER9 zeroes with `dcbz`, no read-for-ownership). Its *scaling* is right because it is
-  set by its node's memory bandwidth, which the model gets from the profile.
-* **Calibration history (global only).** The two global constants not taken from a source were
-  chosen from a small grid over all three machines at once: `FAULT_HANDLE_CYCLES` in
-  1950/4000/6000/7000/8000/9000 x `CLEAR_NODE_BW_EFFICIENCY` in 0.15/0.2/0.25/0.35/0.5 x
-  `CLEAR_BYTES_PER_CYCLE` in 4/12. 7000 / 0.2 / 4 gave the fewest scaling misses (4 of 29);
-  the figure derived from Mel's 1.13 µs single-thread fault (1950) gave 18-21 misses.
-* **Tried, not the default: clear_page at cache speed, the node bounding the write-back.** The
-  kernel zeroes with instructions that claim whole lines in the cache without reading memory
-  (5.17 `clear_page_erms`, one `rep stosb`, arch/x86/lib/clear_page_64.S; `dcbz` per 128-byte
-  block, arch/powerpc/include/asm/page_64.h; `dc zva`, arch/arm64/lib/clear_page.S), so the
-  clearing core runs at its cache store rate and memory only sees the later write-back. The seed
-  agrees: POWER9 at one thread writes 837632 x 64 KiB in 1.85 s, ~30 GB/s from one core with the
-  whole fault path included, which a 4 bytes/cycle clear (11.6 GB/s) cannot do; its 7-48 thread
-  plateau is ~107 GB/s on node 0, ~0.84 of the profile's sustainable figure. Model tried: a
+* **Xeon E5-2640 v3** is inside the band, -1..+11 % from 7 threads on; under the v5.17 placement
+  it is 9/9 as well.
+* **clear_page (since 2026-11-26): cache speed, the node bounding the write-back.** The kernel
+  zeroes with instructions that claim whole lines in the cache without reading memory (5.17
+  `clear_page_erms`, one `rep stosb`, arch/x86/lib/clear_page_64.S; `dcbz` per 128-byte block,
+  arch/powerpc/include/asm/page_64.h; `dc zva`, arch/arm64/lib/clear_page.S), so the clearing
+  core runs at its cache store rate and memory only sees the later write-back. The seed agrees:
+  POWER9 at one thread writes 837632 x 64 KiB in 1.85 s, ~30 GB/s from one core with the whole
+  fault path included, which the earlier 4 bytes/cycle clear (11.6 GB/s) could not do; its 7-48
+  thread plateau is ~107 GB/s on node 0, ~0.84 of the profile's sustainable figure. The model: a
   per-architecture profile fact `clear_bytes_per_cycle` (ASSUMPTION: 32 for Zen 2, Haswell,
   POWER9 and Neoverse N1, 16 for Zen 1, ThunderX2 and Cortex-A72: the cores' store width), the
   clear charged at that rate, and the node's bandwidth bounding only the sum of its threads'
-  write-back (a thread stalls only when the node saturates; below that the write-back overlaps
-  the rest of the fault). Grid over all three machines at once: `FAULT_HANDLE_CYCLES`
-  5000-9000 (step 500-1000) x efficiency 0.2-1.0; best with EPYC and Xeon single-thread times
-  within ~10 % of the seed: 8000 / 0.425, 10 iterations:
-  scaling **25/29** (same four EPYC misses, 21-79 threads), design difference 56/58, Xeon
-  scaling within -1..+11 % (default: +7..+19 %; its system-N/1 at 30 threads 1.90 against the
-  seed's 1.90, default 2.22), POWER9 within -13..+12 %, v5.17 placement 24/29 (default 23/29:
-  Xeon 9/9 instead of 7/9, EPYC 21 threads newly missed), POWER9 single-thread system time
-  3.21 s against the seed's 1.82 s (**1.76x**, default 3.88x), EPYC 54.2 s / Xeon 11.7 s (as
-  before). Held-back predictions: EPYC 7601, Neoverse N1 and ThunderX2 move by 0-2 %; RPi 4's
-  single thread drops from 4.3 s to 2.6 s (the default caps even one clearing core at
-  0.2 x 4 GB/s) and it saturates its memory at 3 threads. The POWER9 clear rate is an
-  assumption, but the row count does not hang on it: 16 or 64 bytes/cycle give 25/29 too, with
-  the efficiency moving to 0.35-0.4 / 0.45-0.5, and POWER9's single thread at 2.09x / 1.60x.
-  What is left of POWER9's gap is the global fault cost: 8700 cycles at the profile's 2.9 GHz
-  base clock are 3.0 µs, more than the seed's 2.17 µs for the whole fault; the efficiency
-  (0.425 instead of ~0.84) still makes up for that, as 0.2 did for 4x. Lower
-  `FAULT_HANDLE_CYCLES` fits more rows (6000 / 0.5: 26/29, 5500 / 0.55: 27/29, POWER9 1.45x /
-  1.37x) but takes EPYC / Xeon single-thread times to 0.74x / 0.82x and 0.68x / 0.76x of the
-  seed. Not the default because it adds no scaling row at the x86 machines' absolute times, and
-  the exact mode (the engine's processor-shared `_clear_ns`, which caps even a lone clear at the
-  node's bandwidth) then disagrees with the aggregated mode by 13 % on POWER9 at one thread; an
-  engine write-back queue per node (each clear at the core rate, the node's memory writing the
-  lines back in order, the core waiting only for what exceeds one page of backlog) agrees with
-  the aggregated model within 4.4 % on the tests' cases and on POWER9 at 6 and 12 threads.
+  write-back (aggregated mode: a thread stalls only when the node saturates; exact mode: a
+  write-back FIFO per node, the core waiting only for backlog beyond one page). Against the
+  previous default (processor sharing of node bandwidth at 4 bytes/cycle, 7000 / 0.2): scaling
+  25/29 either way (the same four EPYC misses), design difference 56/58 either way, Xeon -1..+11 %
+  instead of +7..+19 % (system-N/1 at 30 threads 1.90 against the seed's 1.90, before 2.22),
+  v5.17 placement 24/29 instead of 23/29, and POWER9's single-thread system time 3.21 s against
+  the seed's 1.82 s (**1.76x**, before 3.88x); EPYC and Xeon single-thread times as before. The
+  POWER9 clear rate is an assumption, but the row count does not hang on it: 16 or 64
+  bytes/cycle give 25/29 too (efficiency 0.35-0.4 / 0.45-0.5, POWER9 single thread 2.09x /
+  1.60x).
+* **Absolute single-thread times** depend on the profiles' memory sizes (pages = MemTotal/5) and
+  on the global per-fault cycle count: EPYC and Xeon are within ~10 % of the seed; POWER9 (64 KiB
+  pages) is 1.76x slow. What is left of its gap is the global fault cost: 8700 cycles at the
+  profile's 2.9 GHz base clock are 3.0 µs, more than the seed's 2.17 µs for the whole fault; the
+  bandwidth efficiency (0.425 instead of ~0.84) makes up for that in its bandwidth-bound ratio.
+* **Calibration history (global only).** The global constants not taken from a source were
+  chosen from small grids over all three machines at once. First (processor-shared clears):
+  `FAULT_HANDLE_CYCLES` in 1950/4000/6000/7000/8000/9000 x `CLEAR_NODE_BW_EFFICIENCY` in
+  0.15/0.2/0.25/0.35/0.5 x `CLEAR_BYTES_PER_CYCLE` in 4/12: 7000 / 0.2 / 4 gave the fewest scaling
+  misses (4 of 29); the figure derived from Mel's 1.13 µs single-thread fault (1950) gave 18-21.
+  Now (cache-speed clears, write-back bound): `FAULT_HANDLE_CYCLES` 5000-9000 (step 500-1000) x
+  efficiency 0.2-1.0, keeping EPYC and Xeon single-thread times within ~10 % of the seed:
+  8000 / 0.425. Lower fault costs fit more rows (6000 / 0.5: 26/29, 5500 / 0.55: 27/29, POWER9
+  1.45x / 1.37x) but take EPYC / Xeon single-thread times to 0.74x / 0.82x and 0.68x / 0.76x of
+  the seed, so they were not taken.
 
 ## Thread placement: v5.17 fork balancing (what-if)
 

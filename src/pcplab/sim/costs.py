@@ -3,13 +3,15 @@
 Physics, not numbers: CPU work is expressed in **cycles** (global constants below, each with its
 source) and converted with the machine's clock; cacheline transfers are priced by where the line
 was last written (same core, same LLC domain, same node, same socket, other socket: the machine
-profile's facts); ``clear_page`` is limited by the core's store bandwidth and by the node's memory
-bandwidth shared between concurrent clearers; lock hand-offs cost a transfer of the lock word.
+profile's facts); ``clear_page`` runs at the core's cache store rate (profile fact
+``clear_bytes_per_cycle``) and the node's memory bandwidth bounds the write-back of all its
+clearers together; lock hand-offs cost a transfer of the lock word.
 The constants are calibrated **once, globally** — no per-machine or per-row factors.
 
 Machine facts come from the profile (``pcplab.machines``): ``clock_ghz``, ``mem_bw_node_gbs``,
 ``cacheline_local_ns`` (same LLC), ``cacheline_same_socket_ns`` (optional), ``cacheline_remote_socket_ns``,
-``ipi_ns``, ``context_switch_ns``, ``smt_per_core``, ``llc_mb`` / ``llc_domain_mb`` (optional).
+``ipi_ns``, ``context_switch_ns``, ``smt_per_core``, ``llc_mb`` / ``llc_domain_mb`` (optional),
+``clear_bytes_per_cycle`` (optional).
 
 Work kinds (``pcplab.kernel.ops.Work.kind``) priced here: :data:`WORK_KINDS`.
 """
@@ -40,17 +42,22 @@ FREE_BULK_PAGE_CYCLES = 110
 #: one block straight from/to buddy (rmqueue_buddy / free_one_page) besides the lock:
 #: ASSUMPTION: one bulk page plus the per-call overhead of a pcp operation.
 BUDDY_PAGE_CYCLES = RMQUEUE_BULK_PAGE_CYCLES + PCP_ALLOC_CYCLES
-#: store bandwidth of one core clearing pages with ``clear_page`` (rep stos): 13.75 GB/s for 4 KiB
-#: chunks on AMD Milan (Ankur Arora, <20250902080816.3715913-15-ankur.a.arora@oracle.com>,
-#: kernel-pcp.md §17).  ASSUMPTION: the part ran at ~3.4 GHz, so ~4 bytes per cycle; we scale it
-#: with each machine's clock.
+#: fallback for machines without the profile fact ``clear_bytes_per_cycle`` (generic test
+#: machines): bytes per cycle one core's ``clear_page`` stores.  13.75 GB/s was measured with
+#: 4 KiB chunks on AMD Milan (Ankur Arora, <20250902080816.3715913-15-ankur.a.arora@oracle.com>,
+#: kernel-pcp.md §17), ~4 bytes per cycle at ~3.4 GHz; that is a memset streaming through memory,
+#: not the cache-speed clear of one page inside a fault, which the profiles give per architecture
+#: (x86 ``rep stosb``, POWER ``dcbz``, arm64 ``dc zva``: whole lines claimed without a read).
 CLEAR_BYTES_PER_CYCLE = 4.0
-#: ASSUMPTION: concurrent page clearing reaches this fraction of a node's sustainable memory
-#: bandwidth (write-allocate traffic, DRAM read/write turnarounds, the page-table and struct-page
-#: traffic of each fault).  One global figure, chosen in a small grid (0.15-0.5, together with
-#: FAULT_HANDLE_CYCLES) against the seed's elapsed scaling curves of all three machines at once
-#: (docs/fidelity.md lists the fit and the grid); not per machine.
-CLEAR_NODE_BW_EFFICIENCY = 0.2
+#: ASSUMPTION: fraction of a node's sustainable memory bandwidth (profile ``mem_bw_node_gbs``) the
+#: write-back of zeroed lines gets when many CPUs fault at once (DRAM read/write turnarounds, the
+#: page-table, struct-page and LRU traffic of each fault).  One global figure, chosen in a small
+#: grid together with FAULT_HANDLE_CYCLES against the seed's elapsed scaling curves of all three
+#: machines at once (docs/fidelity.md lists the grid); not per machine.  The fit is set by
+#: POWER9's bandwidth-bound plateau relative to its single-thread time, which the model has ~1.8x
+#: too slow, so the figure is that much too low too (the seed's plateau is ~107 GB/s on one node,
+#: ~0.84 of the profile's figure).
+CLEAR_NODE_BW_EFFICIENCY = 0.425
 #: anonymous fault path besides the allocation, clear_page, LRU and mmap_lock: exception entry and
 #: return, find_vma, page-table walk, memcg charge, rmap, set_pte, counters.
 #: Mel's pft at 1 thread did ~1.13 µs per fault including zeroing on a 1-socket machine
@@ -59,12 +66,13 @@ CLEAR_NODE_BW_EFFICIENCY = 0.2
 #: system-1 58.52 s and Xeon E5-2640 v3 11.10 s (kernel-pcp.md §10.4) over the pages of
 #: MemTotal/5 of their profiles are 4.4 µs and 3.4 µs per fault, ~9000 cycles.
 #: ASSUMPTION: one global figure for the 5.17 distribution kernels of the seed (memcg accounting,
-#: page-table isolation and speculation mitigations on every exception entry/exit): 7700 cycles,
-#: which with clear_page and the rest gives ~9000 cycles per fault on x86.  With Mel's figure
+#: page-table isolation and speculation mitigations on every exception entry/exit): 8700 cycles
+#: with the entry/exit, which with clear_page and the rest gives ~9000 cycles per fault on x86
+#: (grid in docs/fidelity.md).  With Mel's figure
 #: instead, the scaling curves of docs/fidelity.md miss by far more (contention relative to the
 #: private fault work is then ~3x too strong).
 FAULT_ENTRY_EXIT_CYCLES = 700
-FAULT_HANDLE_CYCLES = 7000
+FAULT_HANDLE_CYCLES = 8000
 #: per page added to the LRU in ``__pagevec_lru_add`` under the node's ``lru_lock``.
 #: ASSUMPTION: about one bulk-page move (list insert + flag and counter updates).
 LRU_ADD_PAGE_CYCLES = 110
@@ -174,6 +182,10 @@ class CostModel:
     places: list[CpuPlace]
     page_size: int = 4096
     sources: dict[str, str] = field(default_factory=dict)
+    #: bytes one core's ``clear_page`` stores per cycle into its cache (profile fact
+    #: ``clear_bytes_per_cycle``: the store path of the instruction the kernel zeroes with);
+    #: :data:`CLEAR_BYTES_PER_CYCLE` for machines without the fact.
+    clear_bytes_per_cycle: float = CLEAR_BYTES_PER_CYCLE
     #: ``node_reclaim_distance``: NUMA domains farther apart lose SD_BALANCE_FORK (5.17
     #: ``sd_init``).  RECLAIM_DISTANCE = 30 (include/linux/topology.h) unless the profile has the
     #: fact (AMD Zen sets 32 in ``init_amd_zn``, arch/x86/kernel/cpu/amd.c).
@@ -233,6 +245,7 @@ class CostModel:
             page_size=profile.page_size,
             sources=sources,
             node_reclaim_distance=int(fact("node_reclaim_distance", 30.0)),
+            clear_bytes_per_cycle=fact("clear_bytes_per_cycle", CLEAR_BYTES_PER_CYCLE),
         )
 
     @classmethod
@@ -268,7 +281,7 @@ class CostModel:
         if kind == "ns":
             return float(n)
         if kind == "clear_page":
-            return n * self.page_size / (CLEAR_BYTES_PER_CYCLE * self.clock_ghz)
+            return n * self.page_size / self.core_clear_bw()
         per = _PER_UNIT_CYCLES.get(kind)
         if per is None:
             raise PcplabError(
@@ -298,7 +311,7 @@ class CostModel:
 
     def core_clear_bw(self) -> float:
         """Bytes per ns one core clears at."""
-        return CLEAR_BYTES_PER_CYCLE * self.clock_ghz
+        return self.clear_bytes_per_cycle * self.clock_ghz
 
     @staticmethod
     def smt_speed(busy_threads_on_core: int) -> float:
@@ -321,6 +334,8 @@ class CostModel:
         g = globals()
         rows = [
             ("clock_ghz", f"{self.clock_ghz}", self.sources.get("clock_ghz", "")),
+            ("clear_bytes_per_cycle", f"{self.clear_bytes_per_cycle}",
+             self.sources.get("clear_bytes_per_cycle", "sim/costs.py CLEAR_BYTES_PER_CYCLE")),
             ("mem_bw_node_gbs", f"{self.mem_bw_node_gbs}", self.sources.get("mem_bw_node_gbs", "")),
         ]
         for key in (

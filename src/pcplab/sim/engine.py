@@ -61,8 +61,9 @@ Scheduling (per CPU, kernel-pcp.md §9.4)
   period (cost model: ~10 ms normal, ~70 µs expedited, lognormal) has passed; the expedited
   variant interrupts every CPU the kernel reports as not in an extended quiescent state.
 * Costs: every executed op is priced by :class:`~pcplab.sim.costs.CostModel` (cacheline transfers
-  by distance for lock words and ``Load``/``Store``/``Work.data`` objects, clear_page against the
-  node's bandwidth shared with concurrent clearers, SMT siblings slowing each other), times a
+  by distance for lock words and ``Load``/``Store``/``Work.data`` objects, clear_page at the
+  core's cache store rate with the node's memory writing the zeroed lines back in turn
+  (``_clear_ns``), SMT siblings slowing each other), times a
   seeded lognormal jitter.
 
 Speed (``benchmarks/bench_sim.py``)
@@ -140,7 +141,7 @@ class _CpuSim:
     __slots__ = (
         "id", "core", "node", "gen", "cur", "prev", "op_end", "op_kind", "fifo_q", "other_q",
         "need_resched", "tick_at", "irq_at", "scheduled", "busy", "seg", "carry", "kc",
-        "clearing", "wake_at", "rt_tasks", "rt_throttled", "rt_base", "rt_period_start", "live_at",
+        "wake_at", "rt_tasks", "rt_throttled", "rt_base", "rt_period_start",
     )  # fmt: skip
 
     def __init__(self, cpu: int, core: int, node: int) -> None:
@@ -162,13 +163,11 @@ class _CpuSim:
         self.seg: tuple[int, int, Any, str] | None = None  # span in progress (t0, t1, task, what)
         self.carry = 0.0
         self.kc: Any = None  # the kernel's Cpu
-        self.clearing = False
         self.wake_at = 0  # an idle CPU woken by a remote IPI runs no earlier than this
         self.rt_tasks: list[Task] = []  # SCHED_FIFO tasks pinned here (RT throttling)
         self.rt_throttled = False
         self.rt_base = 0  # RT time used up to the start of the current RT period
         self.rt_period_start = -1
-        self.live_at = -1  # time of this CPU's pending event (-1: none, e.g. a dormant clear)
 
 
 _WAKING = (
@@ -306,8 +305,8 @@ class Simulator:
         self._gp_deadline: dict[Task, int] = {}
         self._lines: dict[int, _Line] = {}
         self._seen: dict[tuple[int, int], int] = {}
-        # clear_page in progress per node: cpu -> [bytes left, time of last update, bytes/ns]
-        self._clears: dict[int, dict[int, list[float]]] = {}
+        # per node: when its memory has written back every zeroed line queued so far (clear_page)
+        self._wb_free: dict[int, float] = {}
         self._segment_fns: list[Callable[..., None]] = []
         self._op_fns: list[Callable[..., None]] = []
         self._track = False  # keep per-CPU spans only when someone listens
@@ -453,7 +452,6 @@ class Simulator:
         """(Re)schedule CPU ``c`` to act at ``t``; invalidates an older pending event."""
         c.gen += 1
         c.scheduled = True
-        c.live_at = t
         k = t << 2
         q = self._buckets.get(k)
         if q is None:  # the only event at this (t, prio) so far: no deque yet
@@ -471,8 +469,6 @@ class Simulator:
         t = self.now
         if c.seg is not None:
             self._flush(c, t)
-        if c.clearing:
-            self._clear_done(c, t)
         # the common case of _cpu_run inlined: the running task goes on with its next op
         cur = c.cur
         if cur is not None and not c.need_resched:
@@ -689,8 +685,6 @@ class Simulator:
             st = self._info[cur]
             st.rest += c.op_end - t
             st.rest_kind = c.op_kind
-            if c.clearing:
-                self._clear_done(c, t)
             # take back the not-yet-spent part of the op's accounting
             if c.op_kind == "user":
                 st.user_ns -= c.op_end - t
@@ -855,7 +849,6 @@ class Simulator:
             # a finished program keeps its CPU until its last op's time has passed
             c.gen += 1
             c.scheduled = True
-            c.live_at = end
             k = end << 2
             q = self._buckets.get(k)
             if q is None:  # the only event at this (t, prio) so far: no deque yet
@@ -1340,76 +1333,18 @@ class Simulator:
         return 0, "kernel"
 
     def _clear_ns(self, c: _CpuSim, n: int, t: int) -> float:
-        """clear_page of ``n`` pages (first touch: the CPU's node).  The node's bandwidth is
-        shared between the clears in progress (processor sharing): each runs at
-        ``min(core bandwidth, node bandwidth / clears)``, re-timed whenever one starts or ends."""
-        active = self._clears.setdefault(c.node, {})
-        self._clear_advance(active, t)
-        active[c.id] = [float(n * self.costs.page_size), float(t), 0.0]
-        c.clearing = True
-        self._clear_rates(c.node, active, t, skip=c.id)
-        left, _, rate = active[c.id]
-        return left / rate
-
-    def _clear_advance(self, active: dict[int, list[float]], t: int) -> None:
-        ft = float(t)
-        for rec in active.values():
-            left = rec[0] - rec[2] * (t - rec[1])
-            rec[0] = left if left > 0.0 else 0.0
-            rec[1] = ft
-
-    def _clear_rates(self, node: int, active: dict[int, list[float]], t: int, skip: int) -> None:
-        """New rates for the clears in progress on ``node`` (one started on CPU ``skip`` or one
-        ended), and each one's new end.  Only the clear(s) ending first get an event; the others
-        stay *dormant* (their CPU's pending event is dropped) until they are first -- the next
-        start or end on the node re-times them anyway, so pushing an event for each of them at
-        every change (quadratic in the clears per node: 64 on an EPYC node) would be wasted."""
+        """clear_page of ``n`` pages (first touch: the CPU's node).  The core zeroes them in its
+        cache at its store rate (profile fact ``clear_bytes_per_cycle``: ``rep stosb``, ``dcbz``,
+        ``dc zva`` claim whole lines without reading memory); the node's memory then takes the
+        write-back of all its clearers in turn, a FIFO at ``node_clear_bw``.  The clearing CPU
+        waits only for write-back backlog beyond one page.  ASSUMPTION: the caches absorb about
+        one page of dirty lines per clearer before its stores stall."""
         costs = self.costs
-        share = costs.node_clear_bw() / max(1, len(active))
-        core_bw = costs.core_clear_bw()
-        speeds = self._speeds
-        core_busy = self._core_busy
-        cpus = self.cpus
-        order = sorted(active)
-        for cpu in order:
-            rec = active[cpu]
-            c = cpus[cpu]
-            rate = core_bw * speeds[core_busy.get(c.core, 1)]  # _speed(c)
-            if share < rate:
-                rate = share
-            if cpu != skip and rate != rec[2]:
-                # re-time the clear in progress on that CPU
-                new_end = t + int(rec[0] / rate) if rate > 0 else c.op_end
-                delta = new_end - c.op_end
-                cur = c.cur
-                if cur is not None and delta and c.op_end > t:
-                    st = self._info[cur]
-                    st.system_ns += delta
-                    if not self._track:
-                        self.cpu_busy_ns[c.id] += delta
-                    if c.seg is not None:
-                        c.seg = (c.seg[0], c.seg[1] + delta, c.seg[2], c.seg[3])
-                    c.op_end = new_end
-                    c.gen += 1  # dormant: its old event is void; see below
-                    c.live_at = -1
-            rec[2] = rate
-        # the clear(s) ending first must have their event (``skip`` gets its own from _step)
-        first = -1
-        for cpu in order:
-            if cpu != skip:
-                oe = cpus[cpu].op_end
-                if first < 0 or oe < first:
-                    first = oe
-        if first >= 0:
-            for cpu in order:
-                c = cpus[cpu]
-                if cpu != skip and c.op_end == first and c.live_at != first and c.cur is not None:
-                    self._sched(c, first)
-
-    def _clear_done(self, c: _CpuSim, t: int) -> None:
-        active = self._clears[c.node]
-        self._clear_advance(active, t)
-        del active[c.id]
-        c.clearing = False
-        if active:
-            self._clear_rates(c.node, active, t, skip=-1)
+        nbytes = n * costs.page_size
+        cache_ns = nbytes / (costs.core_clear_bw() * self._speeds[self._core_busy.get(c.core, 1)])
+        node_bw = costs.node_clear_bw()
+        free = self._wb_free.get(c.node, 0.0)
+        done = (free if free > t else float(t)) + nbytes / node_bw
+        self._wb_free[c.node] = done
+        wait = done - t - costs.page_size / node_bw
+        return wait if wait > cache_ns else cache_ns

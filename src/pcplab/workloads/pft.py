@@ -15,9 +15,20 @@ What pft does (mmtests-pft.md §1-§2, ``gormanm/pft`` ``pft.c``, mmtests ``pft-
 Per-fault path (both modes price the same pieces with :mod:`pcplab.sim.costs`): the user store,
 fault entry, ``down_read_trylock(mmap_lock)`` — an atomic on a cacheline all threads of the
 process share, so it bounces — the fault handling, the allocation through the **design's**
-``alloc_pages`` (refills with ``rmqueue_bulk`` under ``zone->lock``), ``clear_page`` against the
-node's memory bandwidth, the LRU add in pagevecs of 15 pages under the node's ``lru_lock``,
-``up_read`` (the same shared line), fault exit.
+``alloc_pages`` (refills with ``rmqueue_bulk`` under ``zone->lock``), ``clear_page``, the LRU
+add in pagevecs of 15 pages under the node's ``lru_lock``, ``up_read`` (the same shared line),
+fault exit.
+
+``clear_page`` (aggregated mode): the kernel zeroes with an instruction that claims whole lines in
+the cache without reading memory (x86 ``rep stosb``, POWER ``dcbz``, arm64 ``dc zva``), so the
+core clears at its cache store rate (profile fact ``clear_bytes_per_cycle``); the node's memory
+only sees the later write-back of the zeroed lines, and the node's write bandwidth
+(:meth:`CostModel.node_clear_bw`) bounds what all its clearers together write back.  A thread is
+delayed only when the node's write-back saturates.  ASSUMPTION: the caches buffer a fault's worth
+of dirty lines, so below saturation the write-back overlaps the rest of the fault.  The exact mode
+(the engine's ``_clear_ns``) still shares the node's bandwidth between the clears in progress
+(processor sharing, each at most the core rate), which caps even a lone clear at the node's
+bandwidth; the two modes differ where that cap binds (docs/fidelity.md).
 
 Two modes:
 
@@ -27,9 +38,9 @@ Two modes:
 * **aggregated** (:func:`run_aggregated`, the default): each thread advances in chunks of many
   faults.  Its private work is one span priced from the same constants (the design's fast path is
   measured once by running its ``alloc_pages`` through the engine, :func:`probe_design`); the
-  shared resources (the mmap_lock line, each zone's ``zone->lock``, each node's ``lru_lock``,
-  each node's memory bandwidth) are mean-value queues fed with the rates the other active threads
-  had in their last chunk.  Tests check both modes agree on small cases.
+  shared resources (the mmap_lock line, each zone's ``zone->lock``, each node's ``lru_lock``)
+  are mean-value queues fed with the rates the other active threads had in their last chunk;
+  each node's write-back bandwidth is shared by the same rates.  Tests check both modes agree on small cases.
 
 Thread placement, two policies (:data:`PLACEMENTS`, ``PftSetup.placement``):
 
@@ -656,13 +667,17 @@ def run_aggregated(
     for q in [q_mm, *q_zone.values(), *q_lru.values()]:
         for i in q.active:
             q.tr_sum[i] = sum(tr(cpus[j], cpus[i]) for j in q.active if j != i)
-    clear_frac = [0.0] * n
-    clear_sum: dict[int, float] = dict.fromkeys(set(node), 0.0)
     node_bw = costs.node_clear_bw()
     core_bw = costs.core_clear_bw()
     page = prices.page_size
     # uncontended per-fault time, to seed the rates as if everybody were running
     t0_fault = prices.user_ns + prices.sys_ns + page / core_bw + prices.lru_hold_ns / 15
+    # clear_page zeroes the page in the core's cache (core_bw: the profile's clear rate); the
+    # node's memory only sees the later write-back of those lines, at most node_bw for all the
+    # node's clearers together.  wb_rate: bytes/ns each thread's clears sent there last chunk.
+    wb_rate = [0.0] * n
+    wb_sum: dict[int, float] = dict.fromkeys(set(node), 0.0)
+    node_active: dict[int, int] = dict.fromkeys(set(node), 0)
     started = [False] * n
     nstarted = 0
     t_fault = [t0_fault] * n
@@ -684,6 +699,9 @@ def run_aggregated(
             # a worker starts: its siblings slow down, the queues see it with uncontended rates
             started[i] = True
             core_active[core[i]] += 1
+            node_active[node[i]] += 1
+            wb_rate[i] = page / t0_fault
+            wb_sum[node[i]] += wb_rate[i]
             q_mm.set(i, 2.0 / t0_fault, prices.atomic_ns)
             qs_of[i][1].set(i, 1.0 / (refill * t0_fault), probe.refill_hold_ns)
             qs_of[i][2].set(i, 1.0 / (C.PAGEVEC_SIZE * t0_fault), prices.lru_hold_ns)
@@ -707,9 +725,7 @@ def run_aggregated(
         priv_sys = k * prices.sys_ns / sp
         usr = k * prices.user_ns / sp
         nd = node[i]
-        others_clearing = clear_sum[nd] - clear_frac[i]
-        bw = min(core_bw * sp, node_bw / (1.0 + max(0.0, others_clearing)))
-        clear_ns = k * page / bw
+        clear_ns = k * page / (core_bw * sp)
         qm, qz, ql = qs_of[i]
         # mmap_lock line: a transfer when another CPU wrote it since our last access
         d = t_fault[i] / 2.0
@@ -731,6 +747,18 @@ def run_aggregated(
         # lru_add work is priced inside the hold; the fast path's is in sys_ns
         sys_ns = priv_sys + clear_ns + mm_ns + zone_ns + lru_ns
         dur = usr + sys_ns
+        # write-back: the chunk cannot take less than its bytes need of what the others leave
+        # of the node's bandwidth (at least a fair share); the core stalls in its stores
+        # (system time) for the difference.  Below saturation the write-back overlaps the rest
+        # of the fault and costs nothing.
+        avail = max(node_bw - (wb_sum[nd] - wb_rate[i]), node_bw / node_active[nd])
+        stall = k * page / avail - dur
+        if stall > 0:
+            sys_ns += stall
+            dur += stall
+        wb = k * page / dur
+        wb_sum[nd] += wb - wb_rate[i]
+        wb_rate[i] = wb
         user[i] += usr
         system[i] += sys_ns
         left[i] -= k
@@ -739,9 +767,6 @@ def run_aggregated(
         qm.set(i, 2 * k / dur, s_mm, w_mm)
         qz.set(i, r / dur, s_z, w_z)
         ql.set(i, f / dur, s_l, w_l)
-        cf = clear_ns / dur
-        clear_sum[nd] += cf - clear_frac[i]
-        clear_frac[i] = cf
         tn = t + dur
         if left[i] > 0:
             heapq.heappush(heap, (tn, i))
@@ -753,8 +778,9 @@ def run_aggregated(
             q.active.remove(i)
             for j in q.active:
                 q.tr_sum[j] -= tr(cpus[i], cpus[j])
-        clear_sum[nd] -= clear_frac[i]
-        clear_frac[i] = 0.0
+        wb_sum[nd] -= wb_rate[i]
+        wb_rate[i] = 0.0
+        node_active[nd] -= 1
         core_active[core[i]] -= 1
     elapsed = max(end) - min(start)
     return (
