@@ -70,24 +70,24 @@ def _drain_pair(sim: Simulator, hog_policy: str):
     return sim.stats(d), sim.stats(h)
 
 
-def test_kworker_waits_for_tick_behind_sched_other(machine):
-    d, _ = _drain_pair(Simulator(machine, noise=0), "other")
+def test_without_wakeup_preemption_kworker_waits_for_tick_behind_sched_other(machine):
+    sim = Simulator(machine, noise=0)
+    sim.wakeup_preemption = False  # the older model
+    d, _ = _drain_pair(sim, "other")
     # queued at ~0, runs at the first tick boundary (1 ms) after a context switch
     assert C.TICK_NS <= d.end_ns < C.TICK_NS + 20_000
 
 
-def test_with_wakeup_preemption_kworker_preempts_sched_other_at_once(machine):
-    sim = Simulator(machine, noise=0)
-    sim.wakeup_preemption = True
+def test_kworker_preempts_sched_other_at_wakeup(machine):
+    sim = Simulator(machine, noise=0)  # CFS wakeup preemption is the default
     d, h = _drain_pair(sim, "other")
     # queued at ~0: the wake-up IPI, a context switch, the work, a switch back -- no tick wait
     assert d.end_ns < 50_000
     assert h.switches >= 2  # the hog was preempted and resumed
 
 
-def test_with_wakeup_preemption_a_new_task_still_waits_for_the_tick(machine):
+def test_a_new_task_still_waits_for_the_tick(machine):
     sim = Simulator(machine, noise=0)
-    sim.wakeup_preemption = True
 
     def hog(ctx):
         yield ops.UserRun(3_000_000)

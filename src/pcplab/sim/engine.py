@@ -42,10 +42,10 @@ Scheduling (per CPU, kernel-pcp.md §9.4)
   (``ipi_ns`` after it was sent); it interrupts a long op (``UserRun``) in the middle.
 * A woken task runs at once on an idle CPU.  On a busy CPU a SCHED_OTHER arrival waits until the
   current task blocks, finishes or is preempted at the next tick boundary (``tick_ns``) where it
-  is preemptible (with ``Simulator.wakeup_preemption`` set, a woken -- not new -- SCHED_OTHER
-  task preempts at once, as CFS does; off by default, see the attribute); a SCHED_FIFO task
-  preempts a SCHED_OTHER one at once and is never preempted by SCHED_OTHER tasks (kworkers):
-  they wait until it sleeps.  This is how a drainer's
+  is preemptible -- except a woken (not a new) SCHED_OTHER task, which preempts at once, as CFS
+  does (``Simulator.wakeup_preemption``, on by default); a SCHED_FIFO task preempts a
+  SCHED_OTHER one at once and is never preempted by SCHED_OTHER tasks (kworkers): they wait
+  until it sleeps.  This is how a drainer's
   ``flush_work`` can stall behind a busy RT CPU.
 * RT throttling (``rt_runtime_ns`` of every ``rt_period_ns``, the kernel's 950 ms of 1 s by
   default, ``costs.RT_RUNTIME_NS``; ``rt_runtime_ns=None`` = ``sched_rt_runtime_us = -1``): once
@@ -216,13 +216,9 @@ class Simulator:
     """See the module docstring."""
 
     _fast = True  # False: every op through ``kernel.step`` (tests compare both paths)
-    # CFS wakeup preemption of a running SCHED_OTHER task by a woken one (see _make_ready).  Off
-    # by default: with it on, kswapd keeps up with the OOM scenario's hog, direct reclaim never
-    # parks pages on a pcp list with free pages below min, and the drain the seed crashed in
-    # never happens -- that scenario's trigger relies on kswapd waiting for ticks.  Turning it
-    # on needs a more faithful OOM scenario first (pcp sizes of a >= 256 MiB zone, a sourced
-    # kswapd cost per page); docs/internals.md.
-    wakeup_preemption = False
+    # CFS wakeup preemption of a running SCHED_OTHER task by a woken one (see _make_ready).  False
+    # gives the older model: a woken SCHED_OTHER task waits for the next tick (docs/internals.md).
+    wakeup_preemption = True
 
     def __init__(
         self,

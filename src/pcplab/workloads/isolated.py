@@ -10,7 +10,7 @@ such a CPU runs in the seed's motivation (RT / HPC / DPDK-style):
   syscall that allocates a page and frees it again, so its pcp lists hold pages.  A SCHED_OTHER
   kworker only gets the CPU while it sleeps (the engine never lets SCHED_OTHER preempt FIFO).
 * ``busy_loop`` (``--isolated-task other``): a SCHED_OTHER user loop that never sleeps (a poller),
-  with the same syscalls; a kworker preempts it at the next tick.
+  with the same syscalls; a kworker woken there preempts it at once (CFS wakeup preemption).
 * ``busy_loop`` as SCHED_FIFO (``--isolated-task fifo-busy``): a poller run at RT priority (a
   DPDK-style packet loop, the case ``stalld`` exists for).  A kworker queued there runs only when
   RT throttling stops the loop (the last 50 ms of each second with the kernel's defaults,
