@@ -190,3 +190,12 @@ def test_progress_reports_do_not_change_the_result() -> None:
     )
     assert json.dumps(plain, sort_keys=True) == json.dumps(watched, sort_keys=True)
     assert len(seen) == 99 and seen == sorted(seen) and seen[-1][1] == 30_000_000
+
+
+def test_kworker_preempts_a_sched_other_poller_at_once_but_waits_for_fifo() -> None:
+    # CFS wakeup preemption: behind a SCHED_OTHER poller the drain's kworker runs within tens of
+    # microseconds; behind a SCHED_FIFO loop it waits for the loop to sleep (up to 0.9 ms)
+    lat = {t: _noise("workqueue", t)["drain_latency_ns"] for t in ("fifo", "other", "idle")}
+    assert lat["other"]["max"] < 100_000
+    assert lat["fifo"]["mean"] > 5 * lat["other"]["mean"]
+    assert lat["idle"]["mean"] <= lat["other"]["mean"]
