@@ -71,8 +71,7 @@ def _drain_pair(sim: Simulator, hog_policy: str):
 
 
 def test_without_wakeup_preemption_kworker_waits_for_tick_behind_sched_other(machine):
-    sim = Simulator(machine, noise=0)
-    sim.wakeup_preemption = False  # the older model
+    sim = Simulator(machine, noise=0, wakeup_preemption=False)  # the older model
     d, _ = _drain_pair(sim, "other")
     # queued at ~0, runs at the first tick boundary (1 ms) after a context switch
     assert C.TICK_NS <= d.end_ns < C.TICK_NS + 20_000

@@ -4,7 +4,10 @@ API (stable; workloads build on it)
 -----------------------------------
 ``sim = Simulator(machine, *, costs=None, profile=None, design=None, seed=0, noise=0.02,
                   preempt_rt=False, nohz_full=(), tick_ns=costs.TICK_NS, invariants=False,
-                  rt_runtime_ns=costs.RT_RUNTIME_NS, rt_period_ns=costs.RT_PERIOD_NS)``
+                  rt_runtime_ns=costs.RT_RUNTIME_NS, rt_period_ns=costs.RT_PERIOD_NS,
+                  wakeup_preemption=True)``
+    ``wakeup_preemption``: CFS wakeup preemption (see Scheduling); False gives the older model in
+    which a woken SCHED_OTHER task waits for the next tick behind a running one.
     ``machine``: a :class:`pcplab.mm.Machine`.  ``costs``: a :class:`pcplab.sim.costs.CostModel`
     (default: from ``profile``, else :meth:`CostModel.generic`).  ``design``: a
     ``pcplab.designs`` ``Design``; its ``setup(machine, kernel)`` result becomes
@@ -43,7 +46,7 @@ Scheduling (per CPU, kernel-pcp.md §9.4)
 * A woken task runs at once on an idle CPU.  On a busy CPU a SCHED_OTHER arrival waits until the
   current task blocks, finishes or is preempted at the next tick boundary (``tick_ns``) where it
   is preemptible -- except a woken (not a new) SCHED_OTHER task, which preempts at once, as CFS
-  does (``Simulator.wakeup_preemption``, on by default); a SCHED_FIFO task preempts a
+  does (``wakeup_preemption``, on by default); a SCHED_FIFO task preempts a
   SCHED_OTHER one at once and is never preempted by SCHED_OTHER tasks (kworkers): they wait
   until it sleeps.  This is how a drainer's
   ``flush_work`` can stall behind a busy RT CPU.
@@ -216,9 +219,6 @@ class Simulator:
     """See the module docstring."""
 
     _fast = True  # False: every op through ``kernel.step`` (tests compare both paths)
-    # CFS wakeup preemption of a running SCHED_OTHER task by a woken one (see _make_ready).  False
-    # gives the older model: a woken SCHED_OTHER task waits for the next tick (docs/internals.md).
-    wakeup_preemption = True
 
     def __init__(
         self,
@@ -235,6 +235,7 @@ class Simulator:
         invariants: bool = False,
         rt_runtime_ns: int | None = C.RT_RUNTIME_NS,
         rt_period_ns: int = C.RT_PERIOD_NS,
+        wakeup_preemption: bool = True,
     ) -> None:
         self.machine = machine
         if costs is None:
@@ -276,6 +277,7 @@ class Simulator:
             )
         self.rt_runtime_ns = rt_runtime_ns
         self.rt_period_ns = rt_period_ns
+        self.wakeup_preemption = wakeup_preemption
         self.now = 0
         # The event queue: a heap of keys ``t << 2 | prio`` (distinct keys only) and, per key, a
         # FIFO of ``(fn, args)`` (the bare entry while it is the only one).  Same order as one heap of ``(t, prio, seq)`` -- events at equal
