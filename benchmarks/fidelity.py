@@ -311,6 +311,23 @@ Scaling rows within 20 %: **{total_scale - miss_scale}/{total_scale}**.
   `__handle_mm_fault` between `down_read_trylock` and `up_read`): with one
   re-read EPYC 30-110 stay at -26 %; with two extra transfers per fault EPYC fits but the Xeon
   leaves the band, and the seed's system times contradict that placement anyway (above).
+* **Tried and rejected (2026-11-26): local-first hand-offs of the `mmap_lock` line.**
+  ASSUMPTION (no source): a released contended line goes to a waiter in the holder's LLC (CCX)
+  if there is one, else to a waiter elsewhere, else to the next requester by rate. With `w` the
+  probability that one of the domain's other contenders waits (from each thread's rate x wait,
+  Little), `w'` the same outside, `rho` the domain's share of the others' access rate, a fraction
+  `a = w + (1 - w)(1 - w') rho` of a thread's hand-offs come from its own LLC (geometric runs).
+  In the aggregated model (EPYC, default placement) `a` = 0.06 / 0.23 / 0.57 / 0.70 / 0.90 at
+  21 / 30 / 48 / 79 / 128 threads and the mean transfer per hand-off 96 / 84 / 60 / 49 / 34 ns,
+  so the model gets faster from 30 threads on (4.2 / 5.2 / 7.2 / 8.1 / 11.6 M faults/s against
+  the seed's ~2.5 flat to 48, then 4.8 at 128): EPYC 30-128 at -47 to -62 %, 4/10 (was 6/10);
+  POWER9 and Xeon unchanged in band; 23/29 overall (v5.17 placement 23/29). The rule only
+  lowers costs, and already at 3 threads per CCX (48) it keeps most hand-offs local, while the
+  seed's 48 is no faster than 30. Pricing cross-CCX hand-offs at 150-250 ns on top does not
+  help (5/10: 21 fits, 48-128 stay -49 to -56 %). The same rule with the *socket* as the domain
+  leaves 25/29 with the default placement (EPYC's threads all stay in socket 0) and, with the
+  v5.17 placement, brings 110/128 into the band (-12 / +11 %) but leaves 21-79 at -31 to -42 % (25/29).
+  Two-iteration runs; not in the model.
 * **Why spreading threads breaks EPYC 110/128 and POWER9 in the model.** With 64 threads per
   socket the model's limit is the `mmap_lock` line: about half the hand-offs cross the socket
   (200 ns in the profile), ~260-300 ns of transfer per fault, so the model caps at ~3.2 M
