@@ -69,3 +69,15 @@ def test_node_reclaim_distance_is_a_profile_fact():
     assert CostModel.for_profile(get_profile("xeon-e5-2640v3")).node_reclaim_distance == 30
     assert CostModel.for_profile(get_profile("power9")).node_reclaim_distance == 30
     assert CostModel.for_profile(get_profile("epyc-7601")).node_reclaim_distance == 32
+
+
+def test_clear_rate_is_a_per_architecture_profile_fact():
+    # the store path of the instruction clear_page uses (rep stosb / dcbz / dc zva)
+    rate = {
+        name: CostModel.for_profile(get_profile(name)).clear_bytes_per_cycle
+        for name in ("epyc-7742", "epyc-7601", "power9", "rpi4", "xeon-e5-2640v3")
+    }
+    assert rate == {"epyc-7742": 32, "epyc-7601": 16, "power9": 32, "rpi4": 16,
+                    "xeon-e5-2640v3": 32}
+    p9 = CostModel.for_profile(get_profile("power9"))
+    assert p9.core_clear_bw() == pytest.approx(32 * p9.clock_ghz)

@@ -255,3 +255,38 @@ def test_cpu_offline_and_wait_cpu_dead(machine):
     sim.run()
     assert not sim.kernel.cpus[1].online
     assert sim.stats(ctl).end_ns >= 50_000 + 1000
+
+
+def test_clear_page_runs_at_cache_speed_alone_and_at_node_bandwidth_together():
+    # 8 CPUs on one node, each clearing 64 pages in one op: alone, a clear takes what the core's
+    # store rate allows; all together, the node's memory writes the lines back one after another,
+    # so the last one ends when the node has written back all 8 x 64 pages (less one page of
+    # slack per clearer)
+    m = Machine.build(tiny_topology(nodes=1, cpus_per_node=8, zone_pages=(4096,)), "5.17")
+    pages = 64
+
+    def clearer(ctx):
+        yield ops.Work("clear_page", pages)
+
+    alone = Simulator(m, noise=0)
+    t1 = alone.spawn(0, clearer)
+    alone.run()
+    nbytes = pages * alone.costs.page_size
+    cache_ns = nbytes / alone.costs.core_clear_bw()
+    assert _clear_time(alone, t1) == pytest.approx(cache_ns, abs=2)
+    # the generic machine's node bandwidth (40 GB/s x efficiency) is below 8 cores' store rate
+    node_bw = alone.costs.node_clear_bw()
+    assert 8 * alone.costs.core_clear_bw() > node_bw
+
+    together = Simulator(m, noise=0)
+    tasks = [together.spawn(c, clearer) for c in range(8)]
+    together.run()
+    last = max(_clear_time(together, t) for t in tasks)
+    expect = 8 * nbytes / node_bw - alone.costs.page_size / node_bw
+    assert last == pytest.approx(expect, rel=0.01)
+    assert min(_clear_time(together, t) for t in tasks) == pytest.approx(cache_ns, abs=2)
+
+
+def _clear_time(sim: Simulator, task) -> int:
+    st = sim.stats(task)
+    return st.system_ns - sim.stats(task).switches * int(sim.costs.context_switch_ns)
