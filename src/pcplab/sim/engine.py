@@ -1125,8 +1125,13 @@ class Simulator:
     def _wake_pool(self, pool: int, t: int) -> None:
         """Work was queued on CPU ``pool``: wake its idle kworker(s)."""
         waiters = self._pool_waiters.pop(pool, None)
-        if not waiters:
-            return
+        if waiters:
+            keep = self._wake_ready(waiters, t)
+            if keep:
+                self._pool_waiters.setdefault(pool, []).extend(keep)
+
+    def _wake_ready(self, waiters: list[Task], t: int) -> list[Task]:
+        """Wake those of ``waiters`` whose condition holds; returns the others, in order."""
         can_run = self.kernel._can_run
         keep: list[Task] = []
         for task in waiters:
@@ -1136,8 +1141,7 @@ class Simulator:
                 keep.append(task)
                 continue
             self._wake(task, t)
-        if keep:
-            self._pool_waiters.setdefault(pool, []).extend(keep)
+        return keep
 
     def _wake_lock(self, key: Any, t: int) -> None:
         """A lock was released: hand it to the first waiter (FIFO, like qspinlock/mutex)."""
@@ -1160,17 +1164,9 @@ class Simulator:
         """Wake the (non-lock) waiters whose condition now holds."""
         if not self._waiters:
             return
-        can_run = self.kernel._can_run
-        keep: list[Task] = []
         waiters = self._waiters
-        self._waiters = keep
-        for task in waiters:
-            if task.done:
-                continue
-            if task.wait is not None and not can_run(task):
-                keep.append(task)
-                continue
-            self._wake(task, t)
+        self._waiters = []  # (anything that starts waiting meanwhile is kept too)
+        self._waiters.extend(self._wake_ready(waiters, t))
 
     def _wake(self, task: Task, t: int) -> None:
         st = self._info[task]
