@@ -649,9 +649,10 @@ class Simulator:
             return
         if cst.policy == "other":
             if wakeup and st.policy == "other" and self.wakeup_preemption:
-                # CFS wakeup preemption (check_preempt_wakeup): a woken sleeper is placed at
-                # most sched_latency/2 behind min_vruntime (GENTLE_FAIR_SLEEPERS), more than the
-                # wakeup granularity (sched_latency/3), so it preempts the running task at once.
+                # CFS wakeup preemption (kernel/sched/fair.c, 5.17: place_entity gives a woken
+                # sleeper up to sched_latency/2 of credit below min_vruntime with
+                # GENTLE_FAIR_SLEEPERS; check_preempt_wakeup preempts when the running task is
+                # more than the wakeup granularity, sched_latency/6, ahead), so it runs at once.
                 # ASSUMPTION: the woken task (a kworker, a timer or lock wake-up) has run little
                 # lately compared with the running one, so its vruntime is that low.
                 c.need_resched = True
