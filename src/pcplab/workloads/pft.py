@@ -26,9 +26,8 @@ only sees the later write-back of the zeroed lines, and the node's write bandwid
 (:meth:`CostModel.node_clear_bw`) bounds what all its clearers together write back.  A thread is
 delayed only when the node's write-back saturates.  ASSUMPTION: the caches buffer a fault's worth
 of dirty lines, so below saturation the write-back overlaps the rest of the fault.  The exact mode
-(the engine's ``_clear_ns``) still shares the node's bandwidth between the clears in progress
-(processor sharing, each at most the core rate), which caps even a lone clear at the node's
-bandwidth; the two modes differ where that cap binds (docs/fidelity.md).
+(the engine's ``_clear_ns``) does the same per clear: the core's store rate, and a write-back
+FIFO per node that makes a clearer wait only for backlog beyond one page.
 
 Two modes:
 
@@ -40,7 +39,8 @@ Two modes:
   measured once by running its ``alloc_pages`` through the engine, :func:`probe_design`); the
   shared resources (the mmap_lock line, each zone's ``zone->lock``, each node's ``lru_lock``)
   are mean-value queues fed with the rates the other active threads had in their last chunk;
-  each node's write-back bandwidth is shared by the same rates.  Tests check both modes agree on small cases.
+  each node's write-back bandwidth is shared by the same rates.  Tests check both modes agree
+  on small cases.
 
 Thread placement, two policies (:data:`PLACEMENTS`, ``PftSetup.placement``):
 
