@@ -71,3 +71,27 @@ def test_throttled_cpu_idles_when_nothing_else_runs_and_timers_stop(machine):
 def test_bad_rt_runtime_is_refused(machine):
     with pytest.raises(PcplabError, match="RT runtime"):
         Simulator(machine, rt_runtime_ns=2_000_000_000)
+
+
+def test_fifo_spin_deadlock_is_still_reported(machine):
+    # the RT timers must not keep a deadlocked simulation running forever
+    from pcplab.kernel.locks import Spinlock
+    from pcplab.sim.engine import SimDeadlock
+
+    a, b = Spinlock("A"), Spinlock("B")
+
+    def ab(ctx):
+        yield ops.SpinLock(a)
+        yield ops.UserRun(1000)
+        yield ops.SpinLock(b)
+
+    def ba(ctx):
+        yield ops.SpinLock(b)
+        yield ops.UserRun(1000)
+        yield ops.SpinLock(a)
+
+    sim = Simulator(machine, noise=0)
+    sim.spawn(0, ab, policy="fifo")
+    sim.spawn(1, ba, policy="fifo")
+    with pytest.raises(SimDeadlock):
+        sim.run(until=10 * 1000 * MS)  # (a bound, so that a regression fails instead of hanging)

@@ -1085,10 +1085,12 @@ class Simulator:
         throttled = c.rt_throttled
         c.rt_throttled = False
         if all(
-            x.done or (x.wait is not None and self._info[x].state == "sleeping") for x in c.rt_tasks
+            x.done or (x.wait is not None and self._info[x].state in ("sleeping", "spinning"))
+            for x in c.rt_tasks
         ):
-            # no FIFO task can run here (finished, or blocked in the kernel): stop the timers,
-            # so that they neither keep a finished simulation going nor hide a deadlock
+            # no FIFO task can run here (finished, or blocked or spinning in the kernel): stop
+            # the timers, so that they neither keep a finished simulation going nor hide a
+            # deadlock; they start again when a FIFO task becomes ready or stops spinning
             c.rt_period_start = -1
         else:
             c.rt_period_start = t
@@ -1177,6 +1179,8 @@ class Simulator:
             st.system_ns += t - st.spin_since
             self._flush(c, st.spin_since)
             self._segment(c, st.spin_since, t, task, "spin")
+            if st.policy == "fifo" and c.rt_period_start < 0 and self.rt_runtime_ns is not None:
+                self._rt_arm(c)
             if task.kind == "irq" or c.cur is task:
                 self._sched(c, t)
             return
