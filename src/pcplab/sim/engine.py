@@ -1084,12 +1084,12 @@ class Simulator:
         t = self.now
         throttled = c.rt_throttled
         c.rt_throttled = False
-        if all(
+        if not c.kc.online or all(
             x.done or (x.wait is not None and self._info[x].state in ("sleeping", "spinning"))
             for x in c.rt_tasks
         ):
-            # no FIFO task can run here (finished, or blocked or spinning in the kernel): stop
-            # the timers, so that they neither keep a finished simulation going nor hide a
+            # no FIFO task can run here (finished, blocked or spinning in the kernel, or the CPU
+            # is offline): stop the timers, so that they neither keep a finished simulation going nor hide a
             # deadlock; they start again when a FIFO task becomes ready or stops spinning
             c.rt_period_start = -1
         else:
