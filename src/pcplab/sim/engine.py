@@ -628,8 +628,7 @@ class Simulator:
         c = self.cpus[task.cpu]
         if st.policy == "fifo":
             c.fifo_q.append(task)
-            if c.rt_period_start < 0 and self.rt_runtime_ns is not None:
-                self._rt_arm(c)
+            self._rt_arm(c)
         else:
             c.other_q.append(task)
         cur = c.cur
@@ -1031,9 +1030,12 @@ class Simulator:
     # --- RT throttling (costs.RT_RUNTIME_NS) ---------------------------------------------------
 
     def _rt_arm(self, c: _CpuSim) -> None:
-        """Start the RT period timers of ``c`` (a SCHED_FIFO task became ready there).  Periods
-        start at multiples of the period; armed mid-period, the period's earlier RT time is not
-        counted (the timers stop while no FIFO task can run, see :meth:`_rt_period`)."""
+        """Start the RT period timers of ``c`` unless they run (a SCHED_FIFO task can run there
+        again) or there is no throttling.  Periods start at multiples of the period; armed
+        mid-period, the period's earlier RT time is not counted (the timers stop while no FIFO
+        task can run, see :meth:`_rt_period`)."""
+        if c.rt_period_start >= 0 or self.rt_runtime_ns is None:
+            return
         t = self.now
         c.rt_period_start = start = t - t % self.rt_period_ns
         c.rt_base = self._rt_used(c, t)
@@ -1179,7 +1181,7 @@ class Simulator:
             st.system_ns += t - st.spin_since
             self._flush(c, st.spin_since)
             self._segment(c, st.spin_since, t, task, "spin")
-            if st.policy == "fifo" and c.rt_period_start < 0 and self.rt_runtime_ns is not None:
+            if st.policy == "fifo":
                 self._rt_arm(c)
             if task.kind == "irq" or c.cur is task:
                 self._sched(c, t)
