@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pcplab.check.world import Violation, World
+from pcplab.designs import state as design_state
 from pcplab.errors import PcplabError
 from pcplab.kernel import ops
 from pcplab.kernel.state import Kernel, Task
@@ -150,30 +151,137 @@ class Scenario:
         return len(self.programs)
 
     def validate(self) -> None:
-        if not self.programs:
-            raise PcplabError(f"scenario {self.name}: needs at least one program")
-        if len(self.zone_pages) not in _ZONE_NAMES:
-            raise PcplabError(f"scenario {self.name}: 1 to 3 zones, got {len(self.zone_pages)}")
+        """Refuse a scenario that cannot run as meant (PcplabError naming the field), so a broken
+        scenario is exit 2 and never a verdict about the design: no zone of zero pages, orders
+        within the zone's buddy, pcp ``batch``/``high`` as the kernel keeps them (``high >=
+        batch >= 1``: mm/page_alloc.c ``zone_highsize`` never sizes high below the batch), a
+        ``drain_dead(cpu)`` only for a CPU whose program ends with ``go_offline()`` (otherwise
+        it waits forever), each ``pcp_disable`` closed by a ``pcp_enable`` in the same program."""
+        what = f"scenario {self.name!r}"
+
+        def fail(problem: str) -> PcplabError:
+            return PcplabError(f"{what}: {problem}")
+
+        def is_int(x: Any) -> bool:
+            return isinstance(x, int) and not isinstance(x, bool)
+
+        if not isinstance(self.name, str) or not self.name.strip() or len(self.name) > 80:
+            raise PcplabError(f"a scenario needs a name of 1-80 characters, got {self.name!r:.60}")
+        if any(c.isspace() or not c.isprintable() for c in self.name):
+            raise fail("the name must not contain spaces or control characters")
+        if not isinstance(self.description, str):
+            raise fail("description must be a string")
+        if not isinstance(self.programs, tuple | list) or not self.programs:
+            raise fail("needs at least one program (a tuple of steps per CPU)")
+        if len(self.programs) > MAX_SCENARIO_CPUS:
+            raise fail(f"{len(self.programs)} CPUs; the checker takes at most {MAX_SCENARIO_CPUS}")
+        if not is_int(self.max_order) or not 0 <= self.max_order <= 10:
+            raise fail(f"max_order must be an integer within 0..10, got {self.max_order!r:.40}")
+        if not is_int(self.pageblock_order) or not 0 <= self.pageblock_order <= self.max_order:
+            raise fail(f"pageblock_order must be within 0..max_order, got {self.pageblock_order!r:.40}")
+        if not isinstance(self.zone_pages, tuple | list) or len(self.zone_pages) not in _ZONE_NAMES:
+            raise fail(f"zone_pages needs 1 to 3 zones, got {self.zone_pages!r:.60}")
         nz = len(self.zone_pages)
+        for z, pages in enumerate(self.zone_pages):
+            if not is_int(pages) or not 1 << self.max_order <= pages <= MAX_SCENARIO_PAGES:
+                raise fail(
+                    f"zone {z} has {pages!r:.40} pages; give {1 << self.max_order}.."
+                    f"{MAX_SCENARIO_PAGES} (at least one max_order block)"
+                )
+        if not is_int(self.batch) or not 1 <= self.batch <= MAX_SCENARIO_PAGES:
+            raise fail(f"batch must be an integer >= 1, got {self.batch!r:.40}")
+        if not is_int(self.high) or not self.batch <= self.high <= MAX_SCENARIO_PAGES:
+            raise fail(f"high must be an integer >= batch ({self.batch}), got {self.high!r:.40}")
+        if self.version is not None:
+            from pcplab.mm.version import parse_kernel
+
+            if not isinstance(self.version, str):
+                raise fail(f"version must be a kernel version string or None, got {self.version!r:.40}")
+            parse_kernel(self.version)
+        for flag in ("preempt_rt", "standard"):
+            if not isinstance(getattr(self, flag), bool):
+                raise fail(f"{flag} must be True or False")
+        n = len(self.programs)
+        if not isinstance(self.nohz_full, tuple | list) or not all(
+            is_int(c) and 0 <= c < n for c in self.nohz_full
+        ):
+            raise fail(f"nohz_full must list CPUs within 0..{n - 1}")
+        offline_at_end = {
+            cpu for cpu, prog in enumerate(self.programs)
+            if isinstance(prog, tuple | list) and prog and getattr(prog[-1], "kind", None) == "offline"
+        }  # fmt: skip
         for cpu, prog in enumerate(self.programs):
+            if not isinstance(prog, tuple | list):
+                raise fail(f"cpu{cpu}'s program must be a tuple of steps, got {type(prog).__name__}")
+            if len(prog) > MAX_PROGRAM_STEPS:
+                raise fail(f"cpu{cpu} has {len(prog)} steps; at most {MAX_PROGRAM_STEPS}")
+            disabled: set[int] = set()
             for i, a in enumerate(prog):
+                where = f"cpu{cpu} step {i}"
                 if not isinstance(a, Action):
-                    raise PcplabError(
-                        f"scenario {self.name}: cpu{cpu} step {i} is {a!r}, not an Action "
-                        "(use alloc(), free(), drain(), ...)"
+                    raise fail(
+                        f"{where} is {a!r:.40}, not an Action (use alloc(), free(), drain(), ...)"
                     )
-                if a.zone is not None and not 0 <= a.zone < nz:
-                    raise PcplabError(f"scenario {self.name}: cpu{cpu} uses zone {a.zone}, "
-                                      f"the machine has {nz}")  # fmt: skip
+                if a.kind not in ACTION_KINDS:
+                    raise fail(f"{where}: unknown step kind {a.kind!r:.40}")
+                if a.zone is not None and (not is_int(a.zone) or not 0 <= a.zone < nz):
+                    raise fail(f"{where} uses zone {a.zone!r:.20}, the machine has {nz}")
+                if a.kind in ("alloc", "pcp_disable", "pcp_enable") and a.zone is None:
+                    raise fail(f"{where}: {a.kind} needs a zone number")
+                if a.kind == "alloc":
+                    if not is_int(a.order) or not 0 <= a.order <= self.max_order:
+                        raise fail(f"{where}: alloc order {a.order!r:.20} is outside "
+                                   f"0..{self.max_order} (max_order)")  # fmt: skip
+                    if not is_int(a.mt) or not 0 <= a.mt < MIGRATE_PCPTYPES:
+                        raise fail(f"{where}: migratetype {a.mt!r:.20} is not 0, 1 or 2 "
+                                   "(unmovable, movable, reclaimable)")  # fmt: skip
+                if not isinstance(a.force, bool):
+                    raise fail(f"{where}: force must be True or False")
                 if a.kind == "offline" and i != len(prog) - 1:
-                    raise PcplabError(
-                        f"scenario {self.name}: cpu{cpu}: go_offline() must be the last step"
-                    )
-                if a.kind == "drain_dead" and not (0 <= (a.cpu or 0) < self.nr_cpus):
-                    raise PcplabError(f"scenario {self.name}: drain_dead(cpu{a.cpu}): no such CPU")
-        for cpu, z, n in self.prefill:
-            if not (0 <= cpu < self.nr_cpus and 0 <= z < nz and n >= 0):
-                raise PcplabError(f"scenario {self.name}: bad prefill {(cpu, z, n)}")
+                    raise fail(f"cpu{cpu}: go_offline() must be the last step")
+                if a.kind == "drain_dead":
+                    if not is_int(a.cpu) or not 0 <= a.cpu < n:
+                        raise fail(f"drain_dead(cpu{a.cpu!r:.20}): no such CPU")
+                    if a.cpu == cpu or a.cpu not in offline_at_end:
+                        raise fail(
+                            f"{where}: drain_dead(cpu{a.cpu}) waits for cpu{a.cpu} to go offline; "
+                            "that CPU's program must end with go_offline() (and be another CPU)"
+                        )
+                if a.kind == "pcp_disable":
+                    if a.zone in disabled:
+                        raise fail(f"{where}: zone {a.zone} is disabled twice without enable")
+                    disabled.add(a.zone)  # type: ignore[arg-type]
+                if a.kind == "pcp_enable":
+                    if a.zone not in disabled:
+                        raise fail(f"{where}: pcp_enable({a.zone}) without an earlier pcp_disable")
+                    disabled.discard(a.zone)  # type: ignore[arg-type]
+            if disabled:
+                raise fail(f"cpu{cpu}: pcp_disable of zone(s) {sorted(disabled)} never re-enabled")
+        if not isinstance(self.prefill, tuple | list):
+            raise fail("prefill must be a tuple of (cpu, zone, pages)")
+        filled = [0] * nz
+        for entry in self.prefill:
+            if not (isinstance(entry, tuple | list) and len(entry) == 3
+                    and all(is_int(x) for x in entry)):  # fmt: skip
+                raise fail(f"bad prefill {entry!r:.40}; use (cpu, zone, pages)")
+            cpu, z, count = entry
+            if not (0 <= cpu < n and 0 <= z < nz and 0 <= count):
+                raise fail(f"bad prefill {(cpu, z, count)}: cpu, zone or pages out of range")
+            filled[z] += count
+            if filled[z] > self.zone_pages[z]:
+                raise fail(f"prefill asks for {filled[z]} pages of zone {z}, which has "
+                           f"{self.zone_pages[z]}")  # fmt: skip
+
+
+#: checker scenario limits: the search is exponential in CPUs and steps, so larger is a typo
+MAX_SCENARIO_CPUS = 16
+MAX_PROGRAM_STEPS = 256
+MAX_SCENARIO_PAGES = 1 << 16
+MIGRATE_PCPTYPES = 3  # unmovable, movable, reclaimable: the types with pcp lists
+ACTION_KINDS = frozenset(
+    {"alloc", "free", "drain", "pcp_disable", "pcp_enable", "drain_dead", "user", "kernel",
+     "idle", "offline"}
+)  # fmt: skip
 
 
 class ScenarioWorld(World):
@@ -211,6 +319,7 @@ class ScenarioWorld(World):
         self.last: tuple[Task, Any] | None = None
         self.setup_violation: Violation | None = None
         kernel.state = design.setup(machine, kernel)
+        design_state.state_key(kernel.state)  # an unsupported field: one clear error, now
         for cpu, z, n in sc.prefill:
             t = kernel.spawn(cpu, self._prefill, (z, n), name=f"prefill/{cpu}", prime=True)
             self._run_alone(t)
@@ -225,8 +334,7 @@ class ScenarioWorld(World):
     def cloneable(self) -> bool:
         """Whether :meth:`clone` can copy this world: it has not stepped since it was built, the
         prefill left every CPU at rest (no lock, window, IRQ, work or kworker) and the design
-        state is a plain :class:`~pcplab.designs.base.DrainState` with idle work items."""
-        from pcplab.designs.base import DrainState
+        design's state is one :func:`pcplab.designs.state.clone_state` copies exactly."""
 
         k = self.kernel
         if self.setup_violation is not None or k.owner or k.pcp_windows or self.pending:
@@ -249,15 +357,10 @@ class ScenarioWorld(World):
             if t.op is not None or t.steps or t.done:
                 return False
         st = k.state
-        # only fields whose handling clone() knows: a new mutable field must not be shared
-        if type(st) is not DrainState or not set(vars(st)) <= _DRAIN_SHARED | _DRAIN_COPIED:
+        # the design declares its state; its fields say how to copy it (designs.state)
+        if st is None or st.machine is not self.machine or st.kernel is not k:
             return False
-        for name in ("zone_lock", "pcp_lock"):
-            if type(getattr(st, name)) is not dict:
-                return False
-        if st.machine is not self.machine or st.kernel is not k:
-            return False
-        return all(type(w) is ops.WorkItem and not (w.pending or w.running) for w in st.pcpu_drain)
+        return design_state.cloneable(st)
 
     def clone(self) -> ScenarioWorld:
         """A new world in this (unstepped, :meth:`cloneable`) world's state: the machine copied
@@ -283,16 +386,7 @@ class ScenarioWorld(World):
         w.held = {}
         w.pending = None
         w.setup_violation = None
-        st = self.kernel.state
-        new_st = object.__new__(type(st))
-        new_st.__dict__.update(st.__dict__)
-        new_st.machine = machine
-        new_st.kernel = kernel
-        new_st.pcpu_drain = [
-            ops.WorkItem(x.name, x.fn, x.args, False, False, x.cpu, dict(x.extra))
-            for x in st.pcpu_drain
-        ]
-        new_st.warnings = list(st.warnings)
+        new_st = design_state.clone_state(self.kernel.state, machine, kernel)
         kernel.state = new_st
         for t in self.kernel.tasks[: self.first_task]:
             c = Task(kernel, t.cpu, t.name, t.kind, t.index)
@@ -512,7 +606,7 @@ class ScenarioWorld(World):
         return (
             state_key(self.machine),
             self.kernel.state_key(),
-            _drain_state_key(self.kernel.state),
+            design_state.state_key(self.kernel.state),
             self.task_keys(self.first_task),
             tuple(sorted(self.active)),
         )
@@ -555,32 +649,11 @@ def scenario_factory(design: Any, scenario: Scenario) -> Callable[[], ScenarioWo
     return template.clone
 
 
-#: DrainState fields a clone shares: lock objects (a name only; ownership lives in the kernel)
-#: and immutable flags.  Designs fill these in ``setup`` and never mutate them afterwards.
-_DRAIN_SHARED = frozenset(
-    {
-        "pcpu_drain_mutex", "pcp_batch_high_lock", "pagesets", "zone_lock", "pcp_lock",
-        "pagesets_spin", "remote_pcpu_cache_access",
-    }
-)  # fmt: skip
-#: DrainState fields a clone replaces or copies
-_DRAIN_COPIED = frozenset({"machine", "kernel", "pcpu_drain", "warnings"})
 #: Task slots a finished prefill task's copy takes over (containers stay fresh and empty)
 _TASK_SCALARS = (
     "op", "done", "retval", "irq_depth", "irq_base", "preempt", "migrate", "rcu_nest", "rt_locks",
     "mode", "qs_seq", "daemon", "steps", "kill", "spinning", "pool",
 )  # fmt: skip
-
-
-def _drain_state_key(st: Any) -> Hashable:
-    if st is None:
-        return None
-    items = []
-    for name in ("remote_pcpu_cache_access",):
-        items.append(getattr(st, name, None))
-    for w in getattr(st, "pcpu_drain", ()) or ():
-        items.append((w.pending, w.running, str(w.args[1]) if len(w.args) > 1 else None))
-    return tuple(items)
 
 
 # --- the standard set ----------------------------------------------------------------------------
@@ -709,27 +782,46 @@ def get_scenario(name: str, extra: Iterable[Scenario] = ()) -> Scenario:
 
 
 def load_scenario_file(path: str) -> list[Scenario]:
-    """Scenarios defined by a user's Python file (``SCENARIOS`` list or ``SCENARIO``)."""
+    """Scenarios defined by a user's Python file (``SCENARIOS`` list or ``SCENARIO``), each
+    validated (:meth:`Scenario.validate`); any problem is one PcplabError naming the file."""
+    import os
     import runpy
 
+    if not isinstance(path, str) or not path:
+        raise PcplabError("scenario file name is empty")
+    if os.path.isdir(path):
+        raise PcplabError(f"scenario file {path} is a directory; give a .py file")
+    if not os.path.exists(path):
+        raise PcplabError(f"scenario file {path} not found")
     try:
-        ns = runpy.run_path(path)
+        ns = runpy.run_path(path, run_name="pcplab_scenarios")
     except FileNotFoundError:
         raise PcplabError(f"scenario file {path} not found") from None
-    except Exception as exc:  # noqa: BLE001 - a user file can fail in any way
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - a user file can fail in any way
         raise PcplabError(
-            f"scenario file {path} failed to load: {type(exc).__name__}: {exc}"
+            f"scenario file {path} failed to load: {type(exc).__name__}: {str(exc)[:200]}"
         ) from None
     found = ns.get("SCENARIOS")
     if found is None and "SCENARIO" in ns:
         found = [ns["SCENARIO"]]
-    if not found or not all(isinstance(s, Scenario) for s in found):
+    if (
+        not isinstance(found, list | tuple)
+        or not found
+        or not all(isinstance(s, Scenario) for s in found)
+    ):
         raise PcplabError(
-            f"scenario file {path} must define SCENARIOS (a list of "
+            f"scenario file {path} must define SCENARIOS (a non-empty list of "
             "pcplab.check.scenario.Scenario) or SCENARIO"
         )
+    names: set[str] = set()
     for s in found:
-        s.validate()
+        try:
+            s.validate()
+        except PcplabError as exc:
+            raise PcplabError(f"scenario file {path}: {exc}") from None
+        if s.name in names:
+            raise PcplabError(f"scenario file {path}: two scenarios are named {s.name!r}")
+        names.add(s.name)
     return list(found)
 
 

@@ -11,71 +11,81 @@ Real designs (kernel-pcp.md §17.1 compares them):
 | ``spinlock-irqsave`` | 5.17 | attempt [2]: per-pcp spinlock, IRQs off, remote drain |
 | ``spinlock`` | 6.0 | what landed: pcp->lock trylock, buddy fallback, remote drain |
 
-Mutants (``pcplab.designs.mutants``) are small deliberate breakages of those, each with the
-violation the checker must find.  Look designs up with :func:`get`; list them with :func:`names`.
-Modules are imported on first use.
+Mutants (``pcplab.designs.mutants``, every module there) are small deliberate breakages of those,
+each with the violation the checker must find.
+
+Your own design is one module (see ``docs/writing-a-design.md``): :func:`get`/:func:`load` take a
+built-in name, a file path (``./my_design.py[:NAME]``), ``package.module[:attr]`` or a name an
+installed package registers in the ``pcplab.designs`` entry-point group; :func:`register` makes a
+:class:`Design` built in Python available by name.
 """
 
 from __future__ import annotations
 
-import importlib
-
-from pcplab.designs.base import Ctx, Design, DrainState
-from pcplab.errors import PcplabError
-
-_REAL: dict[str, str] = {
-    "workqueue": "pcplab.designs.workqueue",
-    "rcu": "pcplab.designs.rcu",
-    "rcu-v1": "pcplab.designs.rcu_v1",
-    "static-key": "pcplab.designs.static_key",
-    "spinlock-irqsave": "pcplab.designs.spinlock_irqsave",
-    "spinlock": "pcplab.designs.spinlock",
-}
-
-_MUTANTS: dict[str, str] = {
-    "rcu-no-grace-period": "pcplab.designs.mutants.rcu_no_grace_period",
-    "rcu-free-live-lists": "pcplab.designs.mutants.rcu_free_live_lists",
-    "spinlock-no-remote-lock": "pcplab.designs.mutants.spinlock_no_remote_lock",
-    "spinlock-trylock-fail-uses-pcp": "pcplab.designs.mutants.spinlock_trylock_fail_uses_pcp",
-    "workqueue-no-flush": "pcplab.designs.mutants.workqueue_no_flush",
-    "spinlock-stale-count": "pcplab.designs.mutants.spinlock_stale_count",
-    "spinlock-lock-inversion": "pcplab.designs.mutants.spinlock_lock_inversion",
-    "spinlock-peek-then-take": "pcplab.designs.mutants.spinlock_peek_then_take",
-    "rcu-sync-irqs-off": "pcplab.designs.mutants.rcu_sync_irqs_off",
-}
-
-_cache: dict[str, Design] = {}
+from pcplab.designs.base import Ctx, Design
+from pcplab.designs.loader import (
+    builtin_names,
+    design_from_module,
+    entry_point_names,
+    get_design,
+    mutant_modules,
+    register,
+    registered,
+)
+from pcplab.designs.state import DesignState, PcpLockState
 
 
 def names(mutants: bool = False) -> list[str]:
-    """Real design names, in the order above; with ``mutants=True`` the mutants follow."""
-    return list(_REAL) + (list(_MUTANTS) if mutants else [])
+    """Built-in design names, in table order; with ``mutants=True`` the mutants follow."""
+    return builtin_names(mutants)
 
 
 def mutant_names() -> list[str]:
-    return list(_MUTANTS)
+    return list(mutant_modules())
 
 
-def get(name: str) -> Design:
-    """The design called ``name``; unknown names raise :class:`PcplabError` listing the known."""
-    d = _cache.get(name)
-    if d is not None:
-        return d
-    path = _REAL.get(name) or _MUTANTS.get(name)
-    if path is None:
-        raise PcplabError(
-            f"unknown design {name!r}; use one of: {', '.join(names())} "
-            f"(mutants: {', '.join(_MUTANTS)})"
-        )
-    d = importlib.import_module(path).DESIGN
-    if d.name != name:  # a registry typo would silently run the wrong design
-        raise RuntimeError(f"{path} defines design {d.name!r}, registered as {name!r}")
-    _cache[name] = d
-    return d
+def get(spec: str) -> Design:
+    """The design ``spec`` names: a built-in or registered name, a ``.py`` file (``path[:NAME]``),
+    ``package.module[:attr]`` or an entry point; :class:`~pcplab.errors.PcplabError` otherwise."""
+    return get_design(spec)
+
+
+load = get
 
 
 def all_designs(mutants: bool = False) -> list[Design]:
     return [get(n) for n in names(mutants)]
 
 
-__all__ = ["Ctx", "Design", "DrainState", "all_designs", "get", "mutant_names", "names"]
+def available() -> list[tuple[str, str]]:
+    """Every design a command can name without a path: ``(name, where it comes from)``."""
+    out = [(n, "built-in") for n in names()]
+    out += [(n, "built-in mutant") for n in mutant_names()]
+    out += [(n, d.origin) for n, d in registered().items()]
+    out += [(n, f"entry point ({_ep_dist(n)})") for n in entry_point_names()]
+    return out
+
+
+def _ep_dist(name: str) -> str:
+    import importlib.metadata
+
+    for ep in importlib.metadata.entry_points(group="pcplab.designs"):
+        if ep.name == name:
+            return ep.value
+    return "?"
+
+
+__all__ = [
+    "Ctx",
+    "Design",
+    "DesignState",
+    "PcpLockState",
+    "all_designs",
+    "available",
+    "design_from_module",
+    "get",
+    "load",
+    "mutant_names",
+    "names",
+    "register",
+]

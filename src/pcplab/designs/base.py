@@ -6,7 +6,7 @@ A design is a module of generator functions that read like the kernel code they 
 
 Generator functions take ``ctx`` first: ``ctx.cpu`` (the CPU the code runs on), ``ctx.machine``
 (:class:`pcplab.mm.machine.Machine`), ``ctx.kernel`` (:class:`pcplab.kernel.state.Kernel` or None)
-and ``ctx.state`` (the :class:`DrainState` the design's ``setup`` returned).  A kernel task is such a
+and ``ctx.state`` (the :class:`~pcplab.designs.state.DesignState` the design's ``setup`` returned).  A kernel task is such a
 ctx; :class:`Ctx` is a plain one for engines that have no task object.
 """
 
@@ -16,9 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pcplab.kernel.locks import LocalLockVar, Mutex, Spinlock
 from pcplab.kernel.oops import VIOLATION_KINDS
-from pcplab.kernel.ops import WORK_KINDS, WorkItem
+from pcplab.kernel.ops import WORK_KINDS
 
 
 @dataclass
@@ -29,67 +28,6 @@ class Ctx:
     machine: Any
     kernel: Any = None
     state: Any = None
-
-
-@dataclass
-class DrainState:
-    """Design-global state created by ``setup``: the locks and work items of one run.
-
-    Locks are looked up by zone name (``"Node 0 Normal"``) so the state never depends on object ids.
-    Fields a design does not use stay empty.
-    """
-
-    machine: Any
-    kernel: Any
-    #: ``pcpu_drain_mutex``: serialises ``__drain_all_pages`` [kernel-pcp.md §9.3]
-    pcpu_drain_mutex: Mutex = field(default_factory=lambda: Mutex("pcpu_drain_mutex"))
-    #: ``pcp_batch_high_lock``: held from ``zone_pcp_disable`` to ``zone_pcp_enable`` [§4.2]
-    pcp_batch_high_lock: Mutex = field(default_factory=lambda: Mutex("pcp_batch_high_lock"))
-    #: the per-CPU ``pagesets.lock`` local lock (one object; the kernel keys it by CPU) [§3.4]
-    pagesets: LocalLockVar = field(default_factory=lambda: LocalLockVar("pagesets.lock"))
-    #: ``zone->lock`` by zone name
-    zone_lock: dict[str, Spinlock] = field(default_factory=dict)
-    #: ``pcp->lock`` by zone name, indexed by CPU (designs [2] and 6.0)
-    pcp_lock: dict[str, list[Spinlock]] = field(default_factory=dict)
-    #: the spinlock in the per-CPU ``pagesets`` record, indexed by CPU (design [1])
-    pagesets_spin: list[Spinlock] = field(default_factory=list)
-    #: the per-CPU ``pcpu_drain`` work items, indexed by CPU (workqueue design)
-    pcpu_drain: list[WorkItem] = field(default_factory=list)
-    #: static key ``remote_pcpu_cache_access`` (design [1]): on when nohz_full CPUs exist
-    remote_pcpu_cache_access: bool = False
-    #: WARN_ON()s that fired, one line each (a warning is not a crash; engines may report them)
-    warnings: list[str] = field(default_factory=list)
-
-    def online_cpus(self) -> list[int]:
-        """CPUs that are online (all of them when there is no kernel)."""
-        k = self.kernel
-        cpus = getattr(k, "cpus", None)
-        if cpus is None:
-            return list(range(self.machine.nr_cpus))
-        return [c.id for c in cpus if c.online]
-
-
-def new_state(machine: Any, kernel: Any) -> DrainState:
-    """State with the locks every design has: the drain mutexes, ``pagesets`` and ``zone->lock``."""
-    st = DrainState(machine, kernel)
-    for z in machine.populated_zones():
-        st.zone_lock[z.name] = Spinlock(f"{z.name} zone->lock")
-    return st
-
-
-def add_pcp_locks(st: DrainState) -> None:
-    """One ``pcp->lock`` per (zone, CPU)."""
-    for z in st.machine.populated_zones():
-        st.pcp_lock[z.name] = [
-            Spinlock(f"{z.name} cpu{cpu} pcp->lock") for cpu in range(st.machine.nr_cpus)
-        ]
-
-
-def new_state_with_pcp_locks(machine: Any, kernel: Any) -> DrainState:
-    """``setup`` of the designs whose ``struct per_cpu_pages`` has a ``spinlock_t lock``."""
-    st = new_state(machine, kernel)
-    add_pcp_locks(st)
-    return st
 
 
 @dataclass(frozen=True)
@@ -111,14 +49,14 @@ class Design:
     * ``zone_pcp_disable(ctx, zone)`` (returns holding ``pcp_batch_high_lock``) and
       ``zone_pcp_enable(ctx, zone)`` (releases it): call both from the same task.
 
-    Plain functions: ``setup(machine, kernel) -> DrainState``, ``postcondition(machine, state,
+    Plain functions: ``setup(machine, kernel) -> DesignState``, ``postcondition(machine, state,
     zone_or_None, force_all_cpus, result=None) -> str | None`` and ``size_statement(machine)``.
     """
 
     name: str
     description: str
     kernel_version: str
-    setup: Callable[[Any, Any], DrainState]
+    setup: Callable[[Any, Any], Any]
     alloc_pages: Callable[..., Any]
     free_pages: Callable[..., Any]
     drain_all_pages: Callable[..., Any]
@@ -133,6 +71,25 @@ class Design:
     base: str | None = None
     sources: tuple[str, ...] = ()
     module: str = ""
+    #: optional hooks ``(ctx) -> generator`` run in kernel context on this CPU (see
+    #: :mod:`pcplab.designs.lifecycle`): before returning to user space, entering idle, going offline
+    on_user_entry: Callable[..., Any] | None = None
+    on_idle_entry: Callable[..., Any] | None = None
+    on_cpu_offline: Callable[..., Any] | None = None
+    #: where the design came from: ``built-in``, an absolute file path, ``package.module:attr`` or
+    #: ``entry point NAME``; and a hash of its source (and of the user modules it imports)
+    origin: str = "built-in"
+    source_hash: str = ""
+    #: the namespace whose kernel functions the standard wrappers call (the design's module)
+    impl: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def key(self) -> str:
+        """What identifies this design's code in stored results and replay tokens: the name for
+        a built-in design (the package's model hash covers it), else ``name@source_hash``."""
+        if self.origin == "built-in" or not self.source_hash:
+            return self.name
+        return f"{self.name}@{self.source_hash}"
 
     def __post_init__(self) -> None:
         if self.expected_violation is not None and self.expected_violation not in VIOLATION_KINDS:
@@ -251,12 +208,8 @@ __all__ = [
     "CACHE_LINE",
     "Ctx",
     "Design",
-    "DrainState",
     "VIOLATION_KINDS",
     "WORK_KINDS",
-    "add_pcp_locks",
-    "new_state",
-    "new_state_with_pcp_locks",
     "pcp_lists_empty",
     "size_record",
     "struct_layout",

@@ -20,15 +20,8 @@ from __future__ import annotations
 from typing import Any
 
 from pcplab.designs import common
-from pcplab.designs.base import (
-    LIST_HEAD,
-    Design,
-    DrainState,
-    new_state,
-    pcp_lists_empty,
-    size_record,
-    struct_layout,
-)
+from pcplab.designs.base import LIST_HEAD, size_record, struct_layout
+from pcplab.designs.state import DesignState
 from pcplab.kernel.ops import (
     IrqRestore,
     IrqSave,
@@ -40,21 +33,28 @@ from pcplab.kernel.ops import (
     PcpExit,
     Store,
     SynchronizeRcu,
-    WaitCpuDead,
     Work,
 )
 from pcplab.mm.state import Zone
 from pcplab.mm.version import parse_kernel
 
+NAME = "rcu"
+DESCRIPTION = "seed (fixed): swap each pcp's list set under RCU, one grace period, drainer frees"
+KERNEL_VERSION = "5.17"
+SOURCES = (
+    "kernel-pcp.md §10",
+    "<20220208100750.1189808-3-nsaenzju@redhat.com>",
+    "<b5363ced8e17d07d41554da8fde06c410e6688e0.camel@redhat.com>",
+)
+
 Gen = common.Gen
 
 
-def setup(machine: Any, kernel: Any) -> DrainState:
-    st = new_state(machine, kernel)
+def setup(machine: Any, kernel: Any) -> DesignState:
     for zone in machine.populated_zones():
         for pcp in zone.per_cpu_pageset:
             pcp.add_spare_lists()  # lp -> __pcplists[0], drain -> __pcplists[1]
-    return st
+    return DesignState(machine, kernel)
 
 
 # --- readers: the local-lock sections, which load pcp->lp once -----------------------------------
@@ -73,12 +73,6 @@ def rmqueue_pcplist(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
     return page
 
 
-def alloc_pages(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
-    if common.needs_pcp(zone, order, mt):
-        return (yield from rmqueue_pcplist(ctx, zone, order, mt))
-    return (yield from common.rmqueue_buddy(ctx, zone, order, mt))
-
-
 def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
     pagesets = ctx.state.pagesets
     yield LocalLock(pagesets, func="free_unref_page")
@@ -88,10 +82,6 @@ def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
     yield from common.free_unref_page_commit(ctx, zone, pcp, lp, pfn, order, mt)
     yield PcpExit(lp, ctx.cpu, func="free_unref_page_commit")
     yield LocalUnlock(pagesets, func="free_unref_page")
-
-
-def free_pages(ctx: Any, zone: Zone, pfn: int, order: int) -> Gen:
-    yield from common.free_the_page(ctx, zone, pfn, order, free_unref_page)
 
 
 def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> Gen:
@@ -105,24 +95,6 @@ def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> Gen:
         yield from common.free_pcppages_bulk(ctx, zone, lp.count, pcp, lp)
     yield PcpExit(lp, cpu, func="drain_pages_zone")
     yield LocalUnlock(pagesets, func="drain_pages_zone")
-
-
-def drain_pages(ctx: Any, cpu: int) -> Gen:
-    for zone in ctx.machine.populated_zones():
-        yield from drain_pages_zone(ctx, cpu, zone)
-
-
-def drain_local_pages(ctx: Any, zone: Zone | None) -> Gen:
-    if zone is not None:
-        yield from drain_pages_zone(ctx, ctx.cpu, zone)
-    else:
-        yield from drain_pages(ctx, ctx.cpu)
-
-
-def drain_dead_cpu(ctx: Any, cpu: int) -> Gen:
-    """``page_alloc_cpu_dead``: legal remotely because ``cpu`` is dead."""
-    yield WaitCpuDead(cpu, func="page_alloc_cpu_dead")
-    yield from drain_pages(ctx, cpu)
 
 
 # --- the drainer ---------------------------------------------------------------------------------
@@ -189,13 +161,8 @@ def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
     return True
 
 
-def drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool = False) -> Gen:
-    return (yield from __drain_all_pages(ctx, zone, force_all_cpus))
-
-
-def zone_pcp_disable(ctx: Any, zone: Zone) -> Gen:
-    # high = 0 is published before the swap; the swap's release makes it visible (§10.2)
-    yield from common.zone_pcp_disable(ctx, zone, __drain_all_pages)
+# zone_pcp_disable is the standard one: high = 0 is published before the swap, and the swap's
+# release makes it visible (§10.2)
 
 
 def seed_fields(nr_lists: int) -> list[tuple[str, int, int]]:
@@ -223,25 +190,3 @@ def size_statement(machine: Any) -> dict[str, Any]:
         note="computed from the patch's struct, not measured with pahole",
     )
 
-
-DESIGN = Design(
-    name="rcu",
-    description="seed (fixed): swap each pcp's list set under RCU, one grace period, drainer frees",
-    kernel_version="5.17",
-    setup=setup,
-    alloc_pages=alloc_pages,
-    free_pages=free_pages,
-    drain_all_pages=drain_all_pages,
-    drain_local_pages=drain_local_pages,
-    drain_dead_cpu=drain_dead_cpu,
-    zone_pcp_disable=zone_pcp_disable,
-    zone_pcp_enable=common.zone_pcp_enable,
-    postcondition=pcp_lists_empty,
-    size_statement=size_statement,
-    sources=(
-        "kernel-pcp.md §10",
-        "<20220208100750.1189808-3-nsaenzju@redhat.com>",
-        "<b5363ced8e17d07d41554da8fde06c410e6688e0.camel@redhat.com>",
-    ),
-    module=__name__,
-)

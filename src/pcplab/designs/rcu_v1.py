@@ -11,13 +11,21 @@ and forced drains never reach that branch, so they work.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from pcplab.designs import common, rcu
-from pcplab.designs.base import Design
 from pcplab.kernel.ops import MutexUnlock, SynchronizeRcu
 from pcplab.mm.state import Zone
+
+NAME = "rcu-v1"
+DESCRIPTION = "seed v1 as posted: rcu, but the NULL-zone mask loop dereferences the zone argument"
+BASE = "rcu"  # every function this module does not define is the fixed design's
+EXPECTED_VIOLATION = "null-deref"
+SOURCES = (
+    "kernel-pcp.md §10.5",
+    "<20220208100750.1189808-3-nsaenzju@redhat.com>",
+    "<7c87f388-cc50-e9a1-17a7-802bb42656e4@huawei.com>",
+)
 
 Gen = common.Gen
 
@@ -57,30 +65,6 @@ def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
     return True
 
 
-def drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool = False) -> Gen:
-    return (yield from __drain_all_pages(ctx, zone, force_all_cpus))
-
-
-def zone_pcp_disable(ctx: Any, zone: Zone) -> Gen:
-    yield from common.zone_pcp_disable(ctx, zone, __drain_all_pages)
-
-
 def size_statement(machine: Any) -> dict[str, Any]:
     return dict(rcu.size_statement(machine), design="rcu-v1")
 
-
-DESIGN: Design = replace(
-    rcu.DESIGN,
-    name="rcu-v1",
-    description="seed v1 as posted: rcu, but the NULL-zone mask loop dereferences the zone argument",
-    drain_all_pages=drain_all_pages,
-    zone_pcp_disable=zone_pcp_disable,
-    size_statement=size_statement,
-    expected_violation="null-deref",
-    sources=(
-        "kernel-pcp.md §10.5",
-        "<20220208100750.1189808-3-nsaenzju@redhat.com>",
-        "<7c87f388-cc50-e9a1-17a7-802bb42656e4@huawei.com>",
-    ),
-    module=__name__,
-)

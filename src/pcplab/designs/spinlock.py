@@ -22,12 +22,11 @@ from typing import Any
 from pcplab.designs import common
 from pcplab.designs.base import (
     SPINLOCK,
-    Design,
-    new_state_with_pcp_locks,
-    pcp_lists_empty,
     size_record,
     v517_fields,
 )
+from pcplab.designs.standard import drain_pages
+from pcplab.designs.state import PcpLockState
 from pcplab.kernel.ops import (
     Load,
     MigrateDisable,
@@ -40,10 +39,21 @@ from pcplab.kernel.ops import (
     SpinLock,
     SpinTrylock,
     SpinUnlock,
-    WaitCpuDead,
 )
 from pcplab.mm.state import PerCpuPages, Zone
 from pcplab.mm.version import parse_kernel
+
+NAME = "spinlock"
+DESCRIPTION = "6.0: pin + pcp->lock trylock with buddy fallback; the drainer locks each remote pcp"
+KERNEL_VERSION = "6.0"
+SOURCES = (
+    "kernel-pcp.md §12",
+    "<20220624125423.6126-1-mgorman@techsingularity.net>",
+    "commit 4b23a68f9536",
+    "commit 443c2accd1b6",
+    "commit 01b44456a7aa",
+)
+State = PcpLockState
 
 Gen = common.Gen
 pcp_lock = common.pcp_lock
@@ -98,15 +108,6 @@ def rmqueue_pcplist(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
     return page
 
 
-def alloc_pages(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
-    """``rmqueue`` (6.0): the pcp path, and ``rmqueue_buddy`` when it returns nothing."""
-    if common.needs_pcp(zone, order, mt):
-        page = yield from rmqueue_pcplist(ctx, zone, order, mt)
-        if page is not None:
-            return page
-    return (yield from common.rmqueue_buddy(ctx, zone, order, mt))
-
-
 def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
     pcp = yield from pcp_spin_trylock_irqsave(ctx, zone, "free_unref_page")
     if pcp is None:
@@ -117,10 +118,6 @@ def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
     yield from common.free_unref_page_commit(ctx, zone, pcp, lists, pfn, order, mt)
     yield PcpExit(lists, ctx.cpu, func="free_unref_page_commit")
     yield from pcp_spin_unlock_irqrestore(ctx, zone, pcp, "free_unref_page")
-
-
-def free_pages(ctx: Any, zone: Zone, pfn: int, order: int) -> Gen:
-    yield from common.free_the_page(ctx, zone, pfn, order, free_unref_page)
 
 
 # --- drains --------------------------------------------------------------------------------------
@@ -137,18 +134,6 @@ def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> Gen:
             yield from common.free_pcppages_bulk(ctx, zone, lists.count, pcp, lists)
         yield PcpExit(lists, cpu, func="drain_pages_zone")
         yield SpinUnlock(lock, irqrestore=True, func="drain_pages_zone")
-
-
-def drain_pages(ctx: Any, cpu: int) -> Gen:
-    for zone in ctx.machine.populated_zones():
-        yield from drain_pages_zone(ctx, cpu, zone)
-
-
-def drain_local_pages(ctx: Any, zone: Zone | None) -> Gen:
-    if zone is not None:
-        yield from drain_pages_zone(ctx, ctx.cpu, zone)
-    else:
-        yield from drain_pages(ctx, ctx.cpu)
 
 
 def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
@@ -170,19 +155,6 @@ def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
     return True
 
 
-def drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool = False) -> Gen:
-    return (yield from __drain_all_pages(ctx, zone, force_all_cpus))
-
-
-def drain_dead_cpu(ctx: Any, cpu: int) -> Gen:
-    yield WaitCpuDead(cpu, func="page_alloc_cpu_dead")
-    yield from drain_pages(ctx, cpu)
-
-
-def zone_pcp_disable(ctx: Any, zone: Zone) -> Gen:
-    yield from common.zone_pcp_disable(ctx, zone, __drain_all_pages)
-
-
 def v60_fields(nr_lists: int) -> list[tuple[str, int, int]]:
     """``struct per_cpu_pages`` of 6.0 with CONFIG_NUMA (mmzone.h:384-396 [SRC✓ v6.0.1]): the
     v5.17 fields behind a leading ``spinlock_t lock``."""
@@ -200,28 +172,3 @@ def size_statement(machine: Any) -> dict[str, Any]:
         "techsingularity.net>: lock 0/4 ... lists 24/208, 256 B, 4 lines, 64-byte aligned",
         note="the lock fits because 6.0 shares one THP list (13 lists, commit 5d0a661d808f)",
     )
-
-
-DESIGN = Design(
-    name="spinlock",
-    description="6.0: pin + pcp->lock trylock with buddy fallback; the drainer locks each remote pcp",
-    kernel_version="6.0",
-    setup=new_state_with_pcp_locks,
-    alloc_pages=alloc_pages,
-    free_pages=free_pages,
-    drain_all_pages=drain_all_pages,
-    drain_local_pages=drain_local_pages,
-    drain_dead_cpu=drain_dead_cpu,
-    zone_pcp_disable=zone_pcp_disable,
-    zone_pcp_enable=common.zone_pcp_enable,
-    postcondition=pcp_lists_empty,
-    size_statement=size_statement,
-    sources=(
-        "kernel-pcp.md §12",
-        "<20220624125423.6126-1-mgorman@techsingularity.net>",
-        "commit 4b23a68f9536",
-        "commit 443c2accd1b6",
-        "commit 01b44456a7aa",
-    ),
-    module=__name__,
-)

@@ -19,22 +19,26 @@ from typing import Any
 from pcplab.designs import common
 from pcplab.designs.base import (
     SPINLOCK,
-    Design,
-    new_state_with_pcp_locks,
-    pcp_lists_empty,
     size_record,
 )
 from pcplab.designs.base import v517_fields as _v517_fields
+from pcplab.designs.standard import drain_pages
+from pcplab.designs.state import PcpLockState
 from pcplab.kernel.ops import (
     MutexUnlock,
     PcpEnter,
     PcpExit,
     SpinLock,
     SpinUnlock,
-    WaitCpuDead,
 )
 from pcplab.mm.state import Zone
 from pcplab.mm.version import parse_kernel
+
+NAME = "spinlock-irqsave"
+DESCRIPTION = "attempt [2]: per-pcp spinlock with IRQs off on every access; drainer locks remote"
+KERNEL_VERSION = "5.17"
+SOURCES = ("kernel-pcp.md §11.2", "<20211103170512.2745765-3-nsaenzju@redhat.com>")
+State = PcpLockState
 
 Gen = common.Gen
 pcp_lock = common.pcp_lock
@@ -53,12 +57,6 @@ def rmqueue_pcplist(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
     return page
 
 
-def alloc_pages(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
-    if common.needs_pcp(zone, order, mt):
-        return (yield from rmqueue_pcplist(ctx, zone, order, mt))
-    return (yield from common.rmqueue_buddy(ctx, zone, order, mt))
-
-
 def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
     pcp = zone.per_cpu_pageset[ctx.cpu]
     lock = pcp_lock(ctx, zone, ctx.cpu)
@@ -68,10 +66,6 @@ def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
     yield from common.free_unref_page_commit(ctx, zone, pcp, lists, pfn, order, mt)
     yield PcpExit(lists, ctx.cpu, func="free_unref_page_commit")
     yield SpinUnlock(lock, irqrestore=True, func="free_unref_page")
-
-
-def free_pages(ctx: Any, zone: Zone, pfn: int, order: int) -> Gen:
-    yield from common.free_the_page(ctx, zone, pfn, order, free_unref_page)
 
 
 def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> Gen:
@@ -85,18 +79,6 @@ def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> Gen:
         yield from common.free_pcppages_bulk(ctx, zone, lists.count, pcp, lists)
     yield PcpExit(lists, cpu, func="drain_pages_zone")
     yield SpinUnlock(lock, irqrestore=True, func="drain_pages_zone")
-
-
-def drain_pages(ctx: Any, cpu: int) -> Gen:
-    for zone in ctx.machine.populated_zones():
-        yield from drain_pages_zone(ctx, cpu, zone)
-
-
-def drain_local_pages(ctx: Any, zone: Zone | None) -> Gen:
-    if zone is not None:
-        yield from drain_pages_zone(ctx, ctx.cpu, zone)
-    else:
-        yield from drain_pages(ctx, ctx.cpu)
 
 
 def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
@@ -117,19 +99,6 @@ def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
     return True
 
 
-def drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool = False) -> Gen:
-    return (yield from __drain_all_pages(ctx, zone, force_all_cpus))
-
-
-def drain_dead_cpu(ctx: Any, cpu: int) -> Gen:
-    yield WaitCpuDead(cpu, func="page_alloc_cpu_dead")
-    yield from drain_pages(ctx, cpu)
-
-
-def zone_pcp_disable(ctx: Any, zone: Zone) -> Gen:
-    yield from common.zone_pcp_disable(ctx, zone, __drain_all_pages)
-
-
 def size_statement(machine: Any) -> dict[str, Any]:
     nr = parse_kernel("5.17").configured(thp=machine.version.thp).nr_pcp_lists
     return size_record(
@@ -140,22 +109,3 @@ def size_statement(machine: Any) -> dict[str, Any]:
         "struct grows past 4 cache lines",
         note="ASSUMPTION: no lock debugging (spinlock_t = 4 B)",
     )
-
-
-DESIGN = Design(
-    name="spinlock-irqsave",
-    description="attempt [2]: per-pcp spinlock with IRQs off on every access; drainer locks remote",
-    kernel_version="5.17",
-    setup=new_state_with_pcp_locks,
-    alloc_pages=alloc_pages,
-    free_pages=free_pages,
-    drain_all_pages=drain_all_pages,
-    drain_local_pages=drain_local_pages,
-    drain_dead_cpu=drain_dead_cpu,
-    zone_pcp_disable=zone_pcp_disable,
-    zone_pcp_enable=common.zone_pcp_enable,
-    postcondition=pcp_lists_empty,
-    size_statement=size_statement,
-    sources=("kernel-pcp.md §11.2", "<20211103170512.2745765-3-nsaenzju@redhat.com>"),
-    module=__name__,
-)

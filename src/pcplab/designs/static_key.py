@@ -18,11 +18,14 @@ ASSUMPTION: the remote variant takes the target CPU's spinlock with irqsave and 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from pcplab.designs import common
-from pcplab.designs.base import Design, DrainState, new_state, pcp_lists_empty, size_record
+from pcplab.designs.base import size_record
 from pcplab.designs.base import v517_fields as _v517_fields
+from pcplab.designs.standard import drain_local_pages, drain_pages
+from pcplab.designs.state import DesignState
 from pcplab.kernel.locks import Spinlock
 from pcplab.kernel.ops import (
     FlushWork,
@@ -36,21 +39,34 @@ from pcplab.kernel.ops import (
     QueueWorkOn,
     SpinLock,
     SpinUnlock,
-    WaitCpuDead,
     WorkItem,
 )
 from pcplab.mm.state import Zone
 from pcplab.mm.version import parse_kernel
 
+NAME = "static-key"
+DESCRIPTION = "attempt [1]: with nohz_full CPUs, per-CPU spinlocks and remote drain; else v5.17"
+KERNEL_VERSION = "5.17"
+SOURCES = ("kernel-pcp.md §11.1", "<20210921161323.607817-5-nsaenzju@redhat.com>")
+
 Gen = common.Gen
 
 
-def setup(machine: Any, kernel: Any) -> DrainState:
-    st = new_state(machine, kernel)
-    st.pagesets_spin = [Spinlock(f"cpu{cpu} pagesets.spin") for cpu in range(machine.nr_cpus)]
-    st.pcpu_drain = [WorkItem(f"pcpu_drain/{cpu}") for cpu in range(machine.nr_cpus)]
-    st.remote_pcpu_cache_access = bool(getattr(kernel, "nohz_full", ()))
-    return st
+@dataclass
+class State(DesignState):
+    #: the spinlock in the per-CPU ``pagesets`` record, indexed by CPU
+    pagesets_spin: list[Spinlock] = field(default_factory=list)
+    #: the per-CPU ``pcpu_drain`` work items (the workqueue path when no CPU is nohz_full)
+    pcpu_drain: list[WorkItem] = field(default_factory=list)
+    #: static key ``remote_pcpu_cache_access``: on when nohz_full CPUs exist
+    remote_pcpu_cache_access: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        nr = self.machine.nr_cpus
+        self.pagesets_spin = [Spinlock(f"cpu{cpu} pagesets.spin") for cpu in range(nr)]
+        self.pcpu_drain = [WorkItem(f"pcpu_drain/{cpu}") for cpu in range(nr)]
+        self.remote_pcpu_cache_access = bool(getattr(self.kernel, "nohz_full", ()))
 
 
 # --- the lock helpers that replace local_lock_irqsave(&pagesets.lock) ----------------------------
@@ -106,12 +122,6 @@ def rmqueue_pcplist(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
     return page
 
 
-def alloc_pages(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
-    if common.needs_pcp(zone, order, mt):
-        return (yield from rmqueue_pcplist(ctx, zone, order, mt))
-    return (yield from common.rmqueue_buddy(ctx, zone, order, mt))
-
-
 def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
     yield from pagesets_lock_irqsave(ctx, "free_unref_page")
     pcp = zone.per_cpu_pageset[ctx.cpu]
@@ -120,10 +130,6 @@ def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
     yield from common.free_unref_page_commit(ctx, zone, pcp, lists, pfn, order, mt)
     yield PcpExit(lists, ctx.cpu, func="free_unref_page_commit")
     yield from pagesets_unlock_irqrestore(ctx, "free_unref_page")
-
-
-def free_pages(ctx: Any, zone: Zone, pfn: int, order: int) -> Gen:
-    yield from common.free_the_page(ctx, zone, pfn, order, free_unref_page)
 
 
 # --- drains --------------------------------------------------------------------------------------
@@ -138,18 +144,6 @@ def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> Gen:
         yield from common.free_pcppages_bulk(ctx, zone, lists.count, pcp, lists)
     yield PcpExit(lists, cpu, func="drain_pages_zone")
     yield from pagesets_unlock_cpu_irqrestore(ctx, cpu, "drain_pages_zone")
-
-
-def drain_pages(ctx: Any, cpu: int) -> Gen:
-    for zone in ctx.machine.populated_zones():
-        yield from drain_pages_zone(ctx, cpu, zone)
-
-
-def drain_local_pages(ctx: Any, zone: Zone | None) -> Gen:
-    if zone is not None:
-        yield from drain_pages_zone(ctx, ctx.cpu, zone)
-    else:
-        yield from drain_pages(ctx, ctx.cpu)
 
 
 def drain_local_pages_wq(ctx: Any, zone: Zone | None) -> Gen:
@@ -185,19 +179,6 @@ def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
     return True
 
 
-def drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool = False) -> Gen:
-    return (yield from __drain_all_pages(ctx, zone, force_all_cpus))
-
-
-def drain_dead_cpu(ctx: Any, cpu: int) -> Gen:
-    yield WaitCpuDead(cpu, func="page_alloc_cpu_dead")
-    yield from drain_pages(ctx, cpu)
-
-
-def zone_pcp_disable(ctx: Any, zone: Zone) -> Gen:
-    yield from common.zone_pcp_disable(ctx, zone, __drain_all_pages)
-
-
 def size_statement(machine: Any) -> dict[str, Any]:
     nr = parse_kernel("5.17").configured(thp=machine.version.thp).nr_pcp_lists
     return size_record(
@@ -209,22 +190,3 @@ def size_statement(machine: Any) -> dict[str, Any]:
         note="ASSUMPTION: no lock debugging (spinlock_t = 4 B, local_lock_t = 0 B)",
         extra_per_cpu={"pagesets.spinlock": 4, "pcpu_drain": 40},
     )
-
-
-DESIGN = Design(
-    name="static-key",
-    description="attempt [1]: with nohz_full CPUs, per-CPU spinlocks and remote drain; else v5.17",
-    kernel_version="5.17",
-    setup=setup,
-    alloc_pages=alloc_pages,
-    free_pages=free_pages,
-    drain_all_pages=drain_all_pages,
-    drain_local_pages=drain_local_pages,
-    drain_dead_cpu=drain_dead_cpu,
-    zone_pcp_disable=zone_pcp_disable,
-    zone_pcp_enable=common.zone_pcp_enable,
-    postcondition=pcp_lists_empty,
-    size_statement=size_statement,
-    sources=("kernel-pcp.md §11.1", "<20210921161323.607817-5-nsaenzju@redhat.com>"),
-    module=__name__,
-)

@@ -15,11 +15,14 @@ workqueue context", Mel Gorman).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from pcplab.designs import common
-from pcplab.designs.base import Design, DrainState, new_state, pcp_lists_empty, size_record
+from pcplab.designs.base import size_record
 from pcplab.designs.base import v517_fields as _v517_fields
+from pcplab.designs.standard import drain_local_pages
+from pcplab.designs.state import DesignState
 from pcplab.kernel.ops import (
     FlushWork,
     LocalLock,
@@ -30,20 +33,28 @@ from pcplab.kernel.ops import (
     PcpEnter,
     PcpExit,
     QueueWorkOn,
-    WaitCpuDead,
     WorkItem,
 )
 from pcplab.mm.state import Zone
 from pcplab.mm.version import parse_kernel
 
+NAME = "workqueue"
+DESCRIPTION = "v5.17: a kworker on each CPU drains its own lists; the drainer flushes each work"
+KERNEL_VERSION = "5.17"
+SOURCES = ("kernel-pcp.md §9.3", "commit 0ccce3b92421", "[SRC✓ v5.17 mm/page_alloc.c:3175-3250]")
+
 Gen = common.Gen
 
 
-def setup(machine: Any, kernel: Any) -> DrainState:
-    st = new_state(machine, kernel)
-    # struct pcpu_drain { zone, work } per CPU; INIT_WORK happens at each drain
-    st.pcpu_drain = [WorkItem(f"pcpu_drain/{cpu}") for cpu in range(machine.nr_cpus)]
-    return st
+@dataclass
+class State(DesignState):
+    #: struct pcpu_drain { zone, work } per CPU; INIT_WORK happens at each drain
+    pcpu_drain: list[WorkItem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.pcpu_drain and self.machine is not None:
+            self.pcpu_drain = [WorkItem(f"pcpu_drain/{cpu}") for cpu in range(self.machine.nr_cpus)]
 
 
 # --- allocation ----------------------------------------------------------------------------------
@@ -62,13 +73,6 @@ def rmqueue_pcplist(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
     return page
 
 
-def alloc_pages(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
-    """``rmqueue``: pcp orders through the pcp lists (no buddy fallback in 5.17), others buddy."""
-    if common.needs_pcp(zone, order, mt):
-        return (yield from rmqueue_pcplist(ctx, zone, order, mt))
-    return (yield from common.rmqueue_buddy(ctx, zone, order, mt))
-
-
 # --- free ----------------------------------------------------------------------------------------
 
 
@@ -81,10 +85,6 @@ def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
     yield from common.free_unref_page_commit(ctx, zone, pcp, lists, pfn, order, mt)
     yield PcpExit(lists, ctx.cpu, func="free_unref_page_commit")
     yield LocalUnlock(pagesets, func="free_unref_page")
-
-
-def free_pages(ctx: Any, zone: Zone, pfn: int, order: int) -> Gen:
-    yield from common.free_the_page(ctx, zone, pfn, order, free_unref_page)
 
 
 # --- drains --------------------------------------------------------------------------------------
@@ -102,18 +102,6 @@ def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> Gen:
         yield from common.free_pcppages_bulk(ctx, zone, lists.count, pcp, lists)
     yield PcpExit(lists, cpu, func="drain_pages_zone")
     yield LocalUnlock(pagesets, func="drain_pages_zone")
-
-
-def drain_pages(ctx: Any, cpu: int) -> Gen:
-    for zone in ctx.machine.populated_zones():
-        yield from drain_pages_zone(ctx, cpu, zone)
-
-
-def drain_local_pages(ctx: Any, zone: Zone | None) -> Gen:
-    if zone is not None:
-        yield from drain_pages_zone(ctx, ctx.cpu, zone)
-    else:
-        yield from drain_pages(ctx, ctx.cpu)
 
 
 def drain_local_pages_wq(ctx: Any, zone: Zone | None) -> Gen:
@@ -146,22 +134,6 @@ def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
     return True
 
 
-def drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool = False) -> Gen:
-    return (yield from __drain_all_pages(ctx, zone, force_all_cpus))
-
-
-def drain_dead_cpu(ctx: Any, cpu: int) -> Gen:
-    """``page_alloc_cpu_dead``: once ``cpu`` is dead, drain its lists from this CPU.
-
-    ASSUMPTION: ``zone_pcp_update`` (re-sizing high/batch for one CPU less) is not modelled."""
-    yield WaitCpuDead(cpu, func="page_alloc_cpu_dead")
-    yield from drain_pages(ctx, cpu)
-
-
-def zone_pcp_disable(ctx: Any, zone: Zone) -> Gen:
-    yield from common.zone_pcp_disable(ctx, zone, __drain_all_pages)
-
-
 def size_statement(machine: Any) -> dict[str, Any]:
     nr = parse_kernel("5.17").configured(thp=machine.version.thp).nr_pcp_lists
     return size_record(
@@ -175,21 +147,3 @@ def size_statement(machine: Any) -> dict[str, Any]:
         extra_per_cpu={"pcpu_drain": 40},
     )
 
-
-DESIGN = Design(
-    name="workqueue",
-    description="v5.17: a kworker on each CPU drains its own lists; the drainer flushes each work",
-    kernel_version="5.17",
-    setup=setup,
-    alloc_pages=alloc_pages,
-    free_pages=free_pages,
-    drain_all_pages=drain_all_pages,
-    drain_local_pages=drain_local_pages,
-    drain_dead_cpu=drain_dead_cpu,
-    zone_pcp_disable=zone_pcp_disable,
-    zone_pcp_enable=common.zone_pcp_enable,
-    postcondition=pcp_lists_empty,
-    size_statement=size_statement,
-    sources=("kernel-pcp.md §9.3", "commit 0ccce3b92421", "[SRC✓ v5.17 mm/page_alloc.c:3175-3250]"),
-    module=__name__,
-)

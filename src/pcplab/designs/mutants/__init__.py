@@ -3,8 +3,9 @@
 Each mutant is a real design with one small change, like a patch that rewrites one function, and
 names the violation the checker must report (``Design.expected_violation``).  :func:`mutate` builds
 the mutant: a fresh copy of the base design's module whose globals have the rewritten functions
-swapped in, so every caller inside the copy (the drain, ``zone_pcp_disable``, ...) picks up the
-change while the real design stays untouched.
+swapped in, so every caller inside the copy — and the standard wrappers of
+:mod:`pcplab.designs.standard`, which call the copy's functions — picks up the change while the real
+design stays untouched.  Every module in this package is a mutant; the registry finds them itself.
 """
 
 from __future__ import annotations
@@ -34,17 +35,13 @@ def mutate(base_module: str, functions: dict[str, Any]) -> ModuleType:
 def mutant_design(
     copy: ModuleType, name: str, description: str, expected_violation: str, module: str
 ) -> Design:
-    """The copy's ``DESIGN`` renamed and marked as a mutant of its base."""
-    base: Design = copy.DESIGN
-    # entry points the copy defines under the Design field's name (after the swap)
-    entry = {
-        f: getattr(copy, f)
-        for f in _ENTRY_POINTS
-        if callable(getattr(copy, f, None)) and getattr(copy, f) is not getattr(base, f)
-    }
+    """The design the mutated copy describes, renamed and marked as a mutant of its base (the
+    design the copied module defines)."""
+    from pcplab.designs.loader import design_from_module
+
+    base = design_from_module(copy)
     return replace(
         base,
-        **entry,
         name=name,
         description=description,
         is_mutant=True,
@@ -52,20 +49,6 @@ def mutant_design(
         expected_violation=expected_violation,
         module=module,
     )
-
-
-_ENTRY_POINTS = (
-    "setup",
-    "alloc_pages",
-    "free_pages",
-    "drain_all_pages",
-    "drain_local_pages",
-    "drain_dead_cpu",
-    "zone_pcp_disable",
-    "zone_pcp_enable",
-    "postcondition",
-    "size_statement",
-)
 
 
 __all__ = ["mutant_design", "mutate"]

@@ -1,0 +1,496 @@
+"""Designs from anywhere: built-in names, files, modules, entry points and the Python API.
+
+A *design spec* is what a user types after ``--design``:
+
+* a built-in or registered name (``spinlock``, a mutant, or one passed to :func:`register`);
+* a file: ``./my_design.py``, or ``./my_design.py:NAME`` when the file defines several
+  (``NAME`` is a module attribute holding a :class:`~pcplab.designs.base.Design`, or the ``NAME``
+  of one);
+* a module: ``package.module`` or ``package.module:attr``;
+* a name an installed package registers in the entry-point group ``pcplab.designs`` (the entry
+  point loads a module or a :class:`~pcplab.designs.base.Design`).
+
+A design module is built into a :class:`~pcplab.designs.base.Design` by :func:`design_from_module`:
+it defines the kernel functions its patch changes (at least ``rmqueue_pcplist``,
+``free_unref_page``, ``drain_pages_zone``, ``__drain_all_pages``; see
+:mod:`pcplab.designs.standard`), optionally ``State`` (a dataclass subclass of
+:class:`~pcplab.designs.state.DesignState`) or ``setup(machine, kernel)``, ``postcondition``,
+``size_statement`` and the hooks ``on_user_entry``/``on_idle_entry``/``on_cpu_offline``, and the
+module attributes ``NAME`` (default: the file name, ``_`` → ``-``), ``KERNEL_VERSION`` (default
+``"5.17"``), ``DESCRIPTION`` (default: the docstring's first line), ``SOURCES``, ``BASE`` (a design
+whose functions fill in what this module does not define) and ``EXPECTED_VIOLATION``.
+
+Every loaded design records its ``origin`` and a ``source_hash`` over its file and the files of the
+modules it imports from outside pcplab, the standard library and installed packages, so results
+stored for an older version of the file are never served for a newer one.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib
+import importlib.metadata
+import importlib.util
+import os
+import sys
+import sysconfig
+import types
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from pcplab.designs import standard
+from pcplab.designs.base import Design, pcp_lists_empty, size_record, v517_fields
+from pcplab.designs.state import DesignState
+from pcplab.errors import PcplabError
+from pcplab.mm.version import parse_kernel
+
+ENTRY_POINT_GROUP = "pcplab.designs"
+
+#: the kernel functions a design's namespace resolves (its own, its BASE's, or the standard ones)
+KERNEL_FUNCTIONS = ("rmqueue_pcplist", "free_unref_page", "drain_pages_zone", "__drain_all_pages",
+                    *standard.WRAPPERS)  # fmt: skip
+HOOKS = ("on_user_entry", "on_idle_entry", "on_cpu_offline")
+
+
+def _err(msg: str) -> PcplabError:
+    return PcplabError(msg)
+
+
+# --- source hashes ---------------------------------------------------------------------------
+
+
+def _library_roots() -> tuple[str, ...]:
+    roots = set()
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        p = sysconfig.get_paths().get(key)
+        if p:
+            roots.add(os.path.realpath(p))
+    roots.add(os.path.realpath(str(Path(__file__).resolve().parent.parent)))  # pcplab itself
+    return tuple(sorted(roots))
+
+
+def _is_user_file(path: str) -> bool:
+    real = os.path.realpath(path)
+    return real.endswith(".py") and not any(
+        real == r or real.startswith(r + os.sep) for r in _library_roots()
+    )
+
+
+def _imported_names(source: bytes) -> list[str]:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    out: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.extend(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.append(node.module)
+    return out
+
+
+def source_files(path: str, search: list[str]) -> list[str]:
+    """``path`` and, transitively, the user modules it imports (found on ``search`` + sys.path)."""
+    seen: list[str] = []
+    todo = [os.path.realpath(path)]
+    old = sys.path[:]
+    sys.path[:0] = search
+    try:
+        while todo:
+            p = todo.pop()
+            if p in seen:
+                continue
+            seen.append(p)
+            for name in _imported_names(Path(p).read_bytes()):
+                try:
+                    spec = importlib.util.find_spec(name)
+                except (ImportError, ValueError):
+                    continue
+                origin = getattr(spec, "origin", None) if spec is not None else None
+                if origin and os.path.isfile(origin) and _is_user_file(origin):
+                    todo.append(os.path.realpath(origin))
+    finally:
+        sys.path[:] = old
+    return sorted(seen)
+
+
+def hash_files(paths: list[str]) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(p.encode())
+        h.update(b"\0")
+        h.update(Path(p).read_bytes())
+    return h.hexdigest()[:16]
+
+
+# --- building a Design from a module ---------------------------------------------------------
+
+
+def _default_size_statement(name: str, version: str) -> Any:
+    def size_statement(machine: Any) -> dict[str, Any]:
+        nr = parse_kernel(version).configured(thp=machine.version.thp).nr_pcp_lists
+        return size_record(
+            name,
+            machine,
+            v517_fields(nr),
+            source="the design declares no layout: v5.17's struct per_cpu_pages assumed",
+            note="define size_statement(machine) in the design to give its own layout",
+        )
+
+    return size_statement
+
+
+def _bind_setup(setup: Any, impl: Any) -> Any:
+    """``setup`` that attaches the design's namespace to the state it builds (the standard
+    wrappers find the design's functions there)."""
+
+    def bound(machine: Any, kernel: Any) -> Any:
+        st = setup(machine, kernel)
+        object.__setattr__(st, "_impl", impl)
+        return st
+
+    bound.__wrapped__ = setup  # type: ignore[attr-defined]
+    bound.__name__ = getattr(setup, "__name__", "setup")
+    return bound
+
+
+def _module_default_name(mod: types.ModuleType) -> str:
+    stem = Path(getattr(mod, "__file__", "") or mod.__name__.rsplit(".", 1)[-1]).stem
+    return stem.replace("_", "-")
+
+
+def design_from_module(
+    mod: types.ModuleType,
+    *,
+    origin: str = "built-in",
+    source_hash: str = "",
+    base: Design | None = None,
+) -> Design:
+    """The :class:`Design` a module describes (see the module docstring for what it defines)."""
+    ns = vars(mod)
+    name = ns.get("NAME") or _module_default_name(mod)
+    if not isinstance(name, str) or not name or any(c.isspace() or c in ",:" for c in name):
+        raise _err(f"design in {origin}: NAME must be a non-empty string without spaces, ',' or "
+                   f"':' (got {name!r})")  # fmt: skip
+    if base is None and ns.get("BASE"):
+        base = get_design(str(ns["BASE"]))
+    version = str(ns.get("KERNEL_VERSION") or (base.kernel_version if base else "5.17"))
+    try:
+        parse_kernel(version)
+    except PcplabError as exc:
+        raise _err(f"design {name} ({origin}): KERNEL_VERSION: {exc}") from None
+    resolved: dict[str, Any] = {}
+    for fname in KERNEL_FUNCTIONS:
+        f = ns.get(fname)
+        if fname == "rmqueue" and f is None:
+            f = ns.get("alloc_pages")  # the Design field's name, accepted as well
+        if f is None and base is not None and base.impl is not None:
+            f = getattr(base.impl, fname, None)
+        if f is None:
+            f = standard.WRAPPERS.get(fname)
+        if f is not None:
+            if not callable(f):
+                raise _err(f"design {name} ({origin}): {fname} is not a function")
+            resolved[fname] = f
+    for req, users in standard.REQUIRED.items():
+        if req in resolved:
+            continue
+        needing = [u for u in users if resolved.get(u) is standard.WRAPPERS[u]]
+        if needing:
+            raise _err(
+                f"design {name} ({origin}) does not define {req}(), which the standard "
+                f"{needing[0]}() calls; define it in the design module (see "
+                "docs/writing-a-design.md)"
+            )
+    impl = types.SimpleNamespace(**resolved)
+    state_cls = ns.get("State")
+    setup = ns.get("setup")
+    if setup is None and base is not None and state_cls is None:
+        setup = getattr(base.setup, "__wrapped__", base.setup)
+    if setup is None:
+        cls = state_cls if state_cls is not None else DesignState
+        if not (isinstance(cls, type) and issubclass(cls, DesignState)):
+            raise _err(f"design {name} ({origin}): State must be a dataclass subclass of "
+                       "pcplab.designs.DesignState")  # fmt: skip
+        setup = cls
+    hooks = {h: ns.get(h, getattr(base, h) if base is not None else None) for h in HOOKS}
+    for h, f in hooks.items():
+        if f is not None and not callable(f):
+            raise _err(f"design {name} ({origin}): {h} is not a function")
+    doc = (mod.__doc__ or "").strip().splitlines()
+    description = ns.get("DESCRIPTION") or (doc[0].rstrip(".") if doc else name)
+    size = ns.get("size_statement")
+    if size is None:
+        size = base.size_statement if base is not None else _default_size_statement(name, version)
+    post = ns.get("postcondition") or (base.postcondition if base is not None else pcp_lists_empty)
+    return Design(
+        name=name,
+        description=str(description),
+        kernel_version=version,
+        setup=_bind_setup(setup, impl),
+        alloc_pages=resolved["rmqueue"],
+        free_pages=resolved["free_pages"],
+        drain_all_pages=resolved["drain_all_pages"],
+        drain_local_pages=resolved["drain_local_pages"],
+        drain_dead_cpu=resolved["drain_dead_cpu"],
+        zone_pcp_disable=resolved["zone_pcp_disable"],
+        zone_pcp_enable=resolved["zone_pcp_enable"],
+        postcondition=post,
+        size_statement=size,
+        expected_violation=ns.get("EXPECTED_VIOLATION"),
+        sources=tuple(ns.get("SOURCES", ()) or ()),
+        module=mod.__name__,
+        origin=origin,
+        source_hash=source_hash,
+        impl=impl,
+        **hooks,
+    )
+
+
+# --- the registry ----------------------------------------------------------------------------
+
+#: built-in designs in the order tables show them
+BUILT_IN: dict[str, str] = {
+    "workqueue": "pcplab.designs.workqueue",
+    "rcu": "pcplab.designs.rcu",
+    "rcu-v1": "pcplab.designs.rcu_v1",
+    "static-key": "pcplab.designs.static_key",
+    "spinlock-irqsave": "pcplab.designs.spinlock_irqsave",
+    "spinlock": "pcplab.designs.spinlock",
+}
+
+_cache: dict[str, Design] = {}
+_registered: dict[str, Design] = {}
+
+
+def mutant_modules() -> dict[str, str]:
+    """Every module in :mod:`pcplab.designs.mutants`, by the mutant name it defines (file name
+    with ``_`` → ``-``): no list to keep by hand."""
+    import pkgutil
+
+    from pcplab.designs import mutants
+
+    out = {}
+    for info in sorted(pkgutil.iter_modules(mutants.__path__), key=lambda i: i.name):
+        if not info.name.startswith("_"):
+            out[info.name.replace("_", "-")] = f"{mutants.__name__}.{info.name}"
+    return out
+
+
+def _module_design(modname: str, origin: str) -> Design:
+    mod = importlib.import_module(modname)
+    d = getattr(mod, "DESIGN", None)
+    if isinstance(d, Design):
+        return d
+    return design_from_module(mod, origin=origin)
+
+
+def _entry_points() -> dict[str, Any]:
+    try:
+        eps = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    except Exception:  # noqa: BLE001 - a broken installed distribution must not stop pcplab
+        return {}
+    return {ep.name: ep for ep in eps}
+
+
+def builtin_names(mutants: bool = False) -> list[str]:
+    return list(BUILT_IN) + (list(mutant_modules()) if mutants else [])
+
+
+def _finish(d: Any, origin: str, files: list[str] | None) -> Design:
+    if isinstance(d, types.ModuleType):
+        d = design_from_module(d, origin=origin)
+    if not isinstance(d, Design):
+        raise _err(f"{origin} is a {type(d).__name__}, not a design module or Design")
+    if files is None:
+        mod_file = getattr(sys.modules.get(d.module), "__file__", None)
+        files = source_files(mod_file, []) if mod_file and os.path.isfile(mod_file) else []
+    digest = hash_files(files) if files else d.source_hash
+    return replace(d, origin=origin, source_hash=digest)
+
+
+def _load_file(path: str, attr: str | None) -> Design:
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise _err(f"design file {path} does not exist (or is not a file); give a path to a .py "
+                   "file or a built-in name (see 'pcplab designs')")  # fmt: skip
+    real = str(p.resolve())
+    files = source_files(real, [str(Path(real).parent)])
+    digest = hash_files(files)
+    modname = f"pcplab_user_design_{hashlib.sha256(real.encode()).hexdigest()[:12]}_{digest}"
+    mod = sys.modules.get(modname)
+    if mod is None:
+        spec = importlib.util.spec_from_file_location(modname, real)
+        if spec is None or spec.loader is None:
+            raise _err(f"cannot load design file {path}: not a Python source file")
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[modname] = mod  # dataclasses in the file look their module up here
+        sys.path.insert(0, str(Path(real).parent))
+        try:
+            spec.loader.exec_module(mod)
+        except PcplabError:
+            sys.modules.pop(modname, None)
+            raise
+        except SyntaxError as exc:
+            sys.modules.pop(modname, None)
+            raise _err(f"design file {path}, line {exc.lineno}: syntax error: {exc.msg}") from None
+        except Exception as exc:  # noqa: BLE001 - the user's code: report it in one line
+            sys.modules.pop(modname, None)
+            raise _err(f"design file {path} failed to load: {type(exc).__name__}: {exc}") from None
+        finally:
+            try:
+                sys.path.remove(str(Path(real).parent))
+            except ValueError:
+                pass
+    if attr is not None:
+        obj = getattr(mod, attr, None)
+        if obj is None:
+            found = [v.name for v in vars(mod).values() if isinstance(v, Design)]
+            raise _err(f"design file {path} has no {attr!r}" +
+                       (f"; it defines: {', '.join(found)}" if found else ""))  # fmt: skip
+        return _finish(obj, real + f":{attr}", files)
+    designs = [v for k, v in vars(mod).items() if isinstance(v, Design) and not k.startswith("_")]
+    if isinstance(getattr(mod, "DESIGN", None), Design):
+        return _finish(mod.DESIGN, real, files)
+    if len(designs) > 1:
+        raise _err(f"design file {path} defines several designs ({', '.join(d.name for d in designs)}"
+                   f"); pick one with {path}:ATTRIBUTE")  # fmt: skip
+    if designs:
+        return _finish(designs[0], real, files)
+    if not any(callable(vars(mod).get(f)) for f in ("rmqueue_pcplist", "alloc_pages", "rmqueue",
+                                                   "__drain_all_pages", "drain_pages_zone")):
+        raise _err(f"design file {path} defines no design: write at least rmqueue_pcplist(), "
+                   "free_unref_page(), drain_pages_zone() and __drain_all_pages() (see "
+                   "docs/writing-a-design.md)")  # fmt: skip
+    return design_from_module(mod, origin=real, source_hash=digest)
+
+
+def _load_module(modname: str, attr: str | None, spec: str) -> Design:
+    try:
+        mod = importlib.import_module(modname)
+    except ModuleNotFoundError as exc:
+        raise _err(f"unknown design {spec!r}: no module {exc.name!r}; use a built-in name "
+                   "(see 'pcplab designs'), a .py file or package.module[:attr]") from None
+    except Exception as exc:  # noqa: BLE001 - the user's code
+        raise _err(f"design module {modname} failed to import: {type(exc).__name__}: {exc}") from None
+    obj: Any = mod if attr is None else getattr(mod, attr, None)
+    if obj is None:
+        raise _err(f"design module {modname} has no attribute {attr!r}")
+    if isinstance(obj, types.ModuleType) and isinstance(getattr(obj, "DESIGN", None), Design):
+        obj = obj.DESIGN
+    return _finish(obj, spec, None)
+
+
+def _check_clash(d: Design, spec: str) -> Design:
+    if d.origin != "built-in" and d.name in builtin_names(mutants=True):
+        raise _err(f"design {spec} is named {d.name!r}, which is a built-in design; give it "
+                   "another NAME")  # fmt: skip
+    return d
+
+
+def get_design(spec: str) -> Design:
+    """The design ``spec`` names (see the module docstring); :class:`PcplabError` otherwise."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise _err("empty design name; use one of: " + ", ".join(builtin_names()))
+    file_key = _file_key(spec)
+    d = _cache.get(file_key or spec)
+    if d is not None:
+        return d
+    if spec in _registered:
+        return _registered[spec]
+    if spec in BUILT_IN:
+        d = _module_design(BUILT_IN[spec], "built-in")
+    elif spec in (mm := mutant_modules()):
+        d = _module_design(mm[spec], "built-in")
+    else:
+        eps = _entry_points()
+        path, _, attr = spec.partition(":") if not os.path.exists(spec) else (spec, "", "")
+        if spec in eps:
+            try:
+                obj = eps[spec].load()
+            except Exception as exc:  # noqa: BLE001 - an installed package's code
+                raise _err(f"design entry point {spec!r} failed to load: "
+                           f"{type(exc).__name__}: {exc}") from None  # fmt: skip
+            d = _check_clash(_finish(obj, f"entry point {spec}", None), spec)
+        elif path.endswith(".py") or os.sep in path or "/" in path:
+            d = _check_clash(_load_file(path, attr or None), spec)
+        elif "." in path or attr:
+            d = _check_clash(_load_module(path, attr or None, spec), spec)
+        else:
+            raise _err(
+                f"unknown design {spec!r}; use one of: {', '.join(builtin_names())}, a registered "
+                "or installed design (see 'pcplab designs'), a .py file or package.module[:attr]"
+            )
+    if d.origin == "built-in" and d.name != spec:
+        raise RuntimeError(f"{spec} defines design {d.name!r}")  # a registry typo
+    _cache[file_key or spec] = d
+    return d
+
+
+def _file_key(spec: str) -> str | None:
+    """For a file spec, a cache key that changes when the file (or a user module it imports)
+    does, so an edited design is re-read even within one process."""
+    path, _, attr = spec.partition(":") if not os.path.exists(spec) else (spec, "", "")
+    if not (path.endswith(".py") or os.sep in path or "/" in path):
+        return None
+    p = Path(path).expanduser()
+    if not p.is_file():
+        return None
+    real = str(p.resolve())
+    try:
+        digest = hash_files(source_files(real, [str(Path(real).parent)]))
+    except OSError:
+        return None
+    return f"{real}:{attr}@{digest}"
+
+
+def register(design: Design) -> Design:
+    """Make ``design`` available by its name to every command run in this process."""
+    if not isinstance(design, Design):
+        raise TypeError("register() takes a pcplab.designs.Design (see pcplab.designs.load)")
+    if design.name in builtin_names(mutants=True):
+        raise _err(f"cannot register {design.name!r}: a built-in design has that name")
+    if design.origin == "built-in":
+        design = replace(design, origin="registered")
+    _registered[design.name] = design
+    _cache.pop(design.name, None)
+    return design
+
+
+def registered() -> dict[str, Design]:
+    return dict(_registered)
+
+
+def entry_point_names() -> list[str]:
+    return sorted(_entry_points())
+
+
+def forget(spec: str | None = None) -> None:
+    """Drop cached designs (all, or one spec) so the next lookup re-reads the source."""
+    if spec is None:
+        _cache.clear()
+        for name in [n for n in sys.modules if n.startswith("pcplab_user_design_")]:
+            del sys.modules[name]
+    else:
+        _cache.pop(spec, None)
+
+
+__all__ = [
+    "BUILT_IN",
+    "ENTRY_POINT_GROUP",
+    "HOOKS",
+    "KERNEL_FUNCTIONS",
+    "builtin_names",
+    "design_from_module",
+    "entry_point_names",
+    "forget",
+    "get_design",
+    "hash_files",
+    "mutant_modules",
+    "register",
+    "registered",
+    "source_files",
+]
