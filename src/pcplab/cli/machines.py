@@ -11,6 +11,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from pcplab.cli.options import PageSize
+from pcplab.errors import PcplabError
 from pcplab.machines import HOST, get_profile, load_zoneinfo, profile_names
 from pcplab.machines.host import host_kernel, host_profile, host_zoneinfo
 from pcplab.machines.sizing import (
@@ -41,11 +43,18 @@ def machines() -> None:
 def list_(as_json: bool) -> None:
     """List the built-in machine profiles (and `host`)."""
     rows = []
+    broken = []
     for name in profile_names():
         if name == HOST:
             rows.append({"name": HOST, "description": "this machine, read from /proc and /sys"})
             continue
-        p = get_profile(name)
+        try:
+            p = get_profile(name)
+        except PcplabError as exc:
+            # one broken file in the profiles folder is reported for itself, not for every command
+            broken.append({"name": name, "error": str(exc)})
+            click.echo(f"pcplab: warning: {exc}", err=True)
+            continue
         rows.append(
             {
                 "name": p.name,
@@ -61,7 +70,7 @@ def list_(as_json: bool) -> None:
             }
         )
     if as_json:
-        _emit_json({"machines": rows})
+        _emit_json({"machines": rows, "broken": broken} if broken else {"machines": rows})
         return
     table = Table(title="machine profiles")
     for col in ("name", "arch", "sockets", "nodes", "cpus", "smt", "GiB", "page", "description"):
@@ -100,7 +109,7 @@ def list_(as_json: bool) -> None:
 )
 @click.option(
     "--page-size",
-    type=int,
+    type=PageSize(),
     default=None,
     help="Page size of an imported zoneinfo (default 4096; host: the real one).",
 )
@@ -111,7 +120,7 @@ def list_(as_json: bool) -> None:
 )
 @click.option(
     "--min-free-kbytes",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, 2**31 - 1),
     default=None,
     help="Pin vm.min_free_kbytes instead of computing it.",
 )

@@ -12,7 +12,23 @@ from typing import Any
 
 import click
 
+from pcplab.cli.options import (
+    MAX_BOUND,
+    MAX_DRAIN_RATE,
+    MAX_ITERATIONS,
+    MAX_SIM_SECONDS,
+    MIN_DRAIN_RATE,
+    MIN_SIM_SECONDS,
+    RUN_ID,
+    SEED,
+    FiniteFloat,
+    isolated_cpus,
+    machine_profile,
+    parse_int_list,
+    strip_timing,
+)
 from pcplab.errors import PcplabError
+from pcplab.safe_write import check_output_dir, check_output_path, write_output
 
 # Defaults of `pcplab compare` with no arguments: the seed's experiment (workqueue "vanilla" vs the
 # RCU patch vs the 6.0 spinlock) on the 2-socket Haswell Xeon of the seed's thread (32 CPUs), sized
@@ -34,22 +50,16 @@ DEFAULT_DURATION = 0.05
 DEFAULT_CHECK_BOUND = 1
 
 
-def _int_list(text: str | None, what: str) -> tuple[int, ...] | None:
-    if text is None or text.strip() in ("", "default"):
-        return None
-    try:
-        vals = tuple(int(x) for x in text.split(",") if x.strip())
-    except ValueError as exc:
-        raise PcplabError(f"{what} must be comma-separated integers, got {text!r}") from exc
-    if not vals or any(v < 0 for v in vals):
-        raise PcplabError(f"{what} must be non-negative integers, got {text!r}")
-    return vals
-
-
-def _open_store(db: str | None) -> Any:
+def _open_store(db: str | None, create: bool = True, missing: str = "") -> Any:
+    """The results database; with ``create`` False (commands that only read) a missing file is
+    an error (prefixed by ``missing``) instead of a new empty database."""
     from pcplab.store.db import Store
 
-    return Store(db)
+    return Store(db, create=create, missing=missing)
+
+
+#: workloads pcplab itself stores (``runs list --workload``); a database may hold more
+KNOWN_WORKLOADS = ("pft", "noise", "check")
 
 
 db_option = click.option("--db", "db", type=click.Path(dir_okay=False), default=None,
@@ -63,21 +73,28 @@ db_option = click.option("--db", "db", type=click.Path(dir_okay=False), default=
               help="comma-separated designs; the first is the baseline ('vanilla' = workqueue)")
 @click.option("--clients", default=DEFAULT_CLIENTS, show_default=True,
               help="pft client counts, or 'default' for mmtests' sequence for the machine")
-@click.option("--iterations", default=DEFAULT_ITERATIONS, show_default=True, type=int,
+@click.option("--iterations", default=DEFAULT_ITERATIONS, show_default=True,
+              type=click.IntRange(1, MAX_ITERATIONS),
               help="pft runs per client count (mmtests uses 30)")
-@click.option("--seed", default=DEFAULT_SEED, show_default=True, type=int)
+@click.option("--seed", default=DEFAULT_SEED, show_default=True, type=SEED,
+              help="random seed (0..2^64-1)")
 @click.option("--isolated", default=DEFAULT_ISOLATED, show_default=True,
               help="isolated (nohz_full) CPUs for the noise run")
 @click.option("--load", default=DEFAULT_LOAD, show_default=True,
-              help="load on the other CPUs during the noise run (drain-storm, oom, cma)")
-@click.option("--drain-rate", default=DEFAULT_DRAIN_RATE, show_default=True, type=float,
+              type=click.Choice(["drain-storm", "oom", "cma"]),
+              help="load on the other CPUs during the noise run")
+@click.option("--drain-rate", default=DEFAULT_DRAIN_RATE, show_default=True,
+              type=FiniteFloat(MIN_DRAIN_RATE, MAX_DRAIN_RATE, unit="drains/s"),
               help="drain_all_pages() calls per second during the noise run")
-@click.option("--duration", default=DEFAULT_DURATION, show_default=True, type=float,
+@click.option("--duration", default=DEFAULT_DURATION, show_default=True,
+              type=FiniteFloat(MIN_SIM_SECONDS, MAX_SIM_SECONDS, unit="s"),
               help="simulated seconds of the noise run")
 @click.option("--check-mode", default="exhaustive", show_default=True,
+              type=click.Choice(["exhaustive", "random", "pct"]),
               help="checker mode for the verdicts")
-@click.option("--check-bound", default=DEFAULT_CHECK_BOUND, show_default=True, type=int,
-              help="checker preemption bound (exhaustive mode)")
+@click.option("--check-bound", default=DEFAULT_CHECK_BOUND, show_default=True,
+              type=click.IntRange(-1, MAX_BOUND),
+              help="checker preemption bound (exhaustive mode; -1: none)")
 @click.option("--significance", "rule", type=click.Choice(["ci", "ttest"]), default="ci",
               show_default=True,
               help="'*' rule: mmtests' interval non-overlap (2024-12+) or the old t-test (p<0.10)")
@@ -92,11 +109,15 @@ db_option = click.option("--db", "db", type=click.Path(dir_okay=False), default=
 @click.option("--no-plots", is_flag=True, help="skip plots (text/json only)")
 @click.option("--backend", default=None, hidden=True,
               help="result backend: sim (default) or fake (testing; also $PCPLAB_COMPARE_BACKEND)")
+@click.option("--timing", is_flag=True,
+              help="keep the checker's wall-clock figures (seconds, steps/s) in --format json "
+                   "(left out by default: the same seed prints the same bytes)")
 @db_option
 def compare(machine: str, designs: str, clients: str, iterations: int, seed: int, isolated: str,
             load: str, drain_rate: float, duration: float, check_mode: str,
             check_bound: int | None, rule: str, fmt: str, out_dir: str, html_dir: str | None,
-            fresh: bool, quiet: bool, no_plots: bool, backend: str | None, db: str | None) -> None:
+            fresh: bool, quiet: bool, no_plots: bool, backend: str | None, timing: bool,
+            db: str | None) -> None:
     """Compare drain designs: mmtests pft tables, isolated-CPU noise, drain latency, verdicts.
 
     With no arguments: the seed's experiment (vanilla = workqueue, rcu, spinlock) on a built-in
@@ -106,19 +127,25 @@ def compare(machine: str, designs: str, clients: str, iterations: int, seed: int
     from pcplab.report import compare as cmp
     from pcplab.report.backends import get_backend
 
-    if iterations < 1:
-        raise PcplabError(f"--iterations must be at least 1, got {iterations}")
-    if drain_rate <= 0 or duration <= 0:
-        raise PcplabError("--drain-rate and --duration must be positive")
+    # everything is checked here, before the first (possibly minutes-long) run is started
     be = get_backend(backend)
+    profile = machine_profile(machine)
+    from pcplab.workloads.pft import MAX_CLIENTS
+
+    client_list = (None if clients.strip() in ("", "default") else tuple(parse_int_list(
+        clients, "--clients", 1, min(profile.nr_cpus, MAX_CLIENTS), "client count")))
+    iso = (() if isolated.strip() in ("", "default")
+           else tuple(isolated_cpus(isolated, profile)))  # fmt: skip
+    if not no_plots:
+        check_output_dir(out_dir, "--out directory")
+    if html_dir:
+        check_output_dir(html_dir, "--html directory")
     params = cmp.CompareParams(
         machine=machine, designs=cmp.normalise_designs(designs.split(",")),
-        clients=_int_list(clients, "--clients"), iterations=iterations, seed=seed,
-        isolated=_int_list(isolated, "--isolated") or (), load=load, drain_rate=drain_rate,
+        clients=client_list, iterations=iterations, seed=seed,
+        isolated=iso, load=load, drain_rate=drain_rate,
         duration_s=duration, check_mode=check_mode, check_bound=check_bound, rule=rule,
         backend=be.name)
-    if params.clients is not None and 0 in params.clients:
-        raise PcplabError("--clients must be positive")
     be.validate(params.machine, params.designs)
 
     with _open_store(db) as store:
@@ -137,6 +164,8 @@ def compare(machine: str, designs: str, clients: str, iterations: int, seed: int
 
     if fmt == "json":
         data = dict(report.data)
+        if not timing:
+            data["check"] = strip_timing(data.get("check", {}))
         data["files"] = [str(p) for p in written]
         click.echo(cmp.to_json(data))
     elif fmt == "html":
@@ -201,7 +230,12 @@ def runs() -> None:
 @db_option
 def runs_list(workload: str | None, db: str | None) -> None:
     """One line per stored run."""
-    with _open_store(db) as store:
+    with _open_store(db, create=False) as store:
+        if workload is not None:
+            known = sorted(set(KNOWN_WORKLOADS) | set(store.workloads()))
+            if workload not in known:
+                raise PcplabError(f"unknown --workload {workload[:40]!r}; use one of: "
+                                  f"{', '.join(known)}")  # fmt: skip
         rows = store.runs(workload=workload)
     header = ("ID", "KEY", "CREATED", "WORKLOAD", "MACHINE", "DESIGN", "KERNEL", "SEED", "SOURCE")
     table = [header] + [
@@ -214,17 +248,17 @@ def runs_list(workload: str | None, db: str | None) -> None:
 
 
 @runs.command("show")
-@click.argument("run_id", type=int)
+@click.argument("run_id", type=RUN_ID)
 @db_option
 def runs_show(run_id: int, db: str | None) -> None:
     """Everything stored about one run, as JSON."""
-    with _open_store(db) as store:
+    with _open_store(db, create=False, missing=f"no run with id {run_id}") as store:
         run = store.get(run_id)
     click.echo(json.dumps(run.as_dict(), indent=2, sort_keys=True))
 
 
 @runs.command("table")
-@click.argument("run_ids", nargs=-1, type=int)
+@click.argument("run_ids", nargs=-1, type=RUN_ID)
 @click.option("--significance", "rule", type=click.Choice(["ci", "ttest"]), default="ci",
               show_default=True)
 @db_option
@@ -237,7 +271,7 @@ def runs_table(run_ids: tuple[int, ...], rule: str, db: str | None) -> None:
     from pcplab.report.pft_log import as_mmtests_sees
     from pcplab.report.pft_tables import pft_report
 
-    with _open_store(db) as store:
+    with _open_store(db, create=False) as store:
         selected = store.runs(list(run_ids) or None, workload=None if run_ids else "pft")
     bad = [r.id for r in selected if r.workload != "pft"]
     if bad:
@@ -292,37 +326,40 @@ def _export_text(selected: Sequence[Any], fmt: str) -> str:
 
 
 @runs.command("export")
-@click.argument("run_ids", nargs=-1, type=int)
+@click.argument("run_ids", nargs=-1, type=RUN_ID)
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="json",
               show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
-              help="file to write (default: stdout)")
+@click.option("--output", "-o", default=None,
+              help="file to write ('-' or default: stdout; a device or FIFO is written through, "
+                   "a symlink or directory refused)")
 @db_option
 def runs_export(run_ids: tuple[int, ...], fmt: str, output: str | None, db: str | None) -> None:
     """Stored runs (all, or the given IDs) as CSV (one row per sample) or JSON."""
-    with _open_store(db) as store:
+    if output is not None:
+        check_output_path(output, "--output file")
+    with _open_store(db, create=False) as store:
         selected = store.runs(list(run_ids) or None)
     _emit(_export_text(selected, fmt), output)
 
 
 def _emit(text: str, output: str | None) -> None:
+    """``text`` to stdout or to ``output`` (atomically for a regular file; see
+    :mod:`pcplab.safe_write`)."""
     if output is None:
         click.echo(text, nl=False)
         return
-    path = Path(output)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    write_output(output, text, "--output file")
 
 
 # -- export / import ------------------------------------------------------------------------------
 @click.command()
-@click.argument("run_ids", nargs=-1, type=int)
+@click.argument("run_ids", nargs=-1, type=RUN_ID)
 @click.option("--mmtests", "mmtests_dir", type=click.Path(file_okay=False), default=None,
               help="write pft runs as an mmtests results tree (work/log layout) into DIR")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default=None,
               help="instead, write runs as CSV or JSON (like 'pcplab runs export')")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None)
+@click.option("--output", "-o", default=None,
+              help="file for --format ('-' or default: stdout)")
 @db_option
 def export(run_ids: tuple[int, ...], mmtests_dir: str | None, fmt: str | None,
            output: str | None, db: str | None) -> None:
@@ -332,7 +369,13 @@ def export(run_ids: tuple[int, ...], mmtests_dir: str | None, fmt: str | None,
     """
     if (mmtests_dir is None) == (fmt is None):
         raise PcplabError("give exactly one of --mmtests DIR or --format csv|json")
-    with _open_store(db) as store:
+    if output is not None:
+        if fmt is None:
+            raise PcplabError("--output goes with --format; --mmtests writes into its directory")
+        check_output_path(output, "--output file")
+    if mmtests_dir is not None:
+        check_output_dir(mmtests_dir, "--mmtests directory")
+    with _open_store(db, create=False) as store:
         selected = store.runs(list(run_ids) or None, workload=None if run_ids else "pft")
     if fmt is not None:
         _emit(_export_text(selected, fmt), output)

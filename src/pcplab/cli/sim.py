@@ -10,28 +10,29 @@ import sys
 
 import click
 
+from pcplab.cli.options import (
+    MAX_ITERATIONS,
+    SEED,
+    check_design,
+    check_memory_mib,
+    machine_profile,
+    parse_int_list,
+)
 from pcplab.errors import PcplabError
 
 
-def _parse_clients(text: str | None) -> list[int] | None:
+def _parse_clients(text: str | None, top: int = 128) -> list[int] | None:
+    """``1,4,8-12`` within ``1..top`` (the machine's CPUs, at most pft's 128); bounds are checked
+    before a range is expanded, and ``1 2`` is refused rather than read as 12."""
     if text is None:
         return None
-    out = []
-    for part in text.replace(" ", "").split(","):
-        if not part:
-            continue
-        if "-" in part:
-            a, _, b = part.partition("-")
-            if not (a.isdigit() and b.isdigit()) or int(a) > int(b):
-                raise PcplabError(f"bad client range {part!r}; use e.g. --clients 1,4,8-12")
-            out.extend(range(int(a), int(b) + 1))
-        elif part.isdigit():
-            out.append(int(part))
-        else:
-            raise PcplabError(f"bad client count {part!r}; use e.g. --clients 1,4,8")
-    if not out:
-        raise PcplabError("--clients is empty; give e.g. --clients 1,4,8")
-    return out
+    return parse_int_list(text, "--clients", 1, top, "client count")
+
+
+def _max_clients(profile: object) -> int:
+    from pcplab.workloads import pft
+
+    return min(int(profile.nr_cpus), pft.MAX_CLIENTS)  # type: ignore[attr-defined]
 
 
 def _mean(xs: list[float]) -> float:
@@ -42,10 +43,12 @@ def _mean(xs: list[float]) -> float:
 @click.option("--machine", "-m", required=True, help="Machine profile (see `pcplab machines list`).")
 @click.option("--design", "-d", required=True, help="Drain design (see `pcplab designs`).")
 @click.option("--clients", default=None, help="Thread counts, e.g. 1,4,8-12 (default: mmtests').")
-@click.option("--iterations", "-n", default=30, show_default=True, type=int, help="Runs per count.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--iterations", "-n", default=30, show_default=True,
+              type=click.IntRange(1, MAX_ITERATIONS), help="Runs per count.")  # fmt: skip
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Random seed (0..2^64-1).")
 @click.option("--exact", is_flag=True, help="Every fault through the engine (slow; small cases).")
-@click.option("--mapping-mb", default=None, type=int, help="Mapping size in MiB (default MemTotal/5).")
+@click.option("--mapping-mb", default=None, type=click.IntRange(1, 2**40),
+              help="Mapping size in MiB (default MemTotal/5; at most the machine's memory).")  # fmt: skip
 @click.option(
     "--placement",
     type=click.Choice(["fork-domain", "v5.17"]),
@@ -67,9 +70,15 @@ def pft(
 ) -> None:
     """Simulate mmtests' pft: per thread count, mean system and elapsed time and every sample."""
     from pcplab.sim.api import run_pft
+    from pcplab.sim.costs import KernelConfig
 
-    if iterations < 1:
-        raise PcplabError(f"--iterations must be at least 1, got {iterations}")
+    KernelConfig.parse(kernel_config)  # bad input fails before any work
+    profile = machine_profile(machine)
+    check_design(design)
+    client_list = _parse_clients(clients, _max_clients(profile))
+    check_memory_mib(mapping_mb, profile, "--mapping-mb", minimum=1)
+    if mapping_mb is not None and mapping_mb << 20 < profile.page_size:
+        raise PcplabError(f"--mapping-mb {mapping_mb} is below one page of {profile.name}")
     mapping = None if mapping_mb is None else mapping_mb << 20
     show = None
     if not as_json and sys.stderr.isatty():
@@ -80,7 +89,7 @@ def pft(
     res = run_pft(
         machine,
         design,
-        clients=_parse_clients(clients),
+        clients=client_list,
         iterations=iterations,
         seed=seed,
         progress=show,

@@ -11,14 +11,30 @@ from typing import Any
 
 import click
 
+from pcplab.cli.options import (
+    MAX_DRAIN_RATE,
+    MAX_SIM_SECONDS,
+    MIN_DRAIN_RATE,
+    MIN_SIM_SECONDS,
+    SEED,
+    FiniteFloat,
+    RtRuntime,
+    check_design,
+    check_memory_mib,
+    isolated_cpus,
+    machine_profile,
+)
 from pcplab.errors import PcplabError
 from pcplab.workloads.isolated import ISOLATED_TASKS
 
 
-def parse_cpu_list(text: str) -> list[int]:
-    """``2-3,6`` → [2, 3, 6]; bad syntax raises PcplabError (one line, exit 2)."""
+def parse_cpu_list(text: str, profile: Any = None) -> list[int]:
+    """``2-3,6`` → [2, 3, 6]; bad syntax, or (given the machine's ``profile``) a CPU the machine
+    lacks or every CPU, raises PcplabError (one line, exit 2) before the list is expanded."""
     from pcplab.machines.cpulist import parse_cpulist
 
+    if profile is not None:
+        return isolated_cpus(text, profile)
     cpus = list(parse_cpulist(text))
     if not cpus:
         raise PcplabError(f"--isolated {text!r} names no CPU; give e.g. --isolated 2-3,6")
@@ -78,8 +94,12 @@ def format_noise(res: dict[str, Any]) -> str:
     show_default=True,
     help="What the other CPUs do.",
 )
-@click.option("--drain-rate", default=100.0, show_default=True, type=float, help="Drains per s.")
-@click.option("--duration", default=1.0, show_default=True, type=float, help="Simulated seconds.")
+@click.option("--drain-rate", default=100.0, show_default=True,
+              type=FiniteFloat(MIN_DRAIN_RATE, MAX_DRAIN_RATE, unit="drains/s"),
+              help="Drains per s.")  # fmt: skip
+@click.option("--duration", default=1.0, show_default=True,
+              type=FiniteFloat(MIN_SIM_SECONDS, MAX_SIM_SECONDS, unit="s"),
+              help="Simulated seconds.")  # fmt: skip
 @click.option(
     "--isolated-task",
     type=click.Choice(list(ISOLATED_TASKS)),
@@ -91,11 +111,12 @@ def format_noise(res: dict[str, Any]) -> str:
     "--rt-runtime-us",
     default=950_000,
     show_default=True,
-    type=int,
+    type=RtRuntime(),
     help="sched_rt_runtime_us: SCHED_FIFO time per 1 s RT period before RT throttling; -1: none.",
 )
-@click.option("--memory-mib", default=None, type=int, help="Scale the machine's memory down.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--memory-mib", default=None, type=click.IntRange(1, 2**40),
+              help="Scale the machine's memory down (4 MiB up to the machine's).")  # fmt: skip
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Random seed (0..2^64-1).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def noise(
     machine: str,
@@ -113,7 +134,10 @@ def noise(
     """Noise on isolated CPUs (osnoise vocabulary) and drain latency while drains run."""
     from pcplab.sim.api_noise import run_noise
 
-    cpus = parse_cpu_list(isolated)
+    profile = machine_profile(machine)
+    check_design(design)
+    cpus = parse_cpu_list(isolated, profile)
+    check_memory_mib(memory_mib, profile, "--memory-mib")
     res = run_noise(
         machine,
         design,
@@ -146,9 +170,10 @@ def _progress() -> Any:
 @click.option("--machine", "-m", default="rpi4", show_default=True, help="Machine profile.")
 @click.option("--design", "-d", required=True, help="Drain design (see `pcplab designs`).")
 @click.option(
-    "--memory-mib", default=None, type=int, help="Machine memory in MiB (default 32: seconds)."
+    "--memory-mib", default=None, type=click.IntRange(1, 2**40),
+    help="Machine memory in MiB (default 32: seconds; 4 up to the machine's)."
 )
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Random seed (0..2^64-1).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def oom(machine: str, design: str, memory_mib: int | None, seed: int, as_json: bool) -> None:
     """The seed's reproducer: a process eats memory until the OOM killer acts.
@@ -158,7 +183,12 @@ def oom(machine: str, design: str, memory_mib: int | None, seed: int, as_json: b
     from pcplab.sim.api_noise import OOM_MEMORY_MIB, run_oom
     from pcplab.workloads.oops import format_oops
 
-    res = run_oom(machine, design, seed, memory_mib=memory_mib or OOM_MEMORY_MIB)
+    profile = machine_profile(machine)
+    check_design(design)
+    check_memory_mib(memory_mib, profile, "--memory-mib")
+    res = run_oom(
+        machine, design, seed, memory_mib=OOM_MEMORY_MIB if memory_mib is None else memory_mib
+    )
     ok = res["outcome"] == "oom-killed" and res["pages_lost"] == 0 and not res["invariant_errors"]
     if as_json:
         click.echo(json.dumps(res, indent=1, sort_keys=True))

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from pcplab.errors import PcplabError
 
+#: ASSUMPTION: the largest CPU id worth expanding: Linux's NR_CPUS is at most 8192 (x86 MAXSMP);
+#: larger ids are refused before a range is expanded (``0-100000000000`` must not fill memory)
+CPU_ID_LIMIT = 8192
 
-def parse_cpulist(text: str) -> tuple[int, ...]:
-    """Sorted CPU ids of a cpulist; "" is the empty list. Bad syntax raises PcplabError."""
+
+def parse_cpulist(text: str, limit: int = CPU_ID_LIMIT) -> tuple[int, ...]:
+    """Sorted CPU ids of a cpulist; "" is the empty list. Bad syntax, or an id at or above
+    ``limit``, raises PcplabError (checked before the range is expanded)."""
     cpus: set[int] = set()
     for part in text.strip().split(","):
         part = part.strip()
@@ -17,9 +22,11 @@ def parse_cpulist(text: str) -> tuple[int, ...]:
             first = int(lo)
             last = int(hi) if sep else first
         except ValueError:
-            raise PcplabError(f"bad cpulist {text!r}: {part!r} is not N or N-M") from None
+            raise PcplabError(f"bad cpulist {text[:60]!r}: {part[:40]!r} is not N or N-M") from None
         if first < 0 or last < first:
-            raise PcplabError(f"bad cpulist {text!r}: range {part!r} is empty or negative")
+            raise PcplabError(f"bad cpulist {text[:60]!r}: range {part[:40]!r} is empty or negative")
+        if last >= limit:
+            raise PcplabError(f"bad cpulist {text[:60]!r}: CPU {last} is above the limit {limit - 1}")
         cpus.update(range(first, last + 1))
     return tuple(sorted(cpus))
 

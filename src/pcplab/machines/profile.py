@@ -61,6 +61,18 @@ ARCHES = ("x86_64", "arm64", "ppc64le")
 CPU_NUMBERINGS = ("thread-major", "core-major")
 # zone order below Normal; Normal takes everything above the last limit
 LOW_ZONES = ("DMA", "DMA32")
+#: ASSUMPTION (physical limits a profile must respect; the kernel's own ceilings where it has one):
+#: NR_CPUS is at most 8192 (x86 ``MAXSMP``, arch/x86/Kconfig ``NR_CPUS_RANGE_END``), NUMA nodes at
+#: most 1024 (``NODES_SHIFT`` <= 10), and no node holds more than 16 PiB, a cost fact above 1e12
+#: (in any of its units) or an order above 20 is a typo, not a machine.
+MAX_CPUS = 8192
+MAX_NODES = 1024
+MAX_NODE_BYTES = 2**54
+MAX_COST = 1e12
+MAX_ORDER_LIMIT = 20
+MAX_PAGE_SIZE = 1 << 20
+#: a name is used in file names and tables: letters, digits, '.', '_', '-'
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 
 @dataclass(frozen=True)
@@ -311,9 +323,13 @@ def load_profile(path: str | Path) -> Profile:
     """Read and validate a profile TOML file; any problem is one PcplabError line."""
     p = Path(path)
     try:
+        if p.stat().st_size > 1 << 20:
+            raise PcplabError(f"machine profile {p} is over 1 MiB; is it a profile TOML file?")
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
-        raise PcplabError(f"cannot read machine profile {p}: {exc.strerror}") from None
+        raise PcplabError(f"cannot read machine profile {p}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise PcplabError(f"machine profile {p} is not UTF-8 text") from None
     return parse_profile(text, origin=str(p))
 
 
@@ -322,7 +338,28 @@ def parse_profile(text: str, origin: str = "<profile>") -> Profile:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PcplabError(f"machine profile {origin}: bad TOML: {exc}") from None
-    return _Validator(data, origin).build()
+    except (RecursionError, ValueError) as exc:  # 100k nested arrays; int() of 5000 digits
+        raise PcplabError(f"machine profile {origin}: unreadable TOML ({exc})") from None
+    profile = _Validator(data, origin).build()
+    _check_layout(profile)
+    return profile
+
+
+def _check_layout(profile: Profile) -> None:
+    """Lay the profile's memory out once so a layout that leaves a node without usable memory is
+    reported now, naming the profile, rather than as a crash inside a simulation."""
+    try:
+        topo = profile.topology()
+    except PcplabError:
+        raise
+    except (ValueError, ArithmeticError) as exc:
+        raise PcplabError(f"machine profile {profile.origin}: memory layout fails: {exc}") from None
+    for node in topo.nodes:
+        if sum(z.managed for z in node.zones) <= 0:
+            raise PcplabError(
+                f"machine profile {profile.origin}: nodes[{node.node_id}] has no managed memory "
+                "after holes, reserved ranges and struct pages; give it more memory"
+            )
 
 
 class _Validator:
@@ -346,26 +383,30 @@ class _Validator:
         value = src[key]
         kinds = kind if isinstance(kind, tuple) else (kind,)
         if isinstance(value, bool) and bool not in kinds:
-            raise self.fail(f"{where}{key!r} must be {_kind_name(kinds)}, got {value!r}")
+            raise self.fail(f"{where}{key!r} must be {_kind_name(kinds)}, got {_short(value)}")
         if not isinstance(value, kinds):
-            raise self.fail(f"{where}{key!r} must be {_kind_name(kinds)}, got {value!r}")
+            raise self.fail(f"{where}{key!r} must be {_kind_name(kinds)}, got {_short(value)}")
         return value
 
-    def positive(self, key: str) -> int:
+    def positive(self, key: str, top: int = MAX_CPUS) -> int:
         v = self.get(key, int)
-        if v <= 0:
-            raise self.fail(f"{key!r} must be positive, got {v}")
+        if not 0 < v <= top:
+            raise self.fail(f"{key!r} must be within 1..{top}, got {_short(v)}")
         return v
 
     def build(self) -> Profile:
         d = self.data
         name = self.get("name", str)
+        if not name or len(name) > 64 or not set(name) <= _NAME_CHARS:
+            raise self.fail(
+                f"name {name[:40]!r} must be 1-64 letters, digits, '.', '_' or '-'"
+            )
         arch = self.get("arch", str)
         if arch not in ARCHES:
             raise self.fail(f"arch {arch!r} unknown; use one of {', '.join(ARCHES)}")
-        page_size = self.positive("page_size")
+        page_size = self.positive("page_size", MAX_PAGE_SIZE)
         if page_size & (page_size - 1) or page_size < 4096:
-            raise self.fail(f"page_size {page_size} must be a power of two >= 4096")
+            raise self.fail(f"page_size {page_size} must be a power of two from 4096 to {MAX_PAGE_SIZE}")
         numbering = self.get("cpu_numbering", str)
         if numbering not in CPU_NUMBERINGS:
             raise self.fail(
@@ -378,6 +419,10 @@ class _Validator:
         sockets = self.positive("sockets")
         cores = self.positive("cores_per_socket")
         smt = self.positive("smt")
+        if sockets * cores * smt > MAX_CPUS:
+            raise self.fail(
+                f"sockets*cores_per_socket*smt = {sockets * cores * smt} is above {MAX_CPUS} CPUs"
+            )
         nodes = self._nodes(page_size)
         nr_cpus = sum(len(n.cpus) for n in nodes)
         if nr_cpus != sockets * cores * smt:
@@ -397,10 +442,12 @@ class _Validator:
             raise self.fail(f"numa_distance must be a {len(nodes)}x{len(nodes)} integer matrix")
         if any(distance[i][i] != 10 for i in range(len(nodes))):
             raise self.fail("numa_distance diagonal must be 10 (local distance, as in ACPI SLIT)")
+        if any(not 10 <= x <= 255 for r in distance for x in r):
+            raise self.fail("numa_distance entries must be within 10..255 (ACPI SLIT values)")
         max_clients = self.positive("max_clients")
         if max_clients > nr_cpus:
             raise self.fail(f"max_clients {max_clients} exceeds the {nr_cpus} CPUs")
-        max_order = self.positive("max_order")
+        max_order = self.positive("max_order", MAX_ORDER_LIMIT)
         pageblock_order = self.get("pageblock_order", int)
         if not 0 <= pageblock_order <= max_order:
             raise self.fail(f"pageblock_order {pageblock_order} must be within 0..max_order")
@@ -424,7 +471,7 @@ class _Validator:
             page_size=page_size,
             pageblock_order=pageblock_order,
             max_order=max_order,
-            cacheline_bytes=self.positive("cacheline_bytes"),
+            cacheline_bytes=self._cacheline(),
             thp=self.get("thp", bool),
             max_clients=max_clients,
             default_kernel=default_kernel,
@@ -436,25 +483,36 @@ class _Validator:
             origin=self.origin,
         )
 
+    def _cacheline(self) -> int:
+        v = self.positive("cacheline_bytes", 1024)
+        if v & (v - 1) or v < 16:
+            raise self.fail(f"cacheline_bytes {v} must be a power of two from 16 to 1024")
+        return v
+
     def _nodes(self, page_size: int) -> tuple[NodeLayout, ...]:
         raw = self.get("nodes", list)
         if not raw:
             raise self.fail("needs at least one [[nodes]] entry")
+        if len(raw) > MAX_NODES:
+            raise self.fail(f"{len(raw)} nodes is above the kernel's {MAX_NODES} (NODES_SHIFT 10)")
         nodes = []
         for i, entry in enumerate(raw):
             where = f"nodes[{i}]."
             if not isinstance(entry, dict):
                 raise self.fail(f"nodes[{i}] must be a table")
             try:
-                cpus = parse_cpulist(self.get("cpus", str, entry, where))
+                cpus = parse_cpulist(self.get("cpus", str, entry, where), limit=MAX_CPUS)
             except PcplabError as exc:
                 raise self.fail(f"{where}cpus: {exc}") from None
-            if "memory_gib" in entry:
-                size = self.get("memory_gib", (int, float), entry, where) * 2**30
-            else:
-                size = self.get("memory_mib", (int, float), entry, where) * 2**20
-            if size <= 0:
-                raise self.fail(f"{where}memory must be positive")
+            key = "memory_gib" if "memory_gib" in entry else "memory_mib"
+            amount = self.get(key, (int, float), entry, where)
+            if not (isinstance(amount, int) or math.isfinite(amount)) or amount <= 0:
+                raise self.fail(f"{where}{key} must be a positive finite number, got {_short(amount)}")
+            size = amount * (2**30 if key == "memory_gib" else 2**20)
+            if size > MAX_NODE_BYTES:
+                raise self.fail(f"{where}{key} {_short(amount)} is above 16 PiB per node")
+            if int(size) // page_size < 1:
+                raise self.fail(f"{where}{key} {_short(amount)} is less than one page")
             nodes.append(NodeLayout(node_id=i, cpus=cpus, memory_pages=int(size) // page_size))
         return tuple(nodes)
 
@@ -463,13 +521,18 @@ class _Validator:
         kib_per_page = page_size // 1024
 
         def pfn(kib: Any, what: str) -> int:
-            if isinstance(kib, bool) or not isinstance(kib, int) or kib < 0:
-                raise self.fail(f"memory.{what} must hold non-negative integers (KiB), got {kib!r}")
+            if isinstance(kib, bool) or not isinstance(kib, int) or not 0 <= kib <= 2**62:
+                raise self.fail(
+                    f"memory.{what} must hold integers (KiB) within 0..2^62, got {_short(kib)}"
+                )
             return kib // kib_per_page
 
         def ranges(key: str) -> tuple[tuple[int, int], ...]:
             out = []
-            for r in mem.get(key, []):
+            entries = mem.get(key, [])
+            if not isinstance(entries, list):
+                raise self.fail(f"memory.{key} must be an array of [start_kib, end_kib]")
+            for r in entries:
                 if not isinstance(r, list) or len(r) != 2:
                     raise self.fail(f"memory.{key} entries must be [start_kib, end_kib]")
                 lo = pfn(r[0], key)
@@ -481,6 +544,9 @@ class _Validator:
             return tuple(sorted(out))
 
         limits = self.get("zone_limits_kib", dict, mem, "memory.")
+        struct_page = self.get("struct_page_bytes", int, mem, "memory.")
+        if not 0 <= struct_page <= 1024:
+            raise self.fail(f"memory.struct_page_bytes must be within 0..1024, got {_short(struct_page)}")
         zone_limits = []
         for zname in LOW_ZONES:
             if zname in limits:
@@ -497,7 +563,7 @@ class _Validator:
             zone_limits=tuple(zone_limits),
             holes=ranges("holes_kib"),
             reserved=ranges("reserved_kib"),
-            struct_page_bytes=self.get("struct_page_bytes", int, mem, "memory."),
+            struct_page_bytes=struct_page,
             source=self.get("source", str, mem, "memory."),
         )
 
@@ -512,13 +578,29 @@ class _Validator:
             source = self.get("source", str, entry, where)
             if not source.strip():
                 raise self.fail(f"costs.{key}.source is empty; say where the figure comes from")
-            if value < 0 or not math.isfinite(value):
-                raise self.fail(f"costs.{key}.value must be a finite non-negative number")
+            if isinstance(value, int) and abs(value) > MAX_COST:
+                raise self.fail(f"costs.{key}.value {_short(value)} is above {MAX_COST:g}")
+            if value < 0 or not math.isfinite(value) or value > MAX_COST:
+                raise self.fail(
+                    f"costs.{key}.value must be a finite number within 0..{MAX_COST:g}, "
+                    f"got {_short(value)}"
+                )
+            if key in REQUIRED_COSTS and value == 0:
+                # the simulator divides by these (bandwidth, clock) or scales by them
+                raise self.fail(f"costs.{key}.value must be above 0 (it is a rate or a size)")
             out[key] = Fact(float(value), self.get("unit", str, entry, where), source)
         missing = [k for k in REQUIRED_COSTS if k not in out]
         if missing:
             raise self.fail(f"missing cost facts: {', '.join(missing)}")
         return out
+
+
+def _short(value: Any) -> str:
+    """repr of a value, cut to 40 characters (a 5000-digit number stays readable)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
+        return f"an integer of {len(hex(value)) - 2} hex digits"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _kind_name(kinds: tuple[type, ...]) -> str:

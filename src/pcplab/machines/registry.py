@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from importlib import resources
 
 from pcplab.errors import PcplabError
-from pcplab.machines.profile import Profile, parse_profile
+from pcplab.machines.profile import Profile, load_profile, parse_profile
 
 HOST = "host"
 
@@ -25,18 +26,45 @@ def profile_names() -> list[str]:
 @cache
 def _builtin(name: str) -> Profile:
     res = resources.files("pcplab.machines").joinpath("profiles", f"{name}.toml")
-    profile = parse_profile(res.read_text(encoding="utf-8"), origin=f"built-in {name}.toml")
+    try:
+        text = res.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PcplabError(f"built-in machine profile {name}.toml is unreadable: {exc}") from None
+    profile = parse_profile(text, origin=f"built-in {name}.toml")
     if profile.name != name:
         raise PcplabError(f"built-in profile {name}.toml names itself {profile.name!r}; rename one")
     return profile
 
 
+def is_profile_path(name: str) -> bool:
+    """Whether a ``--machine`` value names a TOML file rather than a built-in profile: it ends in
+    ``.toml`` or contains a path separator (``./box.toml``, ``~/machines/box``)."""
+    return name.endswith(".toml") or "/" in name or (os.sep != "/" and os.sep in name)
+
+
 def get_profile(name: str) -> Profile:
-    """A profile by name; ``host`` reads this machine. Unknown names list the known ones."""
+    """A profile by name; ``host`` reads this machine; a TOML path (see :func:`is_profile_path`)
+    is loaded and validated like a built-in one.  Unknown names list the known ones."""
+    if not isinstance(name, str) or not name.strip():
+        raise PcplabError(f"machine name is empty; known: {', '.join(profile_names())}")
     if name == HOST:
         from pcplab.machines.host import host_profile
 
         return host_profile()
+    if is_profile_path(name):
+        return _from_file(os.path.expanduser(name))
     if name not in builtin_names():
         raise PcplabError(f"unknown machine {name!r}; known: {', '.join(profile_names())}")
     return _builtin(name)
+
+
+def _from_file(path: str) -> Profile:
+    # not cached: the file may change between two calls in one process (tests, the Python API)
+    if os.path.isdir(path):
+        raise PcplabError(f"machine profile {path} is a directory; give a .toml file")
+    if not os.path.exists(path):
+        raise PcplabError(
+            f"machine profile file {path} does not exist; give a built-in name "
+            f"({', '.join(profile_names())}) or a .toml file"
+        )
+    return load_profile(path)

@@ -26,8 +26,13 @@ SPAN_KEYS = ("spanned", "present", "managed", "cma")
 PAGESET_KEYS = ("count", "high", "batch", "high_min", "high_max")
 REQUIRED_ZONE_KEYS = ("free", "min", "low", "high", "spanned", "present", "managed")
 
-_HEADER = re.compile(r"^Node\s+(\d+),\s+zone\s+(\S+)\s*$")
-_INT = re.compile(r"^\d+$")
+_HEADER = re.compile(r"^Node\s+(\d{1,12}),\s+zone\s+(\S+)\s*$")
+_INT = re.compile(r"^\d{1,19}$")
+#: counters are unsigned long in the kernel; a page count above 2^63 is not from a real file
+MAX_COUNT = 2**63 - 1
+#: MAX_NUMNODES = 1 << NODES_SHIFT, NODES_SHIFT at most 10 (mm/Kconfig); NR_CPUS at most 8192
+MAX_NODE_ID = 1023
+MAX_CPU_ID = 8191
 # any other line inside a zone: a name (words, '-', '_'), optional ':', optional value
 _OTHER = re.compile(r"^\s+[A-Za-z][\w\-]*(?: [A-Za-z][\w\-]*)*:?(?:\s+[\w(),.\- ]*)?\s*$")
 
@@ -203,8 +208,10 @@ class _Parser:
         return PcplabError(f"{self.origin}: line {lineno}: {problem}")
 
     def _int(self, lineno: int, key: str, value: str) -> int:
-        if not _INT.match(value):
-            raise self.fail(lineno, f"{key!r} needs a non-negative integer, got {value!r}")
+        if not _INT.match(value) or int(value) > MAX_COUNT:
+            raise self.fail(
+                lineno, f"{key!r} needs a non-negative integer below 2^63, got {value[:40]!r}"
+            )
         return int(value)
 
     def feed(self, lineno: int, line: str) -> None:
@@ -219,6 +226,8 @@ class _Parser:
                 )
             self._close(lineno)
             node, name = int(m.group(1)), m.group(2)
+            if node > MAX_NODE_ID:
+                raise self.fail(lineno, f"node {node} is above the kernel's limit {MAX_NODE_ID}")
             if name not in ZONE_NAMES:
                 raise self.fail(
                     lineno, f"unknown zone {name!r}; kernel zones are {', '.join(ZONE_NAMES)}"
@@ -245,7 +254,10 @@ class _Parser:
                 raise self.fail(lineno, "'cpu:' outside a 'pagesets' block")
             if len(tokens) != 2:
                 raise self.fail(lineno, "expected 'cpu: N'")
-            self.pagesets.append({"cpu": self._int(lineno, "cpu", tokens[1]), "_line": lineno})
+            cpu = self._int(lineno, "cpu", tokens[1])
+            if cpu > MAX_CPU_ID:
+                raise self.fail(lineno, f"cpu {cpu} is above the kernel's limit {MAX_CPU_ID}")
+            self.pagesets.append({"cpu": cpu, "_line": lineno})
         elif key.endswith(":") and key[:-1] in PAGESET_KEYS and self.in_pagesets:
             if not self.pagesets:
                 raise self.fail(lineno, f"{key!r} before any 'cpu: N' line")
@@ -298,12 +310,35 @@ class _Parser:
                 raise self.fail(
                     ps["_line"], f"cpu {ps['cpu']} of '{label}' has only one of high_min/high_max"
                 )
+            if "high_min" in ps and ps["high_min"] > ps["high_max"]:
+                raise self.fail(
+                    ps["_line"], f"cpu {ps['cpu']} of '{label}': high_min {ps['high_min']} is "
+                    f"above high_max {ps['high_max']}"
+                )
             sets.append(ReportedPageset(**{k: v for k, v in ps.items() if k != "_line"}))
         if len({p.cpu for p in sets}) != len(sets):
             raise self.fail(int(cur["line"]), f"zone '{label}' lists a CPU twice")  # type: ignore[arg-type]
+        self._consistent(cur, label)
         cur_fields = {k: v for k, v in cur.items() if k != "cma"}
         self.zones.append(ReportedZone(**cur_fields, pagesets=tuple(sets)))  # type: ignore[arg-type]
         self.cur = None
+
+    def _consistent(self, cur: dict[str, object], label: str) -> None:
+        """The orderings every kernel zone obeys: free <= managed <= present <= spanned (pages
+        counted by ``zone->managed_pages``, ``present_pages``, ``spanned_pages``) and
+        min <= low <= high <= promo (``__setup_per_zone_wmarks`` adds the same non-negative
+        step to each: low = min + step, high = min + 2 step, promo = min + 3 step)."""
+        line = int(cur["line"])  # type: ignore[call-overload]
+        v = {k: int(x) for k, x in cur.items() if isinstance(x, int) and k not in ("node", "line")}
+        for small, big in (("free", "managed"), ("managed", "present"), ("present", "spanned"),
+                           ("min", "low"), ("low", "high")):  # fmt: skip
+            if v[small] > v[big]:
+                raise self.fail(
+                    line, f"zone '{label}': {small} {v[small]} is above {big} {v[big]}; "
+                    "the file is inconsistent (edited or damaged?)"
+                )
+        if "promo" in v and v["promo"] < v["high"]:
+            raise self.fail(line, f"zone '{label}': promo {v['promo']} is below high {v['high']}")
 
     def finish(self) -> list[ReportedZone]:
         self._close(0)

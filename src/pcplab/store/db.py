@@ -162,20 +162,99 @@ _COLUMNS = (
 )
 
 
+#: seeds are unsigned 64-bit; SQLite integers are signed 64-bit, so a seed >= 2^63 is stored as
+#: its two's-complement value (seed - 2^64) and mapped back on reading
+_SEED_SPAN = 2**64
+SEED_MAX = _SEED_SPAN - 1
+
+
+def _seed_to_sql(seed: int | None) -> int | None:
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= SEED_MAX:
+        raise PcplabError(f"seed {seed!r:.40} is outside 0..2^64-1; give a seed in that range")
+    return seed - _SEED_SPAN if seed >= 2**63 else seed
+
+
+def _seed_from_sql(value: Any) -> int | None:
+    if value is None:
+        return None
+    return value + _SEED_SPAN if value < 0 else value
+
+
+class DamagedRow(PcplabError):
+    """A stored row that cannot be read back (edited or damaged file)."""
+
+
+def _json_col(row_id: Any, column: str, text: Any, kind: type | tuple[type, ...]) -> Any:
+    if not isinstance(text, str):
+        raise DamagedRow(f"run {row_id}: column {column} is not text")
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        raise DamagedRow(f"run {row_id}: column {column} is not valid JSON") from None
+    if not isinstance(value, kind):
+        raise DamagedRow(f"run {row_id}: column {column} holds the wrong kind of JSON value")
+    return value
+
+
 def _row_to_run(row: tuple[Any, ...]) -> Run:
     (id_, key, machine, design, workload, params, seed, ver, kernel, samples, metrics, source,
      created) = row
-    return Run(id_, key, machine, design, workload, json.loads(params), seed, ver, kernel,
-               json.loads(samples), json.loads(metrics), source, created)
+    if not isinstance(id_, int):
+        raise DamagedRow(f"a run has id {id_!r:.40}, not an integer")
+    for col, val in (("run_key", key), ("machine", machine), ("design", design),
+                     ("workload", workload), ("pcplab_version", ver), ("source", source),
+                     ("created", created)):  # fmt: skip
+        if not isinstance(val, str):
+            raise DamagedRow(f"run {id_}: column {col} is not text")
+    if kernel is not None and not isinstance(kernel, str):
+        raise DamagedRow(f"run {id_}: column kernel is not text")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise DamagedRow(f"run {id_}: column seed is not an integer")
+    return Run(id_, key, machine, design, workload, _json_col(id_, "params", params, dict),
+               _seed_from_sql(seed), ver, kernel, _json_col(id_, "samples", samples, (list, dict)),
+               _json_col(id_, "metrics", metrics, dict), source, created)
+
+
+def _damaged(path: Path, exc: BaseException) -> PcplabError:
+    if isinstance(exc, DamagedRow):
+        return PcplabError(f"results database {path}: {exc}; the file was edited or damaged")
+    return PcplabError(
+        f"cannot read results database {path}: {exc}; the file is damaged or not a pcplab "
+        "database (choose another with --db)"
+    )
 
 
 class Store:
     """A results database.  Use as a context manager or call :meth:`close`."""
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str] | None = None, *, create: bool = True, missing: str = ""
+    ) -> None:
+        """Open (with ``create``, create if absent) the database at ``path``.
+
+        ``create=False`` is for commands that only read: a missing file is a PcplabError
+        (prefixed by ``missing``) and no file is created, so ``--db typo.db`` makes nothing."""
         self.path = Path(path) if path is not None else default_db_path()
+        self._con: sqlite3.Connection | None = None
+        name = os.fspath(self.path)
+        if not name or name in (".", "..") or "\0" in name:
+            raise PcplabError(f"results database name {name!r} is not a file name; fix --db")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.path.is_dir():
+                raise PcplabError(f"results database {self.path} is a directory; give a file")
+            exists = self.path.exists()
+            if not exists and not create:
+                lead = f"{missing}: " if missing else ""
+                raise PcplabError(
+                    f"{lead}no results database at {self.path} (nothing stored there yet); "
+                    "check --db or $PCPLAB_DB, or store runs with 'pcplab compare'"
+                )
+            if exists and not self.path.is_file():
+                raise PcplabError(f"results database {self.path} is not a regular file")
+            if create:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
             # autocommit mode: transactions are explicit BEGIN IMMEDIATE ... COMMIT
             self._con = sqlite3.connect(
                 str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
@@ -183,21 +262,29 @@ class Store:
             self._con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self._con.execute("PRAGMA journal_mode = WAL")
             self._con.execute("PRAGMA synchronous = NORMAL")
-            with self._transaction() as cur:
-                for stmt in filter(str.strip, _SCHEMA.split(";")):
-                    cur.execute(stmt)
-                cur.execute(
-                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-                    (str(SCHEMA_VERSION),),
-                )
-        except sqlite3.DatabaseError as exc:
+            if create:
+                with self._transaction() as cur:
+                    for stmt in filter(str.strip, _SCHEMA.split(";")):
+                        cur.execute(stmt)
+                    cur.execute(
+                        "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                        (str(SCHEMA_VERSION),),
+                    )
+            got = self._con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        except PcplabError:
+            self.close()
+            raise
+        except (sqlite3.Error, OSError, UnicodeError) as exc:
+            self.close()
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             raise PcplabError(
-                f"cannot open results database {self.path}: {exc}; choose another with --db"
-            ) from exc
-        got = self._con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        if got is None or int(got[0]) != SCHEMA_VERSION:
+                f"cannot open results database {self.path}: {why}; choose another with --db"
+            ) from None
+        if got is None or str(got[0]).strip() != str(SCHEMA_VERSION):
+            self.close()
+            shown = "none" if got is None else repr(str(got[0])[:20])
             raise PcplabError(
-                f"results database {self.path} has schema {got and got[0]}, expected "
+                f"results database {self.path} has schema {shown}, expected "
                 f"{SCHEMA_VERSION}; use a new file with --db"
             )
 
@@ -221,7 +308,23 @@ class Store:
         return Store._Tx(self._con)
 
     def close(self) -> None:
-        self._con.close()
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a read, with a damaged file or row as one PcplabError."""
+        assert self._con is not None
+        try:
+            return self._con.execute(sql, args).fetchall()
+        except (sqlite3.Error, OverflowError, UnicodeError) as exc:
+            raise _damaged(self.path, exc) from None
+
+    def _runs_of(self, rows: list[tuple[Any, ...]]) -> list[Run]:
+        try:
+            return [_row_to_run(r) for r in rows]
+        except (DamagedRow, ValueError, TypeError) as exc:
+            raise _damaged(self.path, exc) from None
 
     def __enter__(self) -> Store:
         return self
@@ -251,6 +354,7 @@ class Store:
         swaps it for the new result in the same transaction.
         """
         version = version or model_version()
+        sql_seed = _seed_to_sql(seed)
         key = key or run_key(machine, design, workload, params, seed, version)
         samples, metrics = split_result(workload, result)
         created = datetime.fromtimestamp(time.time(), UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -260,12 +364,12 @@ class Store:
                 cur.execute(
                     f"INSERT OR {verb} INTO runs ({_COLUMNS.partition(', ')[2]}) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (key, machine, design, workload, canonical_json(dict(params)), seed, version,
+                    (key, machine, design, workload, canonical_json(dict(params)), sql_seed, version,
                      kernel, canonical_json(samples), canonical_json(metrics), source, created),
                 )
                 row = cur.execute("SELECT id FROM runs WHERE run_key = ?", (key,)).fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise PcplabError(f"cannot write results database {self.path}: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise PcplabError(f"cannot write results database {self.path}: {exc}") from None
         return int(row[0])
 
     def delete_key(self, key: str) -> None:
@@ -274,14 +378,16 @@ class Store:
             cur.execute("DELETE FROM runs WHERE run_key = ?", (key,))
 
     def find(self, key: str) -> Run | None:
-        row = self._con.execute(f"SELECT {_COLUMNS} FROM runs WHERE run_key = ?", (key,)).fetchone()
-        return _row_to_run(row) if row else None
+        rows = self._query(f"SELECT {_COLUMNS} FROM runs WHERE run_key = ?", (key,))
+        return self._runs_of(rows[:1])[0] if rows else None
 
     def get(self, run_id: int) -> Run:
-        row = self._con.execute(f"SELECT {_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
-        if row is None:
+        if isinstance(run_id, bool) or not isinstance(run_id, int) or not 0 < run_id < 2**63:
+            raise PcplabError(f"run id {run_id!r:.40} is not a stored run id (1..2^63-1)")
+        rows = self._query(f"SELECT {_COLUMNS} FROM runs WHERE id = ?", (run_id,))
+        if not rows:
             raise PcplabError(f"no run with id {run_id} in {self.path}; see 'pcplab runs list'")
-        return _row_to_run(row)
+        return self._runs_of(rows[:1])[0]
 
     def runs(self, ids: Sequence[int] | None = None, workload: str | None = None) -> list[Run]:
         if ids:
@@ -291,10 +397,14 @@ class Store:
         if workload:
             sql += " WHERE workload = ?"
             args = (workload,)
-        return [_row_to_run(r) for r in self._con.execute(sql + " ORDER BY id", args)]
+        return self._runs_of(self._query(sql + " ORDER BY id", args))
+
+    def workloads(self) -> list[str]:
+        """The distinct workloads stored."""
+        return sorted(str(r[0]) for r in self._query("SELECT DISTINCT workload FROM runs"))
 
     def __iter__(self) -> Iterator[Run]:
         return iter(self.runs())
 
     def count(self) -> int:
-        return int(self._con.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+        return int(self._query("SELECT COUNT(*) FROM runs")[0][0])
