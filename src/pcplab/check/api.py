@@ -20,6 +20,7 @@ bound, i.e. the search was exhaustive without any bound.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -43,17 +44,74 @@ DEFAULT_BOUND = 1
 MODES = ("exhaustive", "random", "pct")
 
 
-def scenarios_for(name: str, scenario_file: str | None = None) -> list[Scenario]:
+def scenarios_for(
+    name: str,
+    scenario_file: str | None = None,
+    design: Any = None,
+    *,
+    only_file: bool = False,
+) -> list[Scenario]:
+    """The scenarios ``name`` selects: ``"all"`` is the standard set, then the design's own
+    (``SCENARIOS`` in its module), then those of ``scenario_file`` (added, not replacing;
+    ``only_file`` runs the file's alone).  Two scenarios of one name are an error."""
     extra = load_scenario_file(scenario_file) if scenario_file else []
-    if name == "all":
-        return extra if extra else list(STANDARD)
-    return [get_scenario(name, extra)]
+    own = [s for s in getattr(design, "scenarios", ()) or ()]
+    for s in own:
+        if not isinstance(s, Scenario):
+            raise PcplabError(f"design {design.name}: SCENARIOS must hold Scenario objects, got "
+                              f"{type(s).__name__}")  # fmt: skip
+        s.validate()
+    if only_file and not extra:
+        raise PcplabError("--only-scenario-file needs --scenario-file FILE")
+    if name != "all":
+        return [get_scenario(name, own + extra)]
+    chosen = extra if only_file else list(STANDARD) + own + extra
+    seen: dict[str, str] = {}
+    for s in chosen:
+        where = "the scenario file" if s in extra else ("the design" if s in own else "standard")
+        if s.name in seen:
+            raise PcplabError(f"scenario {s.name!r} of {where} has the name of a {seen[s.name]} "
+                              "scenario; rename it")  # fmt: skip
+        seen[s.name] = where if where != "standard" else "standard"
+    return chosen
 
 
 def _design(name: str) -> Any:
     from pcplab import designs
 
     return designs.get(name)
+
+
+def _file_hash(path: str | None) -> str:
+    if not path:
+        return ""
+    from pcplab.designs.loader import hash_files, source_files
+
+    real = os.path.realpath(path)
+    return hash_files(source_files(real, [os.path.dirname(real)]))
+
+
+def _token_design(tok: ReplayToken) -> tuple[Any, list[str]]:
+    """The design a token names (from its recorded origin) and one-line notes if it changed."""
+    notes: list[str] = []
+    origin = tok.origin
+    if origin == "registered":
+        from pcplab import designs
+
+        if tok.design not in designs.registered():
+            raise PcplabError(f"design {tok.design!r} was registered from Python; register it "
+                              "again (pcplab.designs.register) before replaying")  # fmt: skip
+        d = _design(tok.design)
+    elif origin.startswith("entry point "):
+        d = _design(origin[len("entry point ") :])
+    elif origin not in ("built-in", ""):
+        d = _design(origin)
+    else:
+        d = _design(tok.design)
+    if tok.design_hash and d.source_hash and d.source_hash != tok.design_hash:
+        notes.append(f"note: design {d.name} ({d.origin}) changed since this token was made "
+                     f"(source {tok.design_hash} -> {d.source_hash}); replaying the current code")  # fmt: skip
+    return d, notes
 
 
 def run_check(
@@ -64,6 +122,7 @@ def run_check(
     seed: int = 0,
     *,
     scenario_file: str | None = None,
+    only_scenario_file: bool = False,
     executions: int = 2000,
     time_limit: float | None = None,
     want: frozenset[str] | None = None,
@@ -83,7 +142,7 @@ def run_check(
     if bound is not None and bound < -1:
         raise PcplabError("--bound must be >= 0 (or -1 for no bound)")
     d = _design(design)
-    scs = scenarios_for(scenario, scenario_file)
+    scs = scenarios_for(scenario, scenario_file, d, only_file=only_scenario_file)
     for s in scs:
         s.validate()
     eff_bound = (DEFAULT_BOUND if bound is None else bound) if mode == "exhaustive" else None
@@ -152,7 +211,17 @@ def run_check(
         schedule = r.schedule
         if shorten and r.violation is not None:
             schedule = shrink(_factory(d, sc), schedule, r.violation)
-        token = ReplayToken(design, sc.name, tuple(schedule), scenario_file).encode()
+        # absolute, so the printed replay line works from any directory
+        sc_file = os.path.realpath(scenario_file) if scenario_file else None
+        token = ReplayToken(
+            d.name,
+            sc.name,
+            tuple(schedule),
+            sc_file,
+            origin=d.origin,
+            design_hash=d.source_hash if d.origin != "built-in" else "",
+            scenario_hash=_file_hash(sc_file),
+        ).encode()
         out["violation"] = counterexample(d, sc, schedule, token, design)
         out["violation"]["found_after_steps"] = len(r.schedule)
         out["replay"] = token
@@ -185,8 +254,15 @@ def counterexample(d: Any, sc: Scenario, schedule: list[int], token: str, name: 
 def replay_token(token: str, scenario_file: str | None = None) -> dict[str, Any]:
     """Reproduce the run a token names; same dict shape as :func:`run_check`."""
     tok = ReplayToken.decode(token)
-    d = _design(tok.design)
-    sc = scenarios_for(tok.scenario, scenario_file or tok.scenario_file)[0]
+    d, notes = _token_design(tok)
+    sc_file = scenario_file or tok.scenario_file
+    if sc_file and not scenario_file and not os.path.exists(sc_file):
+        raise PcplabError(f"the token's scenario file {sc_file} no longer exists; pass "
+                          "--scenario-file with its new place")  # fmt: skip
+    if tok.scenario_hash and sc_file and _file_hash(sc_file) != tok.scenario_hash:
+        notes.append(f"note: scenario file {sc_file} changed since this token was made; "
+                     "replaying the current file")  # fmt: skip
+    sc = scenarios_for(tok.scenario, sc_file, d)[0]
     t0 = time.perf_counter()
     world = ScenarioWorld(d, sc)
     steps, v = record(world, list(tok.schedule))
@@ -195,6 +271,7 @@ def replay_token(token: str, scenario_file: str | None = None) -> dict[str, Any]
         "scenario": sc.name,
         "mode": "replay",
         "violation": None,
+        "notes": notes,
         "replay": token.strip(),
         "exhaustive": False,
         "executions": 1,

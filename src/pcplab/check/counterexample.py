@@ -5,8 +5,9 @@ A counterexample is the schedule replayed with recording on: numbered steps (CPU
 corresponds to (an oops for a NULL dereference, a lockdep/might_sleep splat, a hung-task report for
 a deadlock), the call trace of the offending task, and the allocator state at that point.
 
-A replay token is ``pcp1.`` + base64url(zlib(JSON {design, scenario, schedule[, file]})): compact,
-copy-pasteable, and exactly reproducible because worlds are deterministic.
+A replay token is ``pcp1.`` + base64url(zlib(JSON {design, scenario, schedule[, scenario file's
+absolute path and hash, the design's origin and source hash]})): compact, copy-pasteable, usable
+from any directory, and exactly reproducible because worlds are deterministic.
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ from pcplab.errors import PcplabError
 from pcplab.kernel.state import BLOCKED
 
 TOKEN_PREFIX = "pcp1."
+#: decode limits: a real token is a few hundred characters (schedules of at most a few thousand
+#: steps over at most a few dozen tasks)
+MAX_TOKEN_CHARS = 1 << 20
+MAX_TOKEN_JSON = 4 << 20
+MAX_TASK_INDEX = 100_000
 
 
 @dataclass(frozen=True)
@@ -31,30 +37,74 @@ class ReplayToken:
     scenario: str
     schedule: tuple[int, ...]
     scenario_file: str | None = None
+    #: where the design came from (an absolute path or module spec; "built-in") and its source
+    #: hash, and the scenario file's hash, so a replay can say that either changed
+    origin: str = "built-in"
+    design_hash: str = ""
+    scenario_hash: str = ""
 
     def encode(self) -> str:
         payload: dict[str, Any] = {"d": self.design, "s": self.scenario, "x": list(self.schedule)}
         if self.scenario_file:
             payload["f"] = self.scenario_file
+        if self.origin != "built-in":
+            payload["o"] = self.origin
+        if self.design_hash:
+            payload["h"] = self.design_hash
+        if self.scenario_hash:
+            payload["fh"] = self.scenario_hash
         raw = json.dumps(payload, separators=(",", ":")).encode()
         return TOKEN_PREFIX + base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
 
     @classmethod
     def decode(cls, token: str) -> ReplayToken:
+        """Parse a token; anything damaged, oversized or of the wrong shape is one PcplabError.
+
+        Unknown keys are ignored (newer pcplab versions may add fields).  Limits: the token at
+        most :data:`MAX_TOKEN_CHARS`, its JSON at most :data:`MAX_TOKEN_JSON` bytes (a zlib bomb
+        is cut off there), schedule entries task indices in ``0..MAX_TASK_INDEX``."""
+        damaged = "replay token is damaged; copy it whole from the report"
+        if not isinstance(token, str):
+            raise PcplabError(damaged)
         token = token.strip()
         if not token.startswith(TOKEN_PREFIX):
             raise PcplabError(
                 f"replay token must start with {TOKEN_PREFIX!r}; copy it whole from the "
                 "'replay:' line of a pcplab check report"
             )
+        if len(token) > MAX_TOKEN_CHARS:
+            raise PcplabError(f"replay token is over {MAX_TOKEN_CHARS} characters; {damaged[20:]}")
         body = token[len(TOKEN_PREFIX) :]
         try:
-            raw = zlib.decompress(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+            packed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+            inflater = zlib.decompressobj()
+            raw = inflater.decompress(packed, MAX_TOKEN_JSON)
+            if inflater.unconsumed_tail or not inflater.eof:
+                raise PcplabError(damaged)
             p = json.loads(raw)
-            sched = tuple(int(x) for x in p["x"])
-            return cls(str(p["d"]), str(p["s"]), sched, p.get("f"))
-        except (binascii.Error, zlib.error, ValueError, KeyError, TypeError):
-            raise PcplabError("replay token is damaged; copy it whole from the report") from None
+        except PcplabError:
+            raise
+        except (binascii.Error, zlib.error, ValueError, RecursionError):
+            raise PcplabError(damaged) from None
+        if not isinstance(p, dict):
+            raise PcplabError(damaged)
+        design, scenario, sched, file = p.get("d"), p.get("s"), p.get("x"), p.get("f")
+        if not (isinstance(design, str) and design and isinstance(scenario, str) and scenario):
+            raise PcplabError(f"{damaged} (no design or scenario name)")
+        if not isinstance(sched, list) or not all(
+            type(x) is int and 0 <= x <= MAX_TASK_INDEX for x in sched
+        ):
+            raise PcplabError(f"{damaged} (its schedule is not a list of task numbers)")
+        if file is not None and not (isinstance(file, str) and file and "\0" not in file):
+            raise PcplabError(f"{damaged} (bad scenario file name)")
+        extra = {}
+        for key, name in (("o", "origin"), ("h", "design_hash"), ("fh", "scenario_hash")):
+            v = p.get(key)
+            if v is not None:
+                if not (isinstance(v, str) and v and "\0" not in v and len(v) < 4096):
+                    raise PcplabError(f"{damaged} (bad {name})")
+                extra[name] = v
+        return cls(design, scenario, tuple(sched), file, **extra)
 
 
 @dataclass

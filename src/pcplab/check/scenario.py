@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pcplab.check.world import Violation, World
+from pcplab.designs import lifecycle
 from pcplab.designs import state as design_state
 from pcplab.errors import PcplabError
 from pcplab.kernel import ops
@@ -489,13 +490,13 @@ class ScenarioWorld(World):
                 yield ops.Checkpoint("drain postcondition", func="page_alloc_cpu_dead")
                 self._post_dead(ctx, a, quiet)
             elif k == "user":
-                yield ops.EnterUser(func="exit_to_user_mode")
+                yield from lifecycle.exit_to_user_mode(d, ctx)
             elif k == "kernel":
                 yield ops.EnterKernel(func="syscall")
             elif k == "idle":
-                yield ops.GoIdle(func="do_idle")
+                yield from lifecycle.enter_idle(d, ctx)
             elif k == "offline":
-                yield ops.GoOffline(func="takedown_cpu")
+                yield from lifecycle.takedown_cpu(d, ctx)
         while mine:
             # blocks still held at the end stay allocated; that is fine for conservation
             mine.pop()

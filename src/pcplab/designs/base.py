@@ -80,6 +80,8 @@ class Design:
     #: ``entry point NAME``; and a hash of its source (and of the user modules it imports)
     origin: str = "built-in"
     source_hash: str = ""
+    #: checker scenarios of the design's own (``SCENARIOS`` in its module), run with the standard set
+    scenarios: tuple[Any, ...] = ()
     #: the namespace whose kernel functions the standard wrappers call (the design's module)
     impl: Any = field(default=None, compare=False, repr=False)
 

@@ -246,6 +246,7 @@ def design_from_module(
         origin=origin,
         source_hash=source_hash,
         impl=impl,
+        scenarios=tuple(ns.get("SCENARIOS", ()) or ()),
         **hooks,
     )
 
