@@ -36,17 +36,26 @@ def _size_line(d: Any) -> dict[str, Any]:
 
 @click.command("designs")
 @click.option("--mutants", is_flag=True, help="Also list the deliberately broken mutants.")
+@click.option("--design", "extra", multiple=True,
+              help="Also show this design (a .py file, package.module[:attr]); repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def designs(mutants: bool, as_json: bool) -> None:
-    """List the drain designs with the size of their per-CPU pageset record."""
+def designs(mutants: bool, extra: tuple[str, ...], as_json: bool) -> None:
+    """List the drain designs (built-in, registered, installed entry points, and any named with
+    --design) with where each comes from and the size of its per-CPU pageset record."""
     from pcplab import designs as registry
 
+    specs = [n for n, origin in registry.available() if mutants or "mutant" not in origin]
+    loaded = [registry.get(n) for n in specs] + [check_design(x) for x in extra]
     rows = []
-    for name in registry.names(mutants=mutants):
-        d = registry.get(name)
+    for d in loaded:
         rows.append(
             {
-                "name": name,
+                "name": d.name,
+                "origin": d.origin,
+                "source_hash": d.source_hash,
+                "hooks": [h for h in ("on_user_entry", "on_idle_entry", "on_cpu_offline")
+                          if getattr(d, h) is not None],
+                "own_scenarios": [getattr(s, "name", "?") for s in d.scenarios],
                 "kernel_version": d.kernel_version,
                 "description": d.description,
                 "mutant": d.is_mutant,
@@ -69,6 +78,13 @@ def designs(mutants: bool, as_json: bool) -> None:
             tag = f" [known bug: {r['expected_violation']}]"
         click.echo(f"{r['name']:<32} {r['kernel_version']:<5} {r['description']}{tag}")
         click.echo(f"{'':<32} {'':<5} {size}")
+        if r["origin"] != "built-in":
+            extras = [f"from {r['origin']}"]
+            if r["hooks"]:
+                extras.append("hooks: " + ", ".join(r["hooks"]))
+            if r["own_scenarios"]:
+                extras.append("scenarios: " + ", ".join(r["own_scenarios"]))
+            click.echo(f"{'':<32} {'':<5} " + "; ".join(extras))
 
 
 @click.command("check")
@@ -76,16 +92,22 @@ def designs(mutants: bool, as_json: bool) -> None:
 @click.option("--scenario", default="all", show_default=True,
               help="A scenario name (see --list-scenarios) or 'all'.")  # fmt: skip
 @click.option("--scenario-file", type=click.Path(dir_okay=False),
-              help="Python file defining SCENARIOS or SCENARIO (pcplab.check.scenario.Scenario).")  # fmt: skip
+              help="Python file defining SCENARIOS or SCENARIO (pcplab.check.scenario.Scenario); "
+                   "with --scenario all they run after the standard set and the design's own.")  # fmt: skip
+@click.option("--only-scenario-file", is_flag=True,
+              help="With --scenario all: run only the scenario file's scenarios.")
 @click.option("--mode", type=click.Choice(["exhaustive", "random", "pct"]), default="exhaustive",
               show_default=True)  # fmt: skip
-@click.option("--bound", type=int, default=None,
+@click.option("--bound", type=click.IntRange(-1, MAX_BOUND), default=None,
               help="Preemption bound for exhaustive mode (default: pcplab.check.api.DEFAULT_BOUND; "
               "-1: no bound).")  # fmt: skip
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for random/pct modes.")
-@click.option("--executions", type=int, default=2000, show_default=True,
+@click.option("--seed", type=SEED, default=0, show_default=True,
+              help="Seed for random/pct modes (0..2^64-1).")  # fmt: skip
+@click.option("--executions", type=click.IntRange(1, MAX_EXECUTIONS), default=2000,
+              show_default=True,
               help="Runs per scenario in random/pct mode.")  # fmt: skip
-@click.option("--time-limit", type=float, default=None,
+@click.option("--time-limit", type=FiniteFloat(0, MAX_TIME_LIMIT, lo_open=True, unit="s"),
+              default=None,
               help="Seconds per scenario before giving up (result is then not exhaustive).")  # fmt: skip
 @click.option("--kind", "kinds", multiple=True,
               type=click.Choice(["null-deref", "page-lost", "double-alloc", "list-race", "lock",
@@ -102,6 +124,7 @@ def check(
     design: str | None,
     scenario: str,
     scenario_file: str | None,
+    only_scenario_file: bool,
     mode: str,
     bound: int | None,
     seed: int,
@@ -120,7 +143,10 @@ def check(
     if list_scenarios:
         from pcplab.check.scenario import EXTRA
 
-        scs = api.scenarios_for("all", scenario_file) + ([] if scenario_file else EXTRA)
+        d = check_design(design) if design else None
+        scs = api.scenarios_for("all", scenario_file, d, only_file=only_scenario_file) + (
+            [] if scenario_file else EXTRA
+        )
         if as_json:
             click.echo(json.dumps([{"name": s.name, "description": s.description,
                                     "cpus": s.nr_cpus, "in_all": s.standard}
@@ -132,6 +158,8 @@ def check(
         return
     if token:
         result = api.replay_token(token, scenario_file)
+        for note in result.get("notes", ()):
+            click.echo(f"pcplab: {note}", err=True)
     else:
         if not design:
             raise PcplabError("pcplab check needs --design NAME (or --replay TOKEN)")
@@ -144,6 +172,7 @@ def check(
             bound,
             seed,
             scenario_file=scenario_file,
+            only_scenario_file=only_scenario_file,
             executions=executions,
             time_limit=time_limit,
             want=frozenset(kinds) if kinds else None,
