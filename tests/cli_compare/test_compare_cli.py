@@ -22,8 +22,8 @@ def test_compare_text_reuse_and_fresh(tmp_path: Path) -> None:
     assert "vanilla                    rcu               spinlock" in out
     assert "9 run(s) new, 0 reused" in first.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "drain-latency-cdf.png", "drain-latency-cdf.svg", "noise-per-cpu.png",
-        "noise-per-cpu.svg", "pft-times.png", "pft-times.svg"]
+        "drain-latency.png", "drain-latency.svg", "noise-per-cpu.png", "noise-per-cpu.svg",
+        "pft-diff.png", "pft-diff.svg", "pft-times.png", "pft-times.svg"]
     again = pcplab("compare", *SMALL, "--db", db, "--no-plots", cwd=tmp_path)
     assert "0 run(s) new, 9 reused" in again.stderr
     assert again.stdout.split("files:")[0] == out.split("files:")[0]
@@ -50,7 +50,7 @@ def test_compare_json_and_html(tmp_path: Path) -> None:
     assert "samples" not in data["noise"]["rcu"]["drain_latency_ns"]
     html = pcplab("compare", *SMALL, "--format", "html", "--out", "h", "--db", db, cwd=tmp_path)
     page = (tmp_path / "h" / "index.html").read_text()
-    assert html.returncode == 0 and page.count("<svg") == 3 and "pft faults" in page
+    assert html.returncode == 0 and page.count("<svg") == 4 and "pft faults" in page
 
 
 def test_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:

@@ -7,8 +7,11 @@ from pcplab.report.backends import fake_run_check, fake_run_noise, fake_run_pft
 from pcplab.report.noise import (
     check_summary,
     drain_latency_summary,
+    latency_percentile,
     noise_per_cpu,
     noise_summary,
+    osnoise_top,
+    percentile_supported,
 )
 from pcplab.report.pft_log import as_mmtests_sees
 
@@ -35,16 +38,25 @@ def test_noise_summary_sums_isolated_cpus_only() -> None:
     assert text.splitlines()[2].split()[-2:] == ["1000000", "1000000"]
     assert "11.50" in rows["Noise (us)"] and "0.00" in rows["Noise (us)"]  # 9000 + 2500 ns
     assert rows["Max Single (us)"][-2:] == ["3.50", "0.00"]
-    assert rows["%CPU Aval (min)"][-2:] == ["99.99910", "100.00000"]
-    assert rows["IRQ"][-2:] == ["4", "0"]
+    assert rows["% CPU Aval (min)"][-2:] == ["99.99910", "100.00000"]
+    # osnoise counts an IPI as an IRQ: 3 + 1 IRQs plus 3 + 1 IPIs, the IPIs shown again apart
+    assert rows["IRQ"][-2:] == ["8", "0"]
+    assert rows["IPI (in IRQ)"][-2:] == ["4", "0"]
+    assert rows["Max Noise (us)"][-2:] == ["9.00", "0.00"]  # one period: the CPU's total
+    assert rows["HW"][-2:] == ["-", "-"]  # not modelled, so not printed as 0
 
 
 def test_per_cpu_and_latency_tables() -> None:
     text = noise_per_cpu([("vanilla", NOISE_A)], isolated_only=True)
-    assert [ln.split()[1] for ln in text.splitlines()[1:]] == ["2", "3"]
+    head, *rows = text.splitlines()[:-1]  # the last line is the legend
+    assert head.split()[:3] == ["CPU", "Period", "Runtime"] and "% CPU Aval" in head
+    assert [ln.split()[0] for ln in rows] == ["2", "3"]
+    every = osnoise_top([("vanilla", NOISE_A)], all_cpus=True).splitlines()[1:-1]
+    assert [ln.split()[0] for ln in every] == ["0", "2", "3"]
     lat = drain_latency_summary([("vanilla", NOISE_A), ("rcu", NOISE_B)])
     assert lat.splitlines()[2].split() == ["Mean", "2.50", "6000.00"]
-    assert lat.splitlines()[-1].split() == ["Samples", "3", "2"]
+    assert lat.splitlines()[3].split() == ["p99", "-", "-"]  # 3 and 2 samples: no p99
+    assert lat.splitlines()[5].split() == ["Samples", "3", "2"]
     ver = check_summary([("rcu", fake_run_check("rcu")),
                          ("bad", {"violation": {"kind": "lost page", "function": "drain_pages",
                                                 "cpu": 1, "trace": []}, "exhaustive": False,
@@ -52,10 +64,17 @@ def test_per_cpu_and_latency_tables() -> None:
     assert "VIOLATION" in ver and "lost page in drain_pages on CPU 1" in ver
 
 
+def test_p99_only_where_the_samples_support_it() -> None:
+    assert not percentile_supported(99, 99) and percentile_supported(100, 99)
+    assert latency_percentile({"samples": list(range(20))}, 99) is None
+    # nearest rank: the 99th of 100 sorted samples, one sample above it
+    assert latency_percentile({"samples": list(range(100, 0, -1))}, 99) == 99.0
+
+
 def _figs() -> list:
     pft = [(d, as_mmtests_sees(fake_run_pft("m", d, [1, 2], 3, 1))) for d in ("a", "b")]
     noise = [("a", NOISE_A), ("b", NOISE_B), ("c", fake_run_noise("m", "rcu", [2], "x", 10, 1, 1))]
-    return [plots.pft_figure(pft), plots.noise_figure(noise), plots.latency_cdf_figure(noise)]
+    return [plots.pft_figure(pft), plots.noise_figure(noise), plots.latency_figure(noise)]
 
 
 def test_plots_are_deterministic_and_carry_data() -> None:
@@ -68,7 +87,11 @@ def test_plots_are_deterministic_and_carry_data() -> None:
     pft_fig, noise_fig, cdf_fig = _figs()
     assert [len(ax.lines) > 0 for ax in pft_fig.axes[:2]] == [True, True]
     assert len(cdf_fig.axes[0].lines) == 3  # one CDF per design with samples
-    assert len(noise_fig.axes[0].patches) == 3 * 4  # 3 designs x CPUs 0-3 (union)
+    assert len(cdf_fig.axes[1].patches) == 3  # and one step histogram each
+    # isolated CPUs 2, 3 only; "b" has no noise there, so it gets neither bars nor a legend entry
+    assert len(noise_fig.axes[0].patches) == 2 * 2
+    assert [t.get_text() for t in noise_fig.axes[0].get_legend().get_texts()] == ["a", "c"]
+    assert [t.get_text() for t in noise_fig.axes[0].get_xticklabels()] == ["2*", "3*"]
 
 
 def test_html_is_self_contained_and_colours_stars() -> None:

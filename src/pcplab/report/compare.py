@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,7 +23,10 @@ from pcplab.report import noise as noise_report
 from pcplab.report.backends import Backend
 from pcplab.report.naming import design_from_label, design_label, run_name
 from pcplab.report.pft_log import as_mmtests_sees
-from pcplab.report.pft_tables import fault_ops, pft_tables, timing_ops
+from pcplab.report.pft_tables import common_clients, fault_ops, pft_tables, timing_ops
+from pcplab.report.plots import PlotMeta
+from pcplab.report.provenance import environment, provenance
+from pcplab.report.summary import Summary, build_summary
 from pcplab.stats import significance, summarise
 from pcplab.stats.summary import row_pct
 from pcplab.store.db import Run, Store, run_key
@@ -48,6 +52,8 @@ class CompareParams:
     check_bound: int | None = None
     rule: str = "ci"
     backend: str = "sim"
+    #: a checker scenario file (absolute path) whose scenarios are added to the standard set
+    check_scenario_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,16 +66,38 @@ class Unit:
 
     @property
     def key(self) -> str:
-        return run_key(self.machine, self.design, self.workload, self.params, self.seed)
+        # the design's identity includes a hash of its source when it is not built in, so an
+        # edited design file is run anew, never served the old results
+        return run_key(self.machine, design_identity(self.design), self.workload, self.params,
+                       self.seed)  # fmt: skip
 
     def describe(self) -> str:
         return f"{self.workload} {design_label(self.design)}"
 
 
+def design_identity(spec: str) -> str:
+    """What identifies a design's code in a run key: a built-in's name, else ``name@hash``."""
+    from pcplab import designs
+
+    return designs.get(spec).key
+
+
+def scenario_file_hash(path: str | None) -> str | None:
+    if not path:
+        return None
+    from pcplab.designs.loader import hash_files, source_files
+
+    return hash_files(source_files(path, [str(Path(path).parent)]))
+
+
 def normalise_designs(names: Sequence[str]) -> tuple[str, ...]:
+    """Design specs as given, with files made absolute (stored runs then name them exactly)."""
     out: list[str] = []
     for n in names:
         d = design_from_label(n.strip())
+        if d.partition(":")[0].endswith(".py") and Path(d.partition(":")[0]).is_file():
+            path, sep, attr = d.partition(":")
+            d = str(Path(path).resolve()) + sep + attr
         if not d:
             continue
         if d in out:
@@ -93,9 +121,14 @@ def plan(p: CompareParams) -> list[Unit]:
             "duration_s": p.duration_s, "backend": p.backend}, p.seed))
     for d in p.designs:
         # the checker's verdict depends on neither the machine nor, when exhaustive, the seed
-        units.append(Unit(d, "check", "-", {
+        check_params: dict[str, Any] = {
             "scenario": p.check_scenario, "mode": p.check_mode, "bound": p.check_bound,
-            "backend": p.backend}, None if p.check_mode == "exhaustive" else p.seed))
+            "backend": p.backend}
+        if p.check_scenario_file:
+            check_params["scenario_file"] = p.check_scenario_file
+            check_params["scenario_file_hash"] = scenario_file_hash(p.check_scenario_file)
+        units.append(Unit(d, "check", "-", check_params,
+                          None if p.check_mode == "exhaustive" else p.seed))
     return units
 
 
@@ -108,8 +141,9 @@ def execute(unit: Unit, backend: Backend, progress: Callable[..., Any] | None) -
         return backend.run_noise(unit.machine, unit.design, pr["isolated"], pr["load"],
                                  pr["drain_rate"], pr["duration_s"], unit.seed)
     if unit.workload == "check":
+        extra = {"scenario_file": pr["scenario_file"]} if pr.get("scenario_file") else {}
         return backend.run_check(unit.design, scenario=pr["scenario"], mode=pr["mode"],
-                                 bound=pr["bound"], seed=unit.seed or 0)
+                                 bound=pr["bound"], seed=unit.seed or 0, **extra)
     raise AssertionError(unit.workload)
 
 
@@ -141,7 +175,11 @@ def run_all(
                 on_done(unit, True)
             continue
         progress = on_start(unit, i, len(units)) if on_start else None
+        started = time.perf_counter()
         result = execute(unit, backend, progress)
+        # versions, host, command line and wall time go with the stored run (never into the
+        # report, which must be the same for the same seed)
+        result = dict(result, provenance=provenance(time.perf_counter() - started))
         run_id = store.save(machine=unit.machine, design=unit.design, workload=unit.workload,
                             params=unit.params, seed=unit.seed, result=result,
                             kernel=result.get("kernel"), key=key, replace=fresh)
@@ -160,6 +198,11 @@ class Report:
     pft_runs: list[tuple[str, dict[int, dict[str, list[float]]]]]
     noise_runs: list[tuple[str, dict[str, Any]]]
     sections: list[tuple[str, str]]
+    summary: Summary | None = None
+    brief: str = ""
+    header: str = ""
+    meta: PlotMeta | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 def _clean(x: float) -> float | None:
@@ -194,6 +237,17 @@ def pft_stats(runs: Sequence[tuple[str, dict[int, dict[str, list[float]]]]], rul
     return out
 
 
+def mean_rows_only(table: str) -> str:
+    """The two header lines and the Amean/Hmean rows of an mmtests table (``--brief``)."""
+    lines = table.splitlines()
+    keep = lines[:2] + [ln for ln in lines[2:] if ln.startswith(("Amean ", "Hmean "))]
+    return "\n".join(keep) + "\n"
+
+
+def _without(result: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in result.items() if k not in keys}
+
+
 def build_report(p: CompareParams, outcome: Outcome) -> Report:
     pft_runs = []
     names = []
@@ -205,18 +259,25 @@ def build_report(p: CompareParams, outcome: Outcome) -> Report:
     if len(set(names)) != len(names):
         raise PcplabError(f"two designs map to the same run name {names}")
     labels = [design_label(d) for d in p.designs]
-    noise_runs = [(lab, outcome.runs[(d, "noise")].result) for d, lab in zip(p.designs, labels,
-                                                                             strict=True)]
-    verdicts = [(lab, outcome.runs[(d, "check")].result) for d, lab in zip(p.designs, labels,
-                                                                          strict=True)]
+    noise_runs = [(lab, _without(outcome.runs[(d, "noise")].result, "provenance"))
+                  for d, lab in zip(p.designs, labels, strict=True)]
+    verdicts = [(lab, _without(outcome.runs[(d, "check")].result, "provenance"))
+                for d, lab in zip(p.designs, labels, strict=True)]
 
     tables = pft_tables(pft_runs, p.rule)
+    stats = pft_stats(pft_runs, p.rule)
+    iso = ",".join(map(str, p.isolated))
+    summary = build_summary(
+        f"summary against {labels[0]}: pft % as mmtests prints it (positive = better), "
+        f"* by mmtests' {p.rule} rule; isolated CPUs {iso or '-'}",
+        labels, stats, common_clients(pft_runs), noise_runs, verdicts, p.rule)
+
     sections = [(title, text) for title, text in tables.items()]
-    noise_title = (f"isolated-CPU noise (CPUs {','.join(map(str, p.isolated))}, load {p.load}, "
+    noise_title = (f"isolated-CPU noise, rtla osnoise top's columns (CPUs {iso}, load {p.load}, "
                    f"{p.drain_rate:g} drains/s for {p.duration_s:g} s)")
     sections.append((noise_title, noise_report.noise_summary(noise_runs, p.duration_s)))
-    sections.append(("isolated CPUs per design",
-                     noise_report.noise_per_cpu(noise_runs, isolated_only=True)))
+    sections.append(("isolated CPUs per design (rtla osnoise top)",
+                     noise_report.osnoise_top(noise_runs, runtime_s=p.duration_s)))
     sections.append(("drain_all_pages() latency", noise_report.drain_latency_summary(noise_runs)))
     sections.append((f"checker (scenario {p.check_scenario}, mode {p.check_mode})",
                      noise_report.check_summary(verdicts)))
@@ -225,55 +286,85 @@ def build_report(p: CompareParams, outcome: Outcome) -> Report:
     header = (f"pcplab {__version__} compare: machine {p.machine}, designs {', '.join(shown)}, "
               f"clients {','.join(map(str, p.clients)) if p.clients else 'default'}, "
               f"iterations {p.iterations}, seed {p.seed}, significance rule {p.rule}")
-    lines = [header]
+    head = [header]
     if p.backend != "sim":
-        lines.append(f"NOTE: backend {p.backend!r}: synthetic numbers for testing, "
-                     "not a simulation")
-    lines.append("")
+        head.append(f"NOTE: backend {p.backend!r}: synthetic numbers for testing, "
+                    "not a simulation")
+    head += ["", summary.text()]
+    lines = list(head)
     for title, text in sections:
         lines += [title, text]
     text = "\n".join(lines)
+    brief_lines = list(head)
+    for title, table in tables.items():
+        brief_lines += [title, mean_rows_only(table)]
+    brief = "\n".join(brief_lines)
 
+    env = environment()
+    metadata = {
+        **{f"{k} version" if k in ("pcplab", "python", "numpy", "matplotlib") else k: v
+           for k, v in env.items()},
+        "machine": p.machine, "designs": ", ".join(shown), "iterations": p.iterations,
+        "seed": p.seed, "significance rule": p.rule, "backend": p.backend,
+        "runs": ", ".join(f"{d}/{w}={r.id}" for (d, w), r in sorted(outcome.runs.items())),
+    }
     data = {
         "pcplab_version": __version__,
         "parameters": asdict(p),
         "runs": {f"{d}/{w}": r.id for (d, w), r in sorted(outcome.runs.items())},
         "names": dict(zip(p.designs, names, strict=True)),
+        "summary": summary.as_dict(),
         "tables": tables,
-        "pft": pft_stats(pft_runs, p.rule),
+        "pft": stats,
         "noise": {lab: dict(r) for lab, r in noise_runs},
         "check": {lab: v for lab, v in verdicts},
+        "environment": env,
     }
     # samples stay in the store; the JSON summary keeps the latency statistics only
     for r in data["noise"].values():
         r["drain_latency_ns"] = {k: v for k, v in r.get("drain_latency_ns", {}).items()
                                  if k != "samples"}
-    return Report(text, data, pft_runs, noise_runs, sections)
+    meta = PlotMeta(p.machine, tuple(labels), p.iterations, p.seed)
+    return Report(text, data, pft_runs, noise_runs, sections, summary, brief, header, meta,
+                  metadata)
 
 
-def write_outputs(report: Report, out_dir: Path, html: bool, title: str) -> list[Path]:
-    """Plots (PNG and SVG) and, when asked, one self-contained HTML page."""
+def figures(report: Report) -> list[tuple[str, str, Any]]:
+    """(file stem, caption, Figure), the difference plot first."""
     from pcplab.report import plots
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    figs = [
-        ("pft-times", "pft elapsed and system time vs clients (mean ± SD)",
-         plots.pft_figure(report.pft_runs)),
-        ("noise-per-cpu", "per-CPU noise", plots.noise_figure(report.noise_runs)),
-        ("drain-latency-cdf", "drain latency CDF", plots.latency_cdf_figure(report.noise_runs)),
+    return [
+        ("pft-diff", "pft: % difference to the baseline per client count, 95 % confidence band",
+         plots.pft_diff_figure(report.pft_runs, report.meta)),
+        ("pft-times", "pft elapsed and system time vs clients (mean, error bars +/-1 SD)",
+         plots.pft_figure(report.pft_runs, report.meta)),
+        ("noise-per-cpu", "noise per isolated CPU", plots.noise_figure(report.noise_runs,
+                                                                        report.meta)),
+        ("drain-latency", "drain_all_pages() latency: CDF and histogram",
+         plots.latency_figure(report.noise_runs, report.meta)),
     ]
+
+
+def write_outputs(report: Report, out_dir: Path, html: bool, title: str, plots: bool = True,
+                  command: str | None = None) -> list[Path]:
+    """Plots (PNG and SVG) when ``plots``; with ``html`` also one self-contained page."""
+    from pcplab.report import plots as plot_mod
+    from pcplab.report.files import ensure_dir, write_file
+
+    ensure_dir(out_dir)
     written: list[Path] = []
     svgs = []
-    for stem, caption, fig in figs:
-        written += plots.save_figure(fig, out_dir / stem)
-        svgs.append((caption, plots.figure_bytes(fig, "svg")))
+    if plots or html:
+        for stem, caption, fig in figures(report):
+            if plots:
+                written += plot_mod.save_figure(fig, out_dir / stem)
+            svgs.append((caption, plot_mod.figure_bytes(fig, "svg")))
     if html:
-        intro = report.text.splitlines()[0]
-        page = html_page.page(title, intro, report.sections, svgs)
+        meta = {"command": command or "pcplab compare", **report.metadata}
+        summary_html = report.summary.html() if report.summary else ""
+        page = html_page.page(title, report.header, report.sections, svgs, summary_html, meta)
         path = out_dir / "index.html"
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(page)
-        tmp.replace(path)
+        write_file(path, page)
         written.append(path)
     return written
 

@@ -1,9 +1,23 @@
-"""Noise and drain-latency reports in osnoise / rtla vocabulary.
+"""Noise and drain-latency reports in ``rtla osnoise top``'s vocabulary.
 
-Column names follow ``rtla osnoise top`` (``Documentation/tools/rtla/rtla-osnoise-top.rst``:
-Runtime, Noise, %CPU Aval, Max Single, then interference counters); pcplab's simulator reports
-IRQ, IPI and Thread interference, so those are the counter columns.  Times are printed in
-microseconds like rtla.  Designs are compared side by side, the first being the baseline.
+Columns are rtla's, in rtla's order (``torvalds/linux@009a8e68``
+``tools/tracing/rtla/src/osnoise_top.c`` ``osnoise_top_header`` / ``osnoise_top_print``; example in
+``Documentation/tools/rtla/rtla-osnoise-top.rst``): CPU, Period, Runtime, Noise, % CPU Aval, Max
+Noise, Max Single, HW, NMI, IRQ, Softirq, Thread; times in microseconds.
+
+* **IRQ includes IPIs.**  osnoise has no IPI counter: on x86 ``osnoise_arch_register``
+  (``arch/x86/kernel/trace.c``) hooks the APIC vectors -- the call-function and reschedule IPIs
+  among them -- to ``osnoise_trace_irq_entry``, so an IPI is one IRQ interference.  pcplab's
+  simulator tells IPIs apart (``interference["ipi"]``); they are added into IRQ and shown again in
+  an ``IPI`` breakdown column beside the rtla columns.
+* **HW, NMI, Softirq** are not modelled by the simulator (no SMIs, NMIs or softirqs run on the
+  isolated CPUs in the model); they print ``-``, not 0, unless a result carries them (an imported
+  real ``rtla`` capture does).
+* **Period / Max Noise.**  osnoise samples in periods (``osnoise/period_us``, default 1 s, with
+  ``runtime_us`` 1 s).  The simulator's noise meter keeps totals only, so a run of at most one
+  period is reported as one period (``#1``; Max Noise = Noise); for a longer run the per-period
+  maximum is unknown and prints ``-``.
+* Only the isolated CPUs are shown unless asked (rtla shows the CPUs chosen with ``-c``).
 """
 
 from __future__ import annotations
@@ -14,6 +28,13 @@ from typing import Any
 
 NoiseRuns = Sequence[tuple[str, Mapping[str, Any]]]  # (label, noise result)
 
+#: osnoise's default sampling period, ``osnoise/period_us`` (Documentation/trace/osnoise-tracer.rst)
+OSNOISE_PERIOD_S = 1.0
+
+RTLA_COLUMNS = ("CPU", "Period", "Runtime", "Noise", "% CPU Aval", "Max Noise", "Max Single",
+                "HW", "NMI", "IRQ", "Softirq", "Thread")
+COUNTERS = ("hw", "nmi", "irq", "softirq", "thread")
+
 
 def _us(ns: float | None, decimals: int = 2) -> str:
     if ns is None or (isinstance(ns, float) and math.isnan(ns)):
@@ -21,10 +42,10 @@ def _us(ns: float | None, decimals: int = 2) -> str:
     return f"{ns / 1000:.{decimals}f}"
 
 
-def _grid(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1,
-          align: str | None = None) -> str:
-    """Plain-text table.  ``align``: one 'l'/'r' per column; by default the first ``left``
-    columns are left-aligned and the rest right-aligned."""
+def grid(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1,
+         align: str | None = None) -> str:
+    """Plain-text table, two spaces between columns.  ``align``: one 'l'/'r' per column; by
+    default the first ``left`` columns are left-aligned and the rest right-aligned."""
     if align is None:
         align = "l" * left + "r" * (len(header) - left)
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
@@ -38,28 +59,69 @@ def _grid(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1,
     return "\n".join(out) + "\n"
 
 
+_grid = grid  # the older private name
+
+
 def isolated_cpus(result: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [c for c in result.get("cpus", []) if c.get("isolated")]
 
 
-def noise_summary(runs: NoiseRuns, runtime_s: float | None = None) -> str:
-    """Isolated CPUs, designs side by side: total/worst noise, availability, interference."""
-    header = ["isolated CPUs", *[label for label, _ in runs]]
-    rows: list[list[str]] = []
+# -- osnoise counters ----------------------------------------------------------------------------
+def counter(cpu: Mapping[str, Any], kind: str) -> int | None:
+    """One rtla interference counter of a CPU record; IRQ includes IPIs; None = not modelled."""
+    i = cpu.get("interference", {})
+    if kind == "irq":
+        if "irq" not in i and "ipi" not in i:
+            return None
+        return int(i.get("irq", 0)) + int(i.get("ipi", 0))
+    return None if kind not in i else int(i[kind])
 
-    def add(name: str, fn: Any) -> None:
-        rows.append([name, *[fn(isolated_cpus(res)) for _, res in runs]])
 
-    add("CPUs", lambda cs: ",".join(str(c["cpu"]) for c in cs) or "-")
-    if runtime_s:
-        rows.append(["Runtime (us)", *[f"{runtime_s * 1e6:.0f}" for _ in runs]])
-    add("Noise (us)", lambda cs: _us(sum(c["noise_ns"] for c in cs)))
-    add("Max Single (us)",
-        lambda cs: _us(max((c["max_single_noise_ns"] for c in cs), default=None)))
-    add("%CPU Aval (min)", lambda cs: f"{min(c['available_pct'] for c in cs):.5f}" if cs else "-")
-    for kind, name in (("irq", "IRQ"), ("ipi", "IPI"), ("thread", "Thread")):
-        add(name, lambda cs, k=kind: str(sum(int(c["interference"].get(k, 0)) for c in cs)))
-    return _grid(header, rows)
+def interruptions(cpu: Mapping[str, Any]) -> int:
+    """Every interference osnoise would count on this CPU (HW + NMI + IRQ + Softirq + Thread)."""
+    return sum(counter(cpu, k) or 0 for k in COUNTERS)
+
+
+def _count(v: int | None) -> str:
+    return "-" if v is None else str(v)
+
+
+def _runtime_s(result: Mapping[str, Any], runtime_s: float | None) -> float | None:
+    if runtime_s is not None:
+        return runtime_s
+    d = result.get("duration_s")
+    return float(d) if d is not None else None
+
+
+def osnoise_fields(cpu: Mapping[str, Any], runtime_s: float | None) -> dict[str, Any]:
+    """rtla's columns for one CPU as numbers (times in us; None where unknown/not modelled)."""
+    if "rtla" in cpu:  # an imported capture carries rtla's own numbers
+        return dict(cpu["rtla"])
+    periods = None
+    max_noise = None
+    runtime_us = None
+    if runtime_s is not None:
+        runtime_us = runtime_s * 1e6
+        if runtime_s <= OSNOISE_PERIOD_S:
+            periods, max_noise = 1, cpu["noise_ns"] / 1000
+    return {
+        "CPU": int(cpu["cpu"]), "Period": periods, "Runtime": runtime_us,
+        "Noise": cpu["noise_ns"] / 1000, "% CPU Aval": cpu["available_pct"],
+        "Max Noise": max_noise, "Max Single": cpu["max_single_noise_ns"] / 1000,
+        "HW": counter(cpu, "hw"), "NMI": counter(cpu, "nmi"), "IRQ": counter(cpu, "irq"),
+        "Softirq": counter(cpu, "softirq"), "Thread": counter(cpu, "thread"),
+        "IPI": counter(cpu, "ipi"),
+    }
+
+
+def _cells(f: Mapping[str, Any]) -> list[str]:
+    def num(v: Any, fmt: str) -> str:
+        return "-" if v is None else format(v, fmt)
+
+    return [str(f["CPU"]), "-" if f["Period"] is None else f"#{f['Period']}",
+            num(f["Runtime"], ".0f"), num(f["Noise"], ".2f"), num(f["% CPU Aval"], ".5f"),
+            num(f["Max Noise"], ".2f"), num(f["Max Single"], ".2f"),
+            *[_count(f[k]) for k in ("HW", "NMI", "IRQ", "Softirq", "Thread")]]
 
 
 def _sources(cpu: Mapping[str, Any]) -> str:
@@ -67,44 +129,138 @@ def _sources(cpu: Mapping[str, Any]) -> str:
     return " ".join(f"{name}:{src[name]}" for name in sorted(src)) or "-"
 
 
-def noise_per_cpu(runs: NoiseRuns, isolated_only: bool = False) -> str:
-    """One line per (design, CPU), as rtla osnoise top prints one line per CPU, plus what the
-    noise is attributed to (osnoise's per-source events) and, when the simulator reports it, the
-    time the CPU's own tasks spun on pcp locks (the per-CPU spinlock design's cost)."""
-    cpus = [(label, c) for label, res in runs for c in res.get("cpus", [])
-            if c.get("isolated") or not isolated_only]
-    spin = any("lock_spin_ns" in c for _, c in cpus)
-    header = ["Design", "CPU", "Iso", "Noise(us)", "%CPU Aval", "Max Single(us)", "IRQ", "IPI",
-              "Thread", *(["Lock spin(us)"] if spin else []), "Sources"]
+def osnoise_top(runs: NoiseRuns, all_cpus: bool = False, runtime_s: float | None = None) -> str:
+    """One line per (design, CPU) as ``rtla osnoise top`` prints one per CPU, then the IPI
+    breakdown of IRQ and what the noise is attributed to (osnoise's per-source events).  Only
+    isolated CPUs unless ``all_cpus``."""
+    multi = len(runs) > 1
+    shown = [(label, res, c) for label, res in runs for c in res.get("cpus", [])
+             if all_cpus or c.get("isolated")]
+    # pcplab's own figure beside rtla's: time the CPU's task spun on pcp locks (the per-CPU
+    # spinlock design's cost), when the simulator reports it
+    spin = any("lock_spin_ns" in c for _, _, c in shown)
+    header = [*(["Design"] if multi else []), *RTLA_COLUMNS, "IPI (in IRQ)",
+              *(["Lock spin"] if spin else []), "Sources"]
     rows = []
-    for label, c in cpus:
-        i = c.get("interference", {})
-        rows.append([
-            label, str(c["cpu"]), "yes" if c.get("isolated") else "no", _us(c["noise_ns"]),
-            f"{c['available_pct']:.5f}", _us(c["max_single_noise_ns"]),
-            str(i.get("irq", 0)), str(i.get("ipi", 0)), str(i.get("thread", 0)),
-            *([_us(c.get("lock_spin_ns", 0))] if spin else []), _sources(c),
-        ])
-    # the free-text Sources column reads better left-aligned
-    return _grid(header, rows, align="l" + "r" * (len(header) - 2) + "l")
+    for label, res, c in shown:
+        f = osnoise_fields(c, _runtime_s(res, runtime_s))
+        rows.append([*([label] if multi else []), *_cells(f), _count(f.get("IPI")),
+                     *([_us(c.get("lock_spin_ns"))] if spin else []), _sources(c)])
+    align = (("l" if multi else "") + "rl" + "r" * (len(RTLA_COLUMNS) - 2) + "r"
+             + ("r" if spin else "") + "l")
+    return grid(header, rows, align=align) + _legend(runs)
+
+
+def _legend(runs: NoiseRuns) -> str:
+    notes = []
+    if any(counter(c, "hw") is None and "rtla" not in c for _, r in runs for c in r.get("cpus", [])):
+        notes.append("HW, NMI, Softirq: not modelled (-)")
+    notes.append("IRQ counts IPIs, as osnoise does")
+    if any((r.get("duration_s") or 0) > OSNOISE_PERIOD_S for _, r in runs):
+        notes.append("Max Noise: per-period maximum not recorded (-)")
+    return "; ".join(notes) + "\n"
+
+
+def noise_summary(runs: NoiseRuns, runtime_s: float | None = None) -> str:
+    """Isolated CPUs, designs side by side, in rtla's column names (summed over the CPUs; % CPU
+    Aval is the lowest CPU's, Max Noise and Max Single the largest)."""
+    header = ["isolated CPUs", *[label for label, _ in runs]]
+    rows: list[list[str]] = []
+    per_design = []
+    for _, res in runs:
+        rt = _runtime_s(res, runtime_s)
+        per_design.append([osnoise_fields(c, rt) for c in isolated_cpus(res)])
+
+    def add(name: str, fn: Any) -> None:
+        rows.append([name, *[fn(fs) if fs else "-" for fs in per_design]])
+
+    def total(key: str) -> Any:
+        def fn(fs: list[dict[str, Any]]) -> str:
+            vals = [f[key] for f in fs]
+            return "-" if any(v is None for v in vals) else str(sum(vals))
+        return fn
+
+    def worst(key: str) -> Any:
+        def fn(fs: list[dict[str, Any]]) -> str:
+            vals = [f[key] for f in fs]
+            return "-" if any(v is None for v in vals) else f"{max(vals):.2f}"
+        return fn
+
+    add("CPUs", lambda fs: ",".join(str(f["CPU"]) for f in fs))
+    add("Runtime (us)", lambda fs: "-" if fs[0]["Runtime"] is None else f"{fs[0]['Runtime']:.0f}")
+    add("Noise (us)", lambda fs: f"{sum(f['Noise'] for f in fs):.2f}")
+    add("% CPU Aval (min)", lambda fs: f"{min(f['% CPU Aval'] for f in fs):.5f}")
+    add("Max Noise (us)", worst("Max Noise"))
+    add("Max Single (us)", worst("Max Single"))
+    for key in ("HW", "NMI", "IRQ"):
+        add(key, total(key))
+    add("IPI (in IRQ)", total("IPI"))
+    for key in ("Softirq", "Thread"):
+        add(key, total(key))
+    return grid(header, rows)
+
+
+def noise_per_cpu(runs: NoiseRuns, isolated_only: bool = True) -> str:
+    """The rtla table of every design's (isolated) CPUs; see :func:`osnoise_top`."""
+    return osnoise_top(runs, all_cpus=not isolated_only)
+
+
+# -- drain latency -------------------------------------------------------------------------------
+def percentile_supported(n: int, p: float) -> bool:
+    """Whether ``n`` samples support a p-th percentile: by nearest rank it must not be the largest
+    sample (at least one sample lies above it), i.e. ceil(p/100 * n) < n -- n >= 100 for p99.
+    With fewer samples "p99" is just the maximum, and is not printed as a percentile."""
+    return n > 0 and math.ceil(p / 100 * n) < n
+
+
+def latency_percentile(lat: Mapping[str, Any], p: float) -> float | None:
+    """Nearest-rank p-th percentile of ``lat["samples"]`` (ns), None where unsupported."""
+    samples = sorted(lat.get("samples") or [])
+    if not percentile_supported(len(samples), p):
+        return None
+    return float(samples[max(1, math.ceil(p / 100 * len(samples))) - 1])
 
 
 def drain_latency_summary(runs: NoiseRuns) -> str:
-    """drain_all_pages() latency per design (us): min, mean, p99, max and sample count."""
+    """drain_all_pages() latency per design (us): min, mean, p99 (where the sample count
+    supports it, see :func:`percentile_supported`), max and sample count."""
     header = ["drain latency (us)", *[label for label, _ in runs]]
-    rows = []
-    for key, name in (("min", "Min"), ("mean", "Mean"), ("p99", "p99"), ("max", "Max")):
-        rows.append([name, *[_us(res.get("drain_latency_ns", {}).get(key)) for _, res in runs]])
-    rows.append(["Samples", *[str(len(res.get("drain_latency_ns", {}).get("samples", [])))
-                              for _, res in runs]])
-    return _grid(header, rows)
+    lats = [res.get("drain_latency_ns", {}) for _, res in runs]
+    rows = [["Min", *[_us(lat.get("min")) for lat in lats]],
+            ["Mean", *[_us(lat.get("mean")) for lat in lats]]]
+    rows.append(["p99", *[_us(latency_percentile(lat, 99)) for lat in lats]])
+    rows.append(["Max", *[_us(lat.get("max")) for lat in lats]])
+    rows.append(["Samples", *[str(len(lat.get("samples", []))) for lat in lats]])
+    text = grid(header, rows)
+    if any(latency_percentile(lat, 99) is None for lat in lats):
+        text += "p99: - where fewer than 100 samples (it would be the maximum)\n"
+    return text
 
 
+def latency_histogram(samples_ns: Sequence[float], buckets: int = 12) -> list[tuple[float, float,
+                                                                                      int]]:
+    """(low us, high us, count) in log2-spaced buckets covering the samples, as a text histogram
+    (rtla hist and cyclictest -h print counts per bucket)."""
+    xs = sorted(s / 1000 for s in samples_ns if s > 0)
+    if not xs:
+        return []
+    lo = 2 ** math.floor(math.log2(xs[0]))
+    hi = 2 ** math.ceil(math.log2(xs[-1]) + 1e-12)
+    n = max(1, min(buckets, int(round(math.log2(hi / lo)))))
+    edges = [lo * (hi / lo) ** (k / n) for k in range(n + 1)]
+    counts = [0] * n
+    for x in xs:
+        k = min(n - 1, max(0, int(math.log2(x / lo) / math.log2(hi / lo) * n)))
+        counts[k] += 1
+    return [(edges[k], edges[k + 1], counts[k]) for k in range(n)]
+
+
+# -- checker -------------------------------------------------------------------------------------
 def check_summary(verdicts: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
     """The checker's verdict per design.
 
     Wall-clock seconds are left out so the same results always print the same text; they stay in
-    the stored verdict and the JSON output.
+    the stored verdict.
     """
     header = ["Design", "Verdict", "Mode", "Bound", "Exhaustive", "Executions", "States",
               "Detail"]
@@ -121,4 +277,4 @@ def check_summary(verdicts: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
         rows.append([label, verdict, str(v.get("mode", "-")), "-" if bound is None else str(bound),
                      "yes" if v.get("exhaustive") else "no", str(v.get("executions", "")),
                      str(v.get("states", "")), detail])
-    return _grid(header, rows, align="lllrrrrl")
+    return grid(header, rows, align="lllrrrrl")

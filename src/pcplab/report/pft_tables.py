@@ -16,7 +16,7 @@ from pcplab.report.mmtests_table import FAULTS, TIMINGS, render_table
 PftSamples = Mapping[int, Mapping[str, Sequence[float]]]
 
 
-def _clients(runs: Sequence[tuple[str, PftSamples]]) -> list[int]:
+def common_clients(runs: Sequence[tuple[str, PftSamples]]) -> list[int]:
     """Client counts present in every run (mmtests compares what the baseline has)."""
     common = set(runs[0][1])
     for _, s in runs[1:]:
@@ -44,7 +44,7 @@ def _ops(samples: PftSamples) -> dict[str, Sequence[float]]:
 
 def pft_tables(runs: Sequence[tuple[str, PftSamples]], rule: str = "ci") -> dict[str, str]:
     """{"pft timings": text, "pft faults": text} for runs (first = baseline)."""
-    clients = _clients(runs)
+    clients = common_clients(runs)
     if not clients:
         raise ValueError("the runs share no client count")
     named = [(name, _ops(s)) for name, s in runs]

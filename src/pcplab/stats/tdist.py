@@ -96,3 +96,29 @@ def t_cdf(t: float, df: float) -> float:
     """P(T <= t) for Student's t with ``df`` degrees of freedom."""
     tail = 0.5 * t_sf_two_sided(t, df)
     return 1.0 - tail if t >= 0 else tail
+
+
+def t_ppf(q: float, df: float) -> float:
+    """Quantile of Student's t (R's ``qt(q, df)``), by bisection on :func:`t_cdf`.
+
+    Used for the confidence band of the difference plots (not by mmtests' tables)."""
+    if not 0.0 < q < 1.0:
+        raise ValueError("t_ppf needs 0 < q < 1")
+    if df <= 0:
+        raise ValueError("degrees of freedom must be positive")
+    if q == 0.5:
+        return 0.0
+    if q < 0.5:
+        return -t_ppf(1.0 - q, df)
+    lo, hi = 0.0, 1.0
+    while t_cdf(hi, df) < q:
+        hi *= 2.0
+    for _ in range(200):
+        mid = (lo + hi) / 2.0
+        if t_cdf(mid, df) < q:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1e-12 * max(1.0, hi):
+            break
+    return (lo + hi) / 2.0
