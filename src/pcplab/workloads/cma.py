@@ -19,6 +19,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
+from pcplab.designs import lifecycle
 from pcplab.kernel.ops import Sleep, SpinLock, SpinUnlock, Work
 from pcplab.mm import buddy
 from pcplab.mm.constants import MIGRATE_ISOLATE, MIGRATE_MOVABLE
@@ -101,6 +102,7 @@ def cma_allocator(
     while next_t < end_ns:
         now = yield from ktime_get(env)
         if next_t > now:
+            yield from lifecycle.before_sleep(env.design, ctx)
             yield Sleep(next_t - now, func="cma_alloc")
         start = blocks[i % len(blocks)]
         i += 1

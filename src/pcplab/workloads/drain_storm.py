@@ -17,6 +17,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
+from pcplab.designs import lifecycle
 from pcplab.kernel.ops import Sleep
 from pcplab.mm.invariants import check_invariants
 from pcplab.workloads.slowpath import MemoryEnv, ktime_get
@@ -74,6 +75,7 @@ def drain_storm_drainer(
     while next_t < end_ns and not (env.stop and not stop_at_end):
         now = yield from ktime_get(env)
         if next_t > now:
+            yield from lifecycle.before_sleep(design, ctx)
             yield Sleep(next_t - now, func="drain_storm")
             yield from ktime_get(env)
         for cpu in cpus_holding_pages(machine):

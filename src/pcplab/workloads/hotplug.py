@@ -11,7 +11,8 @@ kernel-pcp.md §9.1:
   CPU (``drain_pages(cpu)``) — legal because the dead CPU can no longer touch them.
 
 ``memory_offliner`` repeats disable → (hold) → enable at a rate; ``cpu_offliner`` stops a CPU
-(``GoOffline`` after a process there faulted pages and exited) and ``cpu_hotplug_control`` runs the design's
+(``lifecycle.takedown_cpu``: the design's ``on_cpu_offline`` hook, then ``GoOffline``, after a
+process there faulted pages and exited) and ``cpu_hotplug_control`` runs the design's
 ``drain_dead_cpu`` for it.  ASSUMPTION: the page migration and the removal of the memory itself are
 not modelled; the window in which the zone's pcp is disabled lasts ``hold_ns`` (default 1 ms).
 """
@@ -22,7 +23,8 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pcplab.kernel.ops import GoOffline, Sleep
+from pcplab.designs import lifecycle
+from pcplab.kernel.ops import Sleep
 from pcplab.mm.state import Zone
 from pcplab.workloads.slowpath import MemoryEnv, Process, do_page_fault, exit_mmap, ktime_get
 
@@ -64,12 +66,15 @@ def memory_offliner(
     while next_t < end_ns:
         now = yield from ktime_get(env)
         if next_t > now:
+            yield from lifecycle.before_sleep(env.design, ctx)
             yield Sleep(next_t - now, func="offline_pages")
         t0 = yield from ktime_get(env)
         yield from env.design.zone_pcp_disable(ctx, zone)
         env.drain_latency_ns.append((yield from ktime_get(env)) - t0)
         env.count("drains")
         log.left_after_disable.append(zone_pcp_pages(zone))
+        # no idle hook here: lifecycle runs it in the sleeper's context, which holds
+        # pcp_batch_high_lock until zone_pcp_enable (the kernel's idle task would not)
         yield Sleep(hold_ns, func="offline_pages")
         yield from env.design.zone_pcp_enable(ctx, zone)
         log.offlines += 1
@@ -83,7 +88,7 @@ def cpu_offliner(ctx: Any, env: MemoryEnv, proc: Process, faults: int) -> Gen:
         if not (yield from do_page_fault(ctx, env, proc)):
             break
     yield from exit_mmap(ctx, env, proc)
-    yield GoOffline(func="takedown_cpu")
+    yield from lifecycle.takedown_cpu(env.design, ctx, func="takedown_cpu")
 
 
 def cpu_hotplug_control(ctx: Any, env: MemoryEnv, log: HotplugLog, cpu: int) -> Gen:

@@ -27,6 +27,7 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
 
+from pcplab.designs import lifecycle
 from pcplab.kernel.ops import EnterUser, Sleep, UserRun
 from pcplab.workloads.slowpath import (
     MemoryEnv,
@@ -57,15 +58,23 @@ class OomSetup:
 
 
 def memory_hog(ctx: Any, env: MemoryEnv, proc: Process) -> Gen:
-    """Touch new pages until killed (or an allocation fails without a kill), then exit."""
-    yield EnterUser(func="memory_hog")
+    """Touch new pages until killed (or an allocation fails without a kill), then exit.
+
+    Each return to user space goes through :func:`pcplab.designs.lifecycle.exit_to_user_mode`
+    when the design has an ``on_user_entry`` hook; without one the ``EnterUser`` is yielded here
+    (the same op, without a generator per fault)."""
+    design = env.design
+    yield from lifecycle.exit_to_user_mode(design, ctx, func="memory_hog")
     while not proc.killed and not env.stop:
         yield UserRun(HOG_TOUCH_NS, func="memory_hog")
         ok = yield from do_page_fault(ctx, env, proc)
         if not ok and not proc.killed:
             break  # VM_FAULT_OOM without a kill: SIGBUS-like exit
         if not proc.killed:
-            yield EnterUser(func="memory_hog")
+            if design.on_user_entry is None:
+                yield EnterUser(func="memory_hog")
+            else:
+                yield from lifecycle.exit_to_user_mode(design, ctx, func="memory_hog")
     yield from exit_mmap(ctx, env, proc)
     env.stop = True
     env.count("hog_exited")
@@ -76,8 +85,9 @@ def allocator_traffic(ctx: Any, env: MemoryEnv, proc: Process, chunk: int, pause
     (the process waits for something, e.g. I/O); until the run stops or the OOM killer picks
     this process."""
     while not env.stop and not proc.killed:
+        yield from lifecycle.before_sleep(env.design, ctx)
         yield Sleep(pause_ns, func="allocator_traffic")
-        yield EnterUser(func="allocator_traffic")
+        yield from lifecycle.exit_to_user_mode(env.design, ctx, func="allocator_traffic")
         for _ in range(chunk):
             if env.stop or proc.killed:
                 break

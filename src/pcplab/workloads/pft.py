@@ -69,6 +69,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
+from pcplab.designs import lifecycle
 from pcplab.errors import PcplabError
 from pcplab.kernel import ops
 from pcplab.kernel.locks import Spinlock
@@ -531,6 +532,8 @@ def run_exact(
     lruvec = {n: _Lruvec(n) for n in nodes}
     user_ns = costs.work_ns("user_page")
 
+    user_entry = design.on_user_entry
+
     def worker(ctx: Any, pages: int, node: int) -> Generator[Any, Any, None]:
         zones = zonelist(ctx.machine, distance, node)
         pvec = 0
@@ -559,7 +562,10 @@ def run_exact(
                 pvec = 0
             yield ops.Work("cycles", C.ATOMIC_CYCLES, mm, None, func="up_read")
             yield ops.Work("fault_exit")
-            yield ops.EnterUser()
+            if user_entry is None:  # no hook: the op itself, no generator per fault
+                yield ops.EnterUser()
+            else:
+                yield from lifecycle.exit_to_user_mode(design, ctx)
 
     tasks = []
     for i, cpu in enumerate(cpus):

@@ -54,7 +54,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pcplab.designs import page_alloc
+from pcplab.designs import lifecycle, page_alloc
 from pcplab.kernel.locks import Mutex
 from pcplab.kernel.ops import EnterKernel, MutexTrylock, MutexUnlock, Sleep, Work
 from pcplab.mm import ops as mm
@@ -287,6 +287,7 @@ def __alloc_pages_may_oom(
     """Take ``oom_lock`` (trylock: someone else is killing → wait a jiffy and report progress),
     try once more at the high watermark, then invoke the OOM killer."""
     if not (yield MutexTrylock(env.oom_lock, func="__alloc_pages_may_oom")):
+        yield from lifecycle.before_sleep(env.design, ctx)
         yield Sleep(JIFFY_NS, func="__alloc_pages_may_oom")
         return None, True
     page = yield from page_alloc.get_page_from_freelist(
@@ -298,6 +299,7 @@ def __alloc_pages_may_oom(
     yield MutexUnlock(env.oom_lock, func="__alloc_pages_may_oom")
     if page is None and progress and env.oom_victim is not None and not env.oom_victim.exited:
         if proc is not env.oom_victim:
+            yield from lifecycle.before_sleep(env.design, ctx)
             yield Sleep(JIFFY_NS, func="__alloc_pages_may_oom")  # give the victim time to exit
     return page, progress
 
@@ -397,6 +399,7 @@ def kswapd(ctx: Any, env: MemoryEnv, node: int) -> Gen:
     """The node's reclaim thread: sleep until woken, then ``balance_pgdat``."""
     while not env.stop:
         if not env.kswapd_wake.get(node):
+            yield from lifecycle.before_sleep(env.design, ctx)
             yield Sleep(KSWAPD_POLL_NS, func="kswapd")
             continue
         yield from balance_pgdat(ctx, env, node)
