@@ -73,9 +73,20 @@ def _note(fig: Figure, text: str) -> None:
 def client_axis(ax: Axes, clients: Sequence[int]) -> None:
     """Ticks at the client counts, labelled as integers; log2 spacing on wide ranges."""
     xs = sorted(set(clients))
-    if xs and xs[0] > 0 and xs[-1] / xs[0] >= LOG2_SPAN:
+    log = bool(xs) and xs[0] > 0 and xs[-1] / xs[0] >= LOG2_SPAN
+    if log:
         ax.set_xscale("log", base=2)
-    ax.set_xticks(xs, [str(n) for n in xs])
+    # a tick for every client count, a label only where it does not run into its neighbour
+    # (30 and 32 of a 32-CPU sequence); the largest count is always labelled
+    pos = [math.log2(n) if log else float(n) for n in xs]
+    span = (pos[-1] - pos[0]) or 1.0
+    labels = [""] * len(xs)
+    last = None
+    for i in range(len(xs) - 1, -1, -1):
+        if last is None or (pos[last] - pos[i]) / span >= 0.045:
+            labels[i] = str(xs[i])
+            last = i
+    ax.set_xticks(xs, labels)
     ax.minorticks_off()
     ax.set_xlabel("clients (pft threads)")
 
