@@ -23,17 +23,25 @@ def run_oom(
     *,
     memory_mib: int = OOM_MEMORY_MIB,
     page_cache_fraction: float = 0.5,
+    isolated: list[int] | tuple[int, ...] = (),
+    isolated_task: str = "fifo",
 ) -> dict[str, Any]:
     """The seed's reproducer: a memory hog faults pages until the machine runs out.
 
+    ``isolated``: nohz_full CPUs (none by default); each runs ``isolated_task`` (see
+    :func:`run_noise`) and the hog, kswapd and the allocator traffic run on the other CPUs.
+
     Returns ``{"machine", "design", "kernel", "seed", "memory_mib", "outcome": "oom-killed" |
     "oops" | "alloc-failed", "oops": {...} | None, "drains": n, "drain_latency_ns": [...],
-    "pages_lost": n, "invariant_errors": [...], "stats": {...}, "sim_ns": n}``.
+    "pages_lost": n, "invariant_errors": [...], "stats": {...}, "sim_ns": n}``, and with
+    ``isolated`` also ``"isolated"``, ``"isolated_task"``, ``"isolated_alloc_latency_ns"`` and
+    ``"isolated_free_latency_ns"`` (:func:`isolated_latency`).
     ``oops`` holds the kernel-style report (``pcplab.workloads.oops.build_oops``) when design code
     crashed.  Same arguments → identical result.
     """
     from pcplab import designs
     from pcplab.mm.invariants import check_invariants
+    from pcplab.workloads import isolated as iso_mod
     from pcplab.workloads import oom
     from pcplab.workloads.machine_setup import build_simulator
     from pcplab.workloads.oops import build_oops, is_oops
@@ -41,14 +49,23 @@ def run_oom(
 
     if not 0.0 <= page_cache_fraction < 1.0:
         raise PcplabError(f"page cache fraction {page_cache_fraction} must be in [0, 1)")
+    iso = sorted(set(int(c) for c in isolated))
+    prog = iso_mod.program_for(isolated_task)
     des = designs.get(design)
-    profile, mach, sim = build_simulator(machine, des, seed=seed, memory_mib=memory_mib)
+    profile, mach, sim = build_simulator(
+        machine, des, seed=seed, memory_mib=memory_mib, nohz_full=tuple(iso)
+    )
+    housekeeping = _housekeeping(profile.name, mach.nr_cpus, iso)
     env = MemoryEnv(des, mach)
     env.now = lambda: sim.now
-    setup = oom.oom_tasks(env, page_cache_fraction=page_cache_fraction)
+    setup = oom.oom_tasks(
+        env, cpus=housekeeping if iso else None, page_cache_fraction=page_cache_fraction
+    )
     running: dict[str, Any] = {}
     for cpu, fn, args, name in setup.tasks:
         running[name] = sim.spawn(cpu, fn, args, name=name)
+    lat = iso_mod.LatencyLog()
+    spawn_isolated(sim, env, iso, prog, lat)
 
     oops = None
     try:
@@ -77,7 +94,7 @@ def run_oom(
         )
     else:
         outcome = "alloc-failed"
-    return {
+    res = {
         "machine": profile.name,
         "design": des.name,
         "kernel": des.kernel_version,
@@ -93,6 +110,59 @@ def run_oom(
         "stats": dict(env.stats),
         "sim_ns": sim.now,
     }
+    if iso:
+        res.update(isolated=iso, isolated_task=isolated_task, **isolated_latency(lat, iso))
+    return res
+
+
+def _housekeeping(machine: str, nr_cpus: int, iso: list[int]) -> list[int]:
+    """The CPUs that are not isolated; an error when ``iso`` names a CPU the machine lacks or
+    every CPU (the kernel keeps one: ``housekeeping_setup``)."""
+    bad = [c for c in iso if not 0 <= c < nr_cpus]
+    if bad:
+        raise PcplabError(
+            f"isolated CPUs {bad} do not exist on {machine}; it has CPUs 0-{nr_cpus - 1}"
+        )
+    housekeeping = [c for c in range(nr_cpus) if c not in iso]
+    if not housekeeping:
+        raise PcplabError(
+            f"every CPU of {machine} is isolated; leave at least one (CPUs 0-{nr_cpus - 1})"
+        )
+    return housekeeping
+
+
+def spawn_isolated(
+    sim: Any, env: Any, iso: list[int], prog: tuple[Any, str] | None, log: Any,
+    spawn: Any = None,
+) -> dict[int, Any]:  # fmt: skip
+    """Start the isolated task ``prog`` (from ``isolated.program_for``; None: idle) on every CPU
+    of ``iso``, logging its own allocation/free latency in ``log``.  Each task starts at a random
+    phase of its period (one ``sim.rng`` draw per CPU, in CPU order).  ``spawn(cpu, fn, args,
+    name, policy)`` defaults to ``sim.spawn``.  Returns {cpu: task}."""
+    from pcplab.workloads import isolated as iso_mod
+    from pcplab.workloads.slowpath import Process
+
+    if prog is None:
+        return {}
+    if spawn is None:
+        def spawn(cpu: int, fn: Any, args: Any, name: str, policy: str) -> Any:
+            return sim.spawn(cpu, fn, args, name=name, policy=policy)
+    fn, policy = prog
+    tasks = {}
+    for cpu in iso:
+        proc = Process(f"rt/{cpu}")
+        env.processes.append(proc)
+        params = iso_mod.LoopParams(phase_ns=int(sim.rng.random() * 1_000_000))
+        tasks[cpu] = spawn(cpu, fn, (env, proc, params, log), f"rt/{cpu}", policy)
+    return tasks
+
+
+def isolated_latency(log: Any, iso: list[int]) -> dict[str, Any]:
+    """``{"isolated_alloc_latency_ns": [...], "isolated_free_latency_ns": [...]}``: per isolated
+    CPU ``{"cpu", "n", "p50", "p99", "max"}`` of the isolated task's own page allocations and
+    frees (``p99`` None below 100 samples; see :mod:`pcplab.workloads.isolated`)."""
+    alloc, free = log.summary(iso)
+    return {"isolated_alloc_latency_ns": alloc, "isolated_free_latency_ns": free}
 
 
 def crashed_task(exc: BaseException) -> Any:
@@ -161,7 +231,9 @@ def run_noise(
     "drain_rate", "duration_s", "cpus": [{"cpu", "isolated", "task", "interference": {"irq",
     "ipi", "thread"}, "sources", "noise_ns", "max_single_noise_ns", "available_pct", "delay_ns",
     "lock_spin_ns", "drains_found_pages"}], "drain_latency_ns": {"min", "mean", "p99", "max",
-    "samples"}, "drains", "drains_skipped", "invariant_checks", "pages_lost", "oops", "stats"}``.
+    "samples"}, "drains", "drains_skipped", "invariant_checks", "pages_lost", "oops", "stats",
+    "isolated_alloc_latency_ns", "isolated_free_latency_ns"}`` (the last two: the isolated
+    tasks' own page allocations and frees per CPU, :func:`isolated_latency`).
     """
     from pcplab import designs
     from pcplab.mm.invariants import check_invariants as mm_check
@@ -170,7 +242,7 @@ def run_noise(
     from pcplab.workloads.machine_setup import build_simulator
     from pcplab.workloads.noise import NoiseMeter
     from pcplab.workloads.oops import build_oops, is_oops
-    from pcplab.workloads.slowpath import MemoryEnv, Process
+    from pcplab.workloads.slowpath import MemoryEnv
 
     if load not in LOADS:
         raise PcplabError(f"unknown load {load!r}; use one of: {', '.join(LOADS)}")
@@ -198,11 +270,7 @@ def run_noise(
         rt_period_us=rt_period_us,
     )
     nr = mach.nr_cpus
-    housekeeping = [c for c in range(nr) if c not in iso]
-    if not housekeeping:
-        raise PcplabError(
-            f"every CPU of {profile.name} is isolated; leave at least one (CPUs 0-{nr - 1})"
-        )
+    housekeeping = _housekeeping(profile.name, nr, iso)
     env = MemoryEnv(des, mach)
     env.now = lambda: sim.now
     end_ns = int(duration_s * 1e9)
@@ -238,14 +306,9 @@ def run_noise(
         for cpu, fn, args, name in setup.tasks:
             spawn(cpu, fn, args, name)
         sim.at(end_ns, _stop, env)
-    if prog is not None:
-        fn, policy = prog
-        for cpu in iso:
-            proc = Process(f"rt/{cpu}")
-            env.processes.append(proc)
-            params = iso_mod.LoopParams(phase_ns=int(sim.rng.random() * 1_000_000))
-            task = spawn(cpu, fn, (env, proc, params), f"rt/{cpu}", policy)
-            meter.set_owner(cpu, task)
+    lat = iso_mod.LatencyLog()
+    for cpu, task in spawn_isolated(sim, env, iso, prog, lat, spawn).items():
+        meter.set_owner(cpu, task)
     for cpu, task in owners.items():
         if cpu not in iso:
             meter.set_owner(cpu, task)
@@ -303,6 +366,7 @@ def run_noise(
         "oops": oops,
         "stats": dict(env.stats),
         "sim_ns": sim.now,
+        **isolated_latency(lat, iso),
     }
 
 
