@@ -37,8 +37,10 @@ def test_unknown_design_fails_before_running(tmp_path: Path) -> None:
     res = pcplab("compare", "--designs", "vanilla,nope", "--quiet", "--db", str(db),
                  cwd=tmp_path, fake=False)
     assert res.returncode == 2 and "unknown design 'nope'" in res.stderr
+    # nothing ran, so no database was even created (and `runs list` does not create one)
     listed = pcplab("runs", "list", "--db", str(db), cwd=tmp_path)
-    assert len(listed.stdout.splitlines()) == 1  # header only: nothing ran
+    assert listed.returncode == 2 and "no results database" in listed.stderr
+    assert not db.exists()
 
 
 @pytest.mark.slow

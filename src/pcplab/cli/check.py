@@ -17,6 +17,7 @@ from pcplab.cli.options import (
     MAX_TIME_LIMIT,
     SEED,
     FiniteFloat,
+    IntRange,
     check_design,
     strip_timing,
 )
@@ -98,12 +99,12 @@ def designs(mutants: bool, extra: tuple[str, ...], as_json: bool) -> None:
               help="With --scenario all: run only the scenario file's scenarios.")
 @click.option("--mode", type=click.Choice(["exhaustive", "random", "pct"]), default="exhaustive",
               show_default=True)  # fmt: skip
-@click.option("--bound", type=click.IntRange(-1, MAX_BOUND), default=None,
+@click.option("--bound", type=IntRange(-1, MAX_BOUND), default=None,
               help="Preemption bound for exhaustive mode (default: pcplab.check.api.DEFAULT_BOUND; "
               "-1: no bound).")  # fmt: skip
 @click.option("--seed", type=SEED, default=0, show_default=True,
               help="Seed for random/pct modes (0..2^64-1).")  # fmt: skip
-@click.option("--executions", type=click.IntRange(1, MAX_EXECUTIONS), default=2000,
+@click.option("--executions", type=IntRange(1, MAX_EXECUTIONS), default=2000,
               show_default=True,
               help="Runs per scenario in random/pct mode.")  # fmt: skip
 @click.option("--time-limit", type=FiniteFloat(0, MAX_TIME_LIMIT, lo_open=True, unit="s"),

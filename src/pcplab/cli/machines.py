@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from pcplab.cli.options import PageSize
+from pcplab.cli.options import IntRange, PageSize
 from pcplab.errors import PcplabError
 from pcplab.machines import HOST, get_profile, load_zoneinfo, profile_names
 from pcplab.machines.host import host_kernel, host_profile, host_zoneinfo
@@ -120,7 +120,7 @@ def list_(as_json: bool) -> None:
 )
 @click.option(
     "--min-free-kbytes",
-    type=click.IntRange(1, 2**31 - 1),
+    type=IntRange(1, 2**31 - 1),
     default=None,
     help="Pin vm.min_free_kbytes instead of computing it.",
 )
@@ -143,6 +143,8 @@ def show(
     """
     if (name is None) == (zoneinfo_path is None):
         raise click.UsageError("give a machine NAME or --zoneinfo FILE (not both)")
+    if kernel is not None and not kernel.strip():
+        raise click.UsageError("--kernel is empty; give a version such as 5.17, 6.0 or 6.7")
     if zoneinfo_path is not None or name == HOST:
         host_mfk = None
         if zoneinfo_path is not None:

@@ -17,11 +17,25 @@ import click
 
 from pcplab.errors import PcplabError
 
+_ASCII_INT = re.compile(r"[+-]?[0-9]{1,40}")
+_ASCII_FLOAT = re.compile(r"[+-]?([0-9]{1,40}\.?[0-9]{0,40}|\.[0-9]{1,40})([eE][+-]?[0-9]{1,4})?")
+
+
+class IntRange(click.IntRange):
+    """click's IntRange, but only plain ASCII decimal integers: Python's ``int()`` also takes
+    ``1_000``, Arabic-Indic digits and 5000-digit strings, none of which a user means."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not _ASCII_INT.fullmatch(value.strip()):
+            self.fail(f"{value[:40]!r} is not an integer", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 SEED_MAX = 2**64 - 1
 #: the seed option of every command
-SEED = click.IntRange(0, SEED_MAX)
+SEED = IntRange(0, SEED_MAX)
 #: stored run ids are SQLite rowids
-RUN_ID = click.IntRange(1, 2**63 - 1)
+RUN_ID = IntRange(1, 2**63 - 1)
 #: longest simulated time a run may ask for: one year (run_noise's own limit)
 MAX_SIM_SECONDS = 366 * 86400.0
 #: shortest: one simulated microsecond (the simulator counts in whole nanoseconds)
@@ -50,10 +64,10 @@ class FiniteFloat(click.ParamType):
         if isinstance(value, float):
             x = value
         else:
-            try:
-                x = float(str(value).strip())
-            except ValueError:
-                self.fail(f"{value!r} is not a number", param, ctx)
+            text = str(value).strip()
+            if not _ASCII_FLOAT.fullmatch(text):
+                self.fail(f"{str(value)[:40]!r} is not a finite number", param, ctx)
+            x = float(text)
         if not math.isfinite(x):
             self.fail(f"{value!r} is not a finite number", param, ctx)
         low_ok = x > self.lo if self.lo_open else x >= self.lo
@@ -71,6 +85,8 @@ class RtRuntime(click.ParamType):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         try:
+            if not _ASCII_INT.fullmatch(str(value).strip()):
+                raise ValueError(value)
             v = int(str(value).strip())
         except ValueError:
             self.fail(f"{value!r} is not an integer", param, ctx)
@@ -86,6 +102,8 @@ class PageSize(click.ParamType):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         try:
+            if not _ASCII_INT.fullmatch(str(value).strip()):
+                raise ValueError(value)
             v = int(str(value).strip())
         except ValueError:
             self.fail(f"{value!r} is not an integer", param, ctx)

@@ -22,6 +22,7 @@ from pcplab.cli.options import (
     RUN_ID,
     SEED,
     FiniteFloat,
+    IntRange,
     isolated_cpus,
     machine_profile,
     parse_int_list,
@@ -67,6 +68,16 @@ db_option = click.option("--db", "db", type=click.Path(dir_okay=False), default=
 
 
 # -- compare --------------------------------------------------------------------------------------
+def _scenario_file(path: str | None) -> str | None:
+    """The scenario file, validated now (before any run) and made absolute."""
+    if not path:
+        return None
+    from pcplab.check.scenario import load_scenario_file
+
+    load_scenario_file(path)
+    return str(Path(path).resolve())
+
+
 @click.command()
 @click.option("--machine", default=DEFAULT_MACHINE, show_default=True, help="machine profile")
 @click.option("--designs", default=DEFAULT_DESIGNS, show_default=True,
@@ -74,7 +85,7 @@ db_option = click.option("--db", "db", type=click.Path(dir_okay=False), default=
 @click.option("--clients", default=DEFAULT_CLIENTS, show_default=True,
               help="pft client counts, or 'default' for mmtests' sequence for the machine")
 @click.option("--iterations", default=DEFAULT_ITERATIONS, show_default=True,
-              type=click.IntRange(1, MAX_ITERATIONS),
+              type=IntRange(1, MAX_ITERATIONS),
               help="pft runs per client count (mmtests uses 30)")
 @click.option("--seed", default=DEFAULT_SEED, show_default=True, type=SEED,
               help="random seed (0..2^64-1)")
@@ -93,8 +104,11 @@ db_option = click.option("--db", "db", type=click.Path(dir_okay=False), default=
               type=click.Choice(["exhaustive", "random", "pct"]),
               help="checker mode for the verdicts")
 @click.option("--check-bound", default=DEFAULT_CHECK_BOUND, show_default=True,
-              type=click.IntRange(-1, MAX_BOUND),
+              type=IntRange(-1, MAX_BOUND),
               help="checker preemption bound (exhaustive mode; -1: none)")
+@click.option("--scenario-file", "scenario_file", type=click.Path(dir_okay=False), default=None,
+              help="checker scenarios (a Python file defining SCENARIOS) added to the standard "
+                   "set for the verdicts")
 @click.option("--significance", "rule", type=click.Choice(["ci", "ttest"]), default="ci",
               show_default=True,
               help="'*' rule: mmtests' interval non-overlap (2024-12+) or the old t-test (p<0.10)")
@@ -115,7 +129,7 @@ db_option = click.option("--db", "db", type=click.Path(dir_okay=False), default=
 @db_option
 def compare(machine: str, designs: str, clients: str, iterations: int, seed: int, isolated: str,
             load: str, drain_rate: float, duration: float, check_mode: str,
-            check_bound: int | None, rule: str, fmt: str, out_dir: str, html_dir: str | None,
+            check_bound: int | None, scenario_file: str | None, rule: str, fmt: str, out_dir: str, html_dir: str | None,
             fresh: bool, quiet: bool, no_plots: bool, backend: str | None, timing: bool,
             db: str | None) -> None:
     """Compare drain designs: mmtests pft tables, isolated-CPU noise, drain latency, verdicts.
@@ -145,7 +159,7 @@ def compare(machine: str, designs: str, clients: str, iterations: int, seed: int
         clients=client_list, iterations=iterations, seed=seed,
         isolated=iso, load=load, drain_rate=drain_rate,
         duration_s=duration, check_mode=check_mode, check_bound=check_bound, rule=rule,
-        backend=be.name)
+        backend=be.name, check_scenario_file=_scenario_file(scenario_file))
     be.validate(params.machine, params.designs)
 
     with _open_store(db) as store:

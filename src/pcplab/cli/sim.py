@@ -13,6 +13,7 @@ import click
 from pcplab.cli.options import (
     MAX_ITERATIONS,
     SEED,
+    IntRange,
     check_design,
     check_memory_mib,
     machine_profile,
@@ -44,10 +45,10 @@ def _mean(xs: list[float]) -> float:
 @click.option("--design", "-d", required=True, help="Drain design (see `pcplab designs`).")
 @click.option("--clients", default=None, help="Thread counts, e.g. 1,4,8-12 (default: mmtests').")
 @click.option("--iterations", "-n", default=30, show_default=True,
-              type=click.IntRange(1, MAX_ITERATIONS), help="Runs per count.")  # fmt: skip
+              type=IntRange(1, MAX_ITERATIONS), help="Runs per count.")  # fmt: skip
 @click.option("--seed", default=0, show_default=True, type=SEED, help="Random seed (0..2^64-1).")
 @click.option("--exact", is_flag=True, help="Every fault through the engine (slow; small cases).")
-@click.option("--mapping-mb", default=None, type=click.IntRange(1, 2**40),
+@click.option("--mapping-mb", default=None, type=IntRange(1, 2**40),
               help="Mapping size in MiB (default MemTotal/5; at most the machine's memory).")  # fmt: skip
 @click.option(
     "--placement",

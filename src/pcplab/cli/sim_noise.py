@@ -18,6 +18,7 @@ from pcplab.cli.options import (
     MIN_SIM_SECONDS,
     SEED,
     FiniteFloat,
+    IntRange,
     RtRuntime,
     check_design,
     check_memory_mib,
@@ -45,32 +46,12 @@ def _us(ns: float | None) -> str:
     return "-" if ns is None else f"{ns / 1000:.2f}"
 
 
-def format_noise(res: dict[str, Any]) -> str:
-    """rtla-osnoise-top-like table per CPU, then the drain latency line."""
-    dur = res["duration_s"]
-    rate = f" at {res['drain_rate']:g}/s" if res["load"] != "oom" else ""
-    lines = [
-        f"pcplab noise: machine {res['machine']}, design {res['design']} (kernel {res['kernel']}),"
-        f" load {res['load']}{rate}, {dur:g} s simulated, isolated CPUs "
-        f"{','.join(map(str, res['isolated'])) or '-'} running {res['isolated_task']}",
-        f"{'CPU':>3} {'Iso':>3} {'Task':<14} {'Runtime(us)':>12} {'Noise(us)':>10} "
-        f"{'%CPU Aval':>10} {'Max Single':>10} {'IRQ':>5} {'IPI':>5} {'Thread':>6} "
-        f"{'Delay(us)':>10} {'Spin(us)':>9}",
-    ]
-    for c in res["cpus"]:
-        i = c["interference"]
-        lines.append(
-            f"{c['cpu']:>3} {'yes' if c['isolated'] else 'no':>3} {str(c['task'] or 'idle'):<14} "
-            f"{dur * 1e6:>12.0f} {_us(c['noise_ns']):>10} {c['available_pct']:>10.5f} "
-            f"{_us(c['max_single_noise_ns']):>10} {i['irq']:>5} {i['ipi']:>5} {i['thread']:>6} "
-            f"{_us(c['delay_ns']):>10} {_us(c['lock_spin_ns']):>9}"
-        )
-    lat = res["drain_latency_ns"]
-    lines.append(
-        f"drain_all_pages latency (us): min {_us(lat['min'])}  mean {_us(lat['mean'])}  "
-        f"p99 {_us(lat['p99'])}  max {_us(lat['max'])}  samples {len(lat['samples'])} "
-        f"(skipped on mutex: {res['drains_skipped']})"
-    )
+def format_noise(res: dict[str, Any], all_cpus: bool = False) -> str:
+    """rtla osnoise top's table of the isolated CPUs (every CPU with ``all_cpus``), the drain
+    latency with its histogram, then what was lost (see ``pcplab.report.noise``)."""
+    from pcplab.report.noise import noise_run_text
+
+    lines = [noise_run_text(res, all_cpus=all_cpus).rstrip("\n")]
     lost = res["pages_lost"]
     lines.append(
         f"pages lost: {lost if lost is not None else '-'}; invariant checks: "
@@ -114,10 +95,13 @@ def format_noise(res: dict[str, Any]) -> str:
     type=RtRuntime(),
     help="sched_rt_runtime_us: SCHED_FIFO time per 1 s RT period before RT throttling; -1: none.",
 )
-@click.option("--memory-mib", default=None, type=click.IntRange(1, 2**40),
+@click.option("--memory-mib", default=None, type=IntRange(1, 2**40),
               help="Scale the machine's memory down (4 MiB up to the machine's).")  # fmt: skip
 @click.option("--seed", default=0, show_default=True, type=SEED, help="Random seed (0..2^64-1).")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--all-cpus", is_flag=True,
+              help="Show every CPU, not only the isolated ones (rtla shows the CPUs of -c).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the result as JSON (with 'osnoise_top': the table's rows).")
 def noise(
     machine: str,
     design: str,
@@ -129,6 +113,7 @@ def noise(
     rt_runtime_us: int,
     memory_mib: int | None,
     seed: int,
+    all_cpus: bool,
     as_json: bool,
 ) -> None:
     """Noise on isolated CPUs (osnoise vocabulary) and drain latency while drains run."""
@@ -152,9 +137,12 @@ def noise(
         progress=_progress() if not as_json and sys.stderr.isatty() else None,
     )
     if as_json:
-        click.echo(json.dumps(res, indent=1, sort_keys=True))
+        from pcplab.report.noise import osnoise_json
+
+        out = dict(res, osnoise_top=osnoise_json(res, all_cpus=all_cpus))
+        click.echo(json.dumps(out, indent=1, sort_keys=True))
     else:
-        click.echo(format_noise(res), nl=False)
+        click.echo(format_noise(res, all_cpus=all_cpus), nl=False)
     if res.get("oops") or (res.get("pages_lost") or 0) > 0 or res.get("invariant_errors"):
         sys.exit(1)
 
@@ -170,7 +158,7 @@ def _progress() -> Any:
 @click.option("--machine", "-m", default="rpi4", show_default=True, help="Machine profile.")
 @click.option("--design", "-d", required=True, help="Drain design (see `pcplab designs`).")
 @click.option(
-    "--memory-mib", default=None, type=click.IntRange(1, 2**40),
+    "--memory-mib", default=None, type=IntRange(1, 2**40),
     help="Machine memory in MiB (default 32: seconds; 4 up to the machine's)."
 )
 @click.option("--seed", default=0, show_default=True, type=SEED, help="Random seed (0..2^64-1).")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from pcplab.errors import PcplabError
 from pcplab.machines.profile import Profile, load_profile, parse_profile
@@ -12,9 +13,14 @@ from pcplab.machines.profile import Profile, load_profile, parse_profile
 HOST = "host"
 
 
+def _profiles_dir() -> Any:
+    """The folder of built-in profiles (a Traversable; tests point it at a temporary copy)."""
+    return resources.files("pcplab.machines").joinpath("profiles")
+
+
 def builtin_names() -> list[str]:
     """Names of the built-in profiles (the TOML files shipped in ``profiles/``), sorted."""
-    files = resources.files("pcplab.machines").joinpath("profiles")
+    files = _profiles_dir()
     return sorted(f.name[: -len(".toml")] for f in files.iterdir() if f.name.endswith(".toml"))
 
 
@@ -25,7 +31,7 @@ def profile_names() -> list[str]:
 
 @cache
 def _builtin(name: str) -> Profile:
-    res = resources.files("pcplab.machines").joinpath("profiles", f"{name}.toml")
+    res = _profiles_dir().joinpath(f"{name}.toml")
     try:
         text = res.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
