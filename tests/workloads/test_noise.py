@@ -123,7 +123,8 @@ def test_cli_table_and_json() -> None:
     args = ["noise", "-m", "rpi4", "-d", "spinlock", "--isolated", "2-3", "--duration", "0.02"]
     out = runner.invoke(cli, args)
     assert out.exit_code == 0, out.output
-    assert "%CPU Aval" in out.output and "drain_all_pages latency" in out.output
+    assert "% CPU Aval" in out.output and "drain_all_pages latency" in out.output
+    assert [ln.split()[0] for ln in out.output.splitlines()[3:5]] == ["2", "3"]  # isolated only
     js = runner.invoke(cli, [*args, "--json"])
     data = json.loads(js.output)
     assert [c["cpu"] for c in data["cpus"] if c["isolated"]] == [2, 3]

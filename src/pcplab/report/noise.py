@@ -34,6 +34,8 @@ OSNOISE_PERIOD_S = 1.0
 RTLA_COLUMNS = ("CPU", "Period", "Runtime", "Noise", "% CPU Aval", "Max Noise", "Max Single",
                 "HW", "NMI", "IRQ", "Softirq", "Thread")
 COUNTERS = ("hw", "nmi", "irq", "softirq", "thread")
+#: pcplab's figures printed beside rtla's columns (us): (result key, column name)
+EXTRA_COLUMNS = (("delay_ns", "Task delay"), ("lock_spin_ns", "Lock spin"))
 
 
 def _us(ns: float | None, decimals: int = 2) -> str:
@@ -136,18 +138,19 @@ def osnoise_top(runs: NoiseRuns, all_cpus: bool = False, runtime_s: float | None
     multi = len(runs) > 1
     shown = [(label, res, c) for label, res in runs for c in res.get("cpus", [])
              if all_cpus or c.get("isolated")]
-    # pcplab's own figure beside rtla's: time the CPU's task spun on pcp locks (the per-CPU
-    # spinlock design's cost), when the simulator reports it
-    spin = any("lock_spin_ns" in c for _, _, c in shown)
+    # pcplab's own figures beside rtla's, when the simulator reports them: how long the CPU's
+    # task was runnable while something else ran, and how long it spun on pcp locks (the per-CPU
+    # spinlock design's cost)
+    extra = [(key, name) for key, name in EXTRA_COLUMNS if any(key in c for _, _, c in shown)]
     header = [*(["Design"] if multi else []), *RTLA_COLUMNS, "IPI (in IRQ)",
-              *(["Lock spin"] if spin else []), "Sources"]
+              *[name for _, name in extra], "Sources"]
     rows = []
     for label, res, c in shown:
         f = osnoise_fields(c, _runtime_s(res, runtime_s))
         rows.append([*([label] if multi else []), *_cells(f), _count(f.get("IPI")),
-                     *([_us(c.get("lock_spin_ns"))] if spin else []), _sources(c)])
+                     *[_us(c.get(key)) for key, _ in extra], _sources(c)])
     align = (("l" if multi else "") + "rl" + "r" * (len(RTLA_COLUMNS) - 2) + "r"
-             + ("r" if spin else "") + "l")
+             + "r" * len(extra) + "l")
     return grid(header, rows, align=align) + _legend(runs)
 
 
@@ -278,3 +281,56 @@ def check_summary(verdicts: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
                      "yes" if v.get("exhaustive") else "no", str(v.get("executions", "")),
                      str(v.get("states", "")), detail])
     return grid(header, rows, align="lllrrrrl")
+
+
+# -- `pcplab noise` ------------------------------------------------------------------------------
+def latency_line(lat: Mapping[str, Any]) -> str:
+    """One line: min, mean, p99 (where supported), max and the sample count, in us."""
+    n = len(lat.get("samples") or [])
+    p99 = latency_percentile(lat, 99)
+    p99_text = _us(p99) if p99 is not None else f"- (n<{min_samples(99)})"
+    return (f"min {_us(lat.get('min'))}  mean {_us(lat.get('mean'))}  p99 {p99_text}  "
+            f"max {_us(lat.get('max'))}  samples {n}")
+
+
+def histogram_line(samples_ns: Sequence[float]) -> str:
+    """``lo-hi:count`` per log2 bucket (us), empty buckets left out."""
+    return " ".join(f"{lo:g}-{hi:g}:{n}" for lo, hi, n in latency_histogram(samples_ns) if n) \
+        or "-"
+
+
+def min_samples(p: float) -> int:
+    """The fewest samples that support a p-th percentile (:func:`percentile_supported`)."""
+    n = 1
+    while not percentile_supported(n, p):
+        n += 1
+    return n
+
+
+def osnoise_json(res: Mapping[str, Any], all_cpus: bool = False) -> list[dict[str, Any]]:
+    """The rows of :func:`osnoise_top` as data (``pcplab noise --json``'s ``osnoise_top``)."""
+    return [osnoise_fields(c, _runtime_s(res, None)) for c in res.get("cpus", [])
+            if all_cpus or c.get("isolated")]
+
+
+def noise_run_text(res: Mapping[str, Any], all_cpus: bool = False) -> str:
+    """What `pcplab noise` prints for one run: rtla's table of the isolated CPUs (every CPU with
+    ``all_cpus``), then drain_all_pages() latency with its histogram."""
+    dur = res["duration_s"]
+    rate = f" at {res['drain_rate']:g}/s" if res.get("load") != "oom" else ""
+    iso = ",".join(map(str, res.get("isolated", []))) or "-"
+    shown = "every CPU" if all_cpus else f"isolated CPUs {iso} (--all-cpus for the rest)"
+    lines = [
+        f"pcplab noise: machine {res['machine']}, design {res['design']} (kernel "
+        f"{res.get('kernel')}), load {res.get('load')}{rate}, {dur:g} s simulated, isolated CPUs "
+        f"{iso} running {res.get('isolated_task')}",
+        f"Operating System Noise (rtla osnoise top's columns), {shown}; time is in us",
+    ]
+    text = "\n".join(lines) + "\n" + osnoise_top([(res.get("design", "?"), res)],
+                                                 all_cpus=all_cpus)
+    lat = res.get("drain_latency_ns") or {}
+    skipped = res.get("drains_skipped")
+    text += (f"drain_all_pages latency (us): {latency_line(lat)}"
+             + (f" (skipped on mutex: {skipped})" if skipped is not None else "") + "\n")
+    text += f"drain_all_pages latency histogram (us: count): {histogram_line(lat.get('samples') or [])}\n"
+    return text

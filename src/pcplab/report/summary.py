@@ -37,7 +37,7 @@ from pcplab.report.noise import (
     interruptions,
     isolated_cpus,
     latency_percentile,
-    percentile_supported,
+    min_samples,
 )
 from pcplab.report.pft_tables import fault_ops, timing_ops
 
@@ -130,7 +130,7 @@ class Summary:
             out.append(("iso task delayed (us)", each(lambda d: us(d.delay_ns))))
         out += [
             ("drain p99 (us)", each(lambda d: us(d.latency_p99_ns) if d.latency_p99_ns is not None
-                                    else f"- (n<{_p99_min()})")),
+                                    else f"- (n<{min_samples(99)})")),
             ("drain max (us)", each(lambda d: us(d.latency_max_ns))),
             ("drain samples", each(lambda d: str(d.latency_samples))),
             ("checker", each(lambda d: d.verdict)),
@@ -152,13 +152,6 @@ class Summary:
             rows.append(f"<tr><th>{html.escape(name)}</th>{tds}</tr>")
         return (f'<table class="summary"><caption>{html.escape(self.title)}</caption>'
                 f"<thead><tr><th></th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
-
-
-def _p99_min() -> int:
-    n = 1
-    while not percentile_supported(n, 99):
-        n += 1
-    return n
 
 
 def _mean_rows(pft: Mapping[str, Sequence[Mapping[str, Any]]], ops: Sequence[str], j: int
