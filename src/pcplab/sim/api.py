@@ -19,6 +19,8 @@ def run_pft(
     *,
     mapping_bytes: int | None = None,
     placement: str = "fork-domain",
+    isolated: list[int] | tuple[int, ...] | None = None,
+    isolated_task: str = "fifo",
 ) -> dict[str, Any]:
     """Simulate mmtests' pft on machine profile ``machine`` with drain design ``design``.
 
@@ -27,8 +29,12 @@ def run_pft(
     the engine (slow; meant for small ``mapping_bytes``).  ``mapping_bytes`` overrides
     ``MemTotal / 5``.  ``placement``: how worker threads are placed on CPUs, a key of
     ``pcplab.workloads.pft.PLACEMENTS`` (``"fork-domain"``, the default, or ``"v5.17"``, v5.17's
-    fork balancing; docs/fidelity.md compares them).  Same arguments, same seed → identical
-    result.
+    fork balancing; docs/fidelity.md compares them).  ``isolated``: nohz_full CPUs running
+    ``isolated_task`` (``pcplab.workloads.pft.isolate``: pft's threads use the other CPUs only,
+    as under ``isolcpus``/``taskset``, so client counts go up to their number; the result then
+    also has ``"isolated"``, ``"isolated_task"`` and the isolated tasks' own
+    ``"isolated_alloc_latency_ns"`` / ``"isolated_free_latency_ns"`` per CPU, see
+    ``pcplab.sim.api_noise.isolated_latency``).  Same arguments, same seed → identical result.
 
     Returns ``{"machine", "design", "kernel", "seed", "page_size", "gbyte", "mode",
     "mapping_bytes", "clients": [{"clients", "pages", "gbyte", "user": [s...], "system": [...],
@@ -43,16 +49,26 @@ def run_pft(
     prof = get_profile(machine)
     des = designs.get(design)
     nr_cpus = prof.nr_cpus
+    iso = sorted(set(int(c) for c in isolated or ()))
+    bad_iso = [c for c in iso if not 0 <= c < nr_cpus]
+    if bad_iso:
+        raise PcplabError(
+            f"isolated CPUs {bad_iso} do not exist on {machine}; it has CPUs 0-{nr_cpus - 1}"
+        )
+    if iso and len(iso) >= nr_cpus:
+        raise PcplabError(f"every CPU of {machine} is isolated; leave at least one for pft")
+    usable = nr_cpus - len(iso)  # pft's threads never run on isolated CPUs
     max_clients = min(pft.MAX_CLIENTS, getattr(prof, "max_clients", pft.MAX_CLIENTS) or 128)
     if clients is None:
-        clients = pft.client_counts(nr_cpus, max_clients)
+        clients = pft.client_counts(usable, max_clients)
     else:
         clients = [int(c) for c in clients]
-        bad = [c for c in clients if not 1 <= c <= min(nr_cpus, pft.MAX_CLIENTS)]
+        bad = [c for c in clients if not 1 <= c <= min(usable, pft.MAX_CLIENTS)]
         if bad:
+            where = f" with {len(iso)} isolated CPU(s)" if iso else ""
             raise PcplabError(
-                f"client counts {bad} are out of range for {machine}; use 1.."
-                f"{min(nr_cpus, pft.MAX_CLIENTS)} (pft clips to the CPU count and 128)"
+                f"client counts {bad} are out of range for {machine}{where}; use 1.."
+                f"{min(usable, pft.MAX_CLIENTS)} (pft clips to the CPU count and 128)"
             )
     if placement not in pft.PLACEMENTS:
         raise PcplabError(
@@ -62,8 +78,10 @@ def run_pft(
         raise PcplabError(f"mapping_bytes {mapping_bytes} is below one page; use a larger size")
     s = pft.setup(prof, des, mapping=mapping_bytes)
     s.placement = placement
+    if iso:
+        pft.isolate(s, iso, isolated_task)
     rows = pft.run_table(s, clients, iterations, seed, exact=exact, progress=progress)
-    return {
+    res = {
         "machine": prof.name,
         "design": des.name,
         "kernel": des.kernel_version,
@@ -76,6 +94,12 @@ def run_pft(
         "pages": {str(row["clients"]): row["pages"] for row in rows},
         "clients": rows,
     }
+    if iso:
+        from pcplab.sim.api_noise import isolated_latency
+
+        res.update(isolated=iso, isolated_task=isolated_task,
+                   **isolated_latency(s.isolated_log, iso))
+    return res
 
 
 #: the drain workloads' entry points (helper H7's ``pcplab.sim.api_noise``), re-exported lazily so
