@@ -109,8 +109,8 @@ def test_summary_numbers_are_the_tables_numbers(tmp_path: Path, rule: str) -> No
         assert int(rows["iso interruptions"][j]) == sum(int(c) for c in counts if c != "-")
     lat = {ln.split()[0]: ln.split()[1:] for ln in _section(text, "drain_all_pages() latency")[1:]
            if not ln.startswith("p99:")}
-    assert rows["drain max (us)"] == lat["Max"]
-    assert rows["drain samples"] == lat["Samples"]
+    assert [c.split()[0] for c in rows["drain max (us) [n]"]] == lat["Max"]
+    assert [c.split()[1].strip("[]") for c in rows["drain max (us) [n]"]] == lat["Samples"]
     assert [c.split()[0] for c in rows["drain p99 (us)"]] == lat["p99"]
     verdicts = [ln.split()[1] for ln in _section(text, "checker (")[1:]]
     assert rows["checker"] == verdicts
@@ -125,7 +125,7 @@ def test_p99_appears_once_the_samples_support_it(tmp_path: Path) -> None:
     rows, _ = _summary_rows(rep.text)
     lat = {ln.split()[0]: ln.split()[1:] for ln in
            _section(rep.text, "drain_all_pages() latency")[1:]}
-    assert rows["drain samples"] == ["100", "100"]
+    assert [c.split()[1] for c in rows["drain max (us) [n]"]] == ["[100]", "[100]"]
     assert rows["drain p99 (us)"] == lat["p99"] and "-" not in lat["p99"]
     assert float(lat["p99"][0]) < float(lat["Max"][0])
 

@@ -20,8 +20,10 @@ Rows:
 * isolated CPUs: total noise and interruptions (osnoise's interference counters summed: IRQ, with
   IPIs counted as IRQs as osnoise does, Softirq, NMI and Thread), and the time the isolated task
   was runnable while something else ran, when the simulator reports it.
-* drain latency: p99 only where the sample count supports it (:func:`percentile_supported`), the
-  maximum and the sample count always.
+* the isolated tasks' own page allocations (when the simulator reports them): p99 (where the
+  sample count supports it) and maximum, the worst isolated CPU's.
+* drain latency: p99 only where the sample count supports it
+  (:func:`pcplab.report.noise.percentile_supported`), the maximum and the sample count always.
 * the checker's verdict.
 """
 
@@ -82,6 +84,8 @@ class DesignSummary:
     latency_samples: int = 0
     latency_p99_ns: float | None = None
     latency_max_ns: float | None = None
+    alloc_p99_ns: float | None = None  # the isolated tasks' own page allocations, worst CPU
+    alloc_max_ns: float | None = None
     verdict: str = "-"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -128,11 +132,14 @@ class Summary:
         ]
         if any(d.delay_ns is not None for d in self.designs):
             out.append(("iso task delayed (us)", each(lambda d: us(d.delay_ns))))
+        if any(d.alloc_max_ns is not None for d in self.designs):
+            out.append(("iso alloc p99|max (us)", each(lambda d: "-" if d.alloc_max_ns is None
+                        else f"{us(d.alloc_p99_ns)}|{us(d.alloc_max_ns)}")))
         out += [
             ("drain p99 (us)", each(lambda d: us(d.latency_p99_ns) if d.latency_p99_ns is not None
                                     else f"- (n<{min_samples(99)})")),
-            ("drain max (us)", each(lambda d: us(d.latency_max_ns))),
-            ("drain samples", each(lambda d: str(d.latency_samples))),
+            ("drain max (us) [n]", each(lambda d: f"{us(d.latency_max_ns)} "
+                                         f"[{d.latency_samples}]")),
             ("checker", each(lambda d: d.verdict)),
         ]
         return out
@@ -199,6 +206,11 @@ def build_summary(
             d.interruptions = sum(interruptions(c) for c in cpus)
             if all("delay_ns" in c for c in cpus):
                 d.delay_ns = float(sum(c["delay_ns"] for c in cpus))
+        own = res.get("isolated_alloc_latency_ns") or []
+        if own:
+            d.alloc_max_ns = max((c.get("max") or 0) for c in own)
+            p99s = [c.get("p99") for c in own]
+            d.alloc_p99_ns = None if any(p is None for p in p99s) else max(p99s)
         lat = res.get("drain_latency_ns") or {}
         samples = lat.get("samples") or []
         d.latency_samples = len(samples)
