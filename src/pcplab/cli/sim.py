@@ -57,6 +57,12 @@ def _mean(xs: list[float]) -> float:
     show_default=True,
     help="Worker placement: fork domains within distance 30, or v5.17's fork balancing.",
 )
+@click.option(
+    "--kernel-config",
+    default="default",
+    show_default=True,
+    help="Kernel options that change costs: default, or a comma list of debug-preempt, preempt-rt.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def pft(
     machine: str,
@@ -67,6 +73,7 @@ def pft(
     exact: bool,
     mapping_mb: int | None,
     placement: str,
+    kernel_config: str,
     as_json: bool,
 ) -> None:
     """Simulate mmtests' pft: per thread count, mean system and elapsed time and every sample."""
@@ -97,13 +104,15 @@ def pft(
         exact=exact,
         mapping_bytes=mapping,
         placement=placement,
+        kernel_config=kernel_config,
     )
     if as_json:
         click.echo(json.dumps(res, indent=1))
         return
     click.echo(
         f"pft on {res['machine']} with design {res['design']} (kernel {res['kernel']}), "
-        f"{res['mode']} mode, {res['placement']} placement, seed {res['seed']}, "
+        f"{res['mode']} mode, {res['placement']} placement, "
+        f"kernel config {res['kernel_config']['label']}, seed {res['seed']}, "
         f"mapping {res['mapping_bytes'] >> 20} MiB, "
         f"page size {res['page_size']}"
     )

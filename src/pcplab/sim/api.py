@@ -19,6 +19,7 @@ def run_pft(
     *,
     mapping_bytes: int | None = None,
     placement: str = "fork-domain",
+    kernel_config: str | None = None,
     isolated: list[int] | tuple[int, ...] | None = None,
     isolated_task: str = "fifo",
 ) -> dict[str, Any]:
@@ -29,7 +30,9 @@ def run_pft(
     the engine (slow; meant for small ``mapping_bytes``).  ``mapping_bytes`` overrides
     ``MemTotal / 5``.  ``placement``: how worker threads are placed on CPUs, a key of
     ``pcplab.workloads.pft.PLACEMENTS`` (``"fork-domain"``, the default, or ``"v5.17"``, v5.17's
-    fork balancing; docs/fidelity.md compares them).  ``isolated``: nohz_full CPUs running
+    fork balancing; docs/fidelity.md compares them).  ``kernel_config``: ``"default"`` or a
+    comma list of ``debug-preempt``, ``preempt-rt`` (:class:`pcplab.sim.costs.KernelConfig`),
+    recorded in the result as ``"kernel_config"``.  ``isolated``: nohz_full CPUs running
     ``isolated_task`` (``pcplab.workloads.pft.isolate``: pft's threads use the other CPUs only,
     as under ``isolcpus``/``taskset``, so client counts go up to their number; the result then
     also has ``"isolated"``, ``"isolated_task"`` and the isolated tasks' own
@@ -42,8 +45,10 @@ def run_pft(
     """
     from pcplab import designs
     from pcplab.machines.registry import get_profile
+    from pcplab.sim.costs import KernelConfig
     from pcplab.workloads import pft
 
+    config = KernelConfig.parse(kernel_config)
     if iterations < 1:
         raise PcplabError(f"iterations must be at least 1, got {iterations}")
     prof = get_profile(machine)
@@ -76,7 +81,7 @@ def run_pft(
         )
     if mapping_bytes is not None and mapping_bytes < prof.page_size:
         raise PcplabError(f"mapping_bytes {mapping_bytes} is below one page; use a larger size")
-    s = pft.setup(prof, des, mapping=mapping_bytes)
+    s = pft.setup(prof, des, mapping=mapping_bytes, kernel_config=config)
     s.placement = placement
     if iso:
         pft.isolate(s, iso, isolated_task)
@@ -90,6 +95,7 @@ def run_pft(
         "gbyte": rows[0]["gbyte"] if rows else 0,
         "mode": "exact" if exact else "aggregated",
         "placement": placement,
+        "kernel_config": config.to_dict(),
         "mapping_bytes": s.mapping_bytes,
         "pages": {str(row["clients"]): row["pages"] for row in rows},
         "clients": rows,

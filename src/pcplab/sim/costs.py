@@ -14,6 +14,15 @@ Machine facts come from the profile (``pcplab.machines``): ``clock_ghz``, ``mem_
 ``clear_bytes_per_cycle`` (optional).
 
 Work kinds (``pcplab.kernel.ops.Work.kind``) priced here: :data:`WORK_KINDS`.
+
+Per-operation prices per architecture (:class:`ArchOps`, :data:`ARCH_OPS`): the uncontended lock
+word RMW and release store, ``local_irq_save``/``restore``, an L1 and an L2 hit.  Lines of a
+design's ``per_cpu_pages`` touched per fast-path call are counted from the design's struct layout
+(:meth:`CostModel.pageset_prices`) and priced by whether they stay in L1 across the workload's
+footprint between two calls (:attr:`CostModel.footprint_bytes`).  The buddy path is priced on
+its own (:data:`BUDDY_CALL_CYCLES`, :data:`BUDDY_ZONE_LINES`, :data:`RMQUEUE_PAGE_CYCLES`).
+The kernel configuration (:class:`KernelConfig`: ``CONFIG_DEBUG_PREEMPT``, ``PREEMPT_RT``) is
+part of the cost model and recorded in every result.
 """
 
 from __future__ import annotations
@@ -39,9 +48,34 @@ PCP_FREE_CYCLES = 70
 #: cycles per page (2.75 µs / 63 pages at 2.5 GHz).
 RMQUEUE_BULK_PAGE_CYCLES = 110
 FREE_BULK_PAGE_CYCLES = 110
-#: one block straight from/to buddy (rmqueue_buddy / free_one_page) besides the lock:
-#: ASSUMPTION: one bulk page plus the per-call overhead of a pcp operation.
-BUDDY_PAGE_CYCLES = RMQUEUE_BULK_PAGE_CYCLES + PCP_ALLOC_CYCLES
+#: The buddy path on its own (``rmqueue_buddy`` / ``free_one_page``, 5.17 mm/page_alloc.c), priced
+#: as the sum of its parts instead of "a refill page plus a pcp allocation":
+#:
+#: * ``__rmqueue`` per page (the free-list search from the requested order up, ``expand`` of a
+#:   larger block, the struct-page lines): :data:`RMQUEUE_PAGE_CYCLES`, the same per-page work
+#:   ``rmqueue_bulk`` does under the lock (Huang Ying's hold times above); on the free side
+#:   ``__free_one_page``'s merge search, :data:`FREE_ONE_PAGE_CYCLES` (= the bulk free per page).
+#: * the per-call work around it that the pcp path also has (``prep_new_page``,
+#:   ``zone_statistics``, ``check_new_pages``; ``free_pages_prepare`` on free):
+#:   :data:`BUDDY_CALL_CYCLES` / :data:`BUDDY_FREE_CALL_CYCLES` = the measured pcp alloc / free
+#:   minus the list pop / push itself (ASSUMPTION: the pop or push is ~20 cycles of the
+#:   measured 125 / 70: two pointer updates and the count, with the pageset line hot).
+#: * the zone's lines once per call: the ``free_area[order]`` list heads and ``nr_free``, the
+#:   zone's counters (``NR_FREE_PAGES`` delta) and the ``zone->lock`` word's line,
+#:   :data:`BUDDY_ZONE_LINES` = 3, each priced by :meth:`CostModel.line_cycles` (in L1 or not,
+#:   given the workload's footprint).  ``rmqueue_bulk``/``free_pcppages_bulk`` touch the same
+#:   lines once per call (per batch), which is where the pcp path saves.
+#: * ``spin_lock_irqsave(&zone->lock)`` itself (flags save, ``cli``, the RMW; the release store
+#:   and ``sti``) is priced by the engine from :class:`ArchOps`, with the lock word's transfer
+#:   when another CPU held it last (contended).
+RMQUEUE_PAGE_CYCLES = RMQUEUE_BULK_PAGE_CYCLES
+FREE_ONE_PAGE_CYCLES = FREE_BULK_PAGE_CYCLES
+PCP_LIST_OP_CYCLES = 20
+BUDDY_CALL_CYCLES = PCP_ALLOC_CYCLES - PCP_LIST_OP_CYCLES
+BUDDY_FREE_CALL_CYCLES = PCP_FREE_CYCLES - PCP_LIST_OP_CYCLES
+BUDDY_ZONE_LINES = 3
+#: kept for readers of the old name: the buddy work of one order-0 block besides lock and lines
+BUDDY_PAGE_CYCLES = BUDDY_CALL_CYCLES + RMQUEUE_PAGE_CYCLES
 #: fallback for machines without the profile fact ``clear_bytes_per_cycle`` (generic test
 #: machines): bytes per cycle one core's ``clear_page`` stores.  13.75 GB/s was measured with
 #: 4 KiB chunks on AMD Milan (Ankur Arora, <20250902080816.3715913-15-ankur.a.arora@oracle.com>,
@@ -84,8 +118,33 @@ USER_PAGE_CYCLES = 150
 #: an atomic RMW on a line this CPU owns; a plain load/store hit.  ASSUMPTION (typical x86 figures)
 ATOMIC_CYCLES = 20
 HIT_CYCLES = 2
-#: IRQ-flag / preempt-count / RCU-nesting manipulation.  ASSUMPTION.
+#: preempt-count / migrate-disable / RCU-nesting manipulation (a per-CPU or per-task counter
+#: increment with a compiler barrier).  ASSUMPTION.  IRQ flags are per architecture
+#: (:class:`ArchOps`).
 FLAG_CYCLES = 3
+#: CONFIG_DEBUG_PREEMPT (5.17 lib/smp_processor_id.c ``check_preemption_disabled``, reached from
+#: every ``smp_processor_id()`` and, through ``my_cpu_offset`` (include/asm-generic/percpu.h),
+#: every ``this_cpu_ptr()``): an out-of-line call that returns at once when the preempt count is
+#: non-zero or IRQs are off.  ASSUMPTION: ~10 cycles (call, two per-CPU loads, tests, return).
+#: Charged once per pcp section (the ``this_cpu_ptr(zone->per_cpu_pageset)``); the fault path's
+#: other per-CPU accesses are inside FAULT_HANDLE_CYCLES, calibrated on kernels without the
+#: option (ASSUMPTION: their extra checks are left out, which makes a debug kernel's baseline a
+#: little too fast and a design's relative cost a little too large).
+DEBUG_PREEMPT_CHECK_CYCLES = 10
+#: The same check in *preemptible* code (preempt count 0, IRQs on, not migrate-disabled, not a
+#: per-CPU kthread): it falls through every test, disables preemption and calls
+#: ``printk_ratelimit()`` -> ``___ratelimit()`` (5.17 lib/ratelimit.c), which
+#: ``raw_spin_trylock_irqsave``\ s the ONE global ``printk_ratelimit_state`` and, once the burst
+#: of 10 messages per 5 s is used, increments its ``missed`` count under that lock.  So every such
+#: call writes one cache line shared by all CPUs.  Attempt [2] computes ``this_cpu_ptr()`` before
+#: its ``spin_lock_irqsave`` (Nicolas Saenz Julienne: it should have been ``raw_cpu_ptr()``,
+#: kernel-pcp.md §10.6), so every [2] fast-path call takes this path on a DEBUG_PREEMPT kernel.
+#: Local part besides the lock RMW/release and the IRQ flags (priced from :class:`ArchOps`):
+#: the five tests, preempt disable/enable, the jiffies read and the ``missed`` increment.
+#: ASSUMPTION: ~25 cycles.  The shared line's transfer is priced by the engine like any line.
+#: Not modelled: the 10 warnings per 5 s themselves (``printk`` + ``dump_stack``; their console
+#: output would cost far more on a serial console and is not in the model).
+DEBUG_PREEMPT_SLOW_CYCLES = 25
 #: transfer between SMT siblings (shared L1/L2).  ASSUMPTION.
 SMT_SIBLING_TRANSFER_NS = 5
 #: throughput of one core when k SMT threads are busy, relative to one thread alone.
@@ -141,8 +200,8 @@ _PER_UNIT_CYCLES = {
     "pcp_free": PCP_FREE_CYCLES,
     "rmqueue_bulk": RMQUEUE_BULK_PAGE_CYCLES,
     "free_pcppages_bulk": FREE_BULK_PAGE_CYCLES,
-    "buddy_alloc": BUDDY_PAGE_CYCLES,
-    "buddy_free": BUDDY_PAGE_CYCLES,
+    "buddy_alloc": RMQUEUE_PAGE_CYCLES,
+    "buddy_free": FREE_ONE_PAGE_CYCLES,
     "drain_mask_check": DRAIN_MASK_CHECK_CYCLES,
     "pcp_swap": PCP_SWAP_CYCLES,
     "fault_entry": FAULT_ENTRY_EXIT_CYCLES // 2,
@@ -152,6 +211,131 @@ _PER_UNIT_CYCLES = {
     "user_page": USER_PAGE_CYCLES,
     "cycles": 1,
 }
+
+#: work kinds with a fixed part per call besides the per-unit part (cycles)
+_PER_CALL_CYCLES = {
+    "buddy_alloc": BUDDY_CALL_CYCLES,
+    "buddy_free": BUDDY_FREE_CALL_CYCLES,
+}
+#: work kinds that touch the zone's free-area, counter and lock lines once per call
+_ZONE_LINE_KINDS = frozenset({"buddy_alloc", "buddy_free", "rmqueue_bulk", "free_pcppages_bulk"})
+
+
+@dataclass(frozen=True)
+class KernelConfig:
+    """The kernel configuration options that change what an operation costs.
+
+    ``debug_preempt``: CONFIG_DEBUG_PREEMPT (:data:`DEBUG_PREEMPT_CHECK_CYCLES`,
+    :data:`DEBUG_PREEMPT_SLOW_CYCLES`).  ``preempt_rt``: CONFIG_PREEMPT_RT -- spinlocks and local
+    locks are sleeping ``rt_mutex``-based locks (the engine's kernel semantics, ``Kernel(
+    preempt_rt=True)``), IRQs stay on in their irqsave variants, and each acquire/release is an
+    atomic on the lock word (``rt_mutex`` fast paths are ``try_cmpxchg_acquire``/``_release``)
+    plus migrate_disable/enable and the implied RCU read-side section."""
+
+    debug_preempt: bool = False
+    preempt_rt: bool = False
+
+    #: the names :meth:`parse` accepts
+    OPTIONS = ("debug-preempt", "preempt-rt")
+
+    @classmethod
+    def parse(cls, text: str | None) -> KernelConfig:
+        """``"default"``/empty, or a comma list of :data:`OPTIONS` (``"debug-preempt,preempt-rt"``)."""
+        if text is None:
+            return cls()
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        if parts in ([], ["default"]):
+            return cls()
+        bad = [p for p in parts if p not in cls.OPTIONS]
+        if bad:
+            raise PcplabError(
+                f"unknown kernel config option(s) {', '.join(bad)}; use default or a comma list "
+                f"of {', '.join(cls.OPTIONS)}"
+            )
+        return cls(debug_preempt="debug-preempt" in parts, preempt_rt="preempt-rt" in parts)
+
+    @property
+    def label(self) -> str:
+        on = [n for n, v in (("debug-preempt", self.debug_preempt),
+                             ("preempt-rt", self.preempt_rt)) if v]
+        return ",".join(on) or "default"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"debug_preempt": self.debug_preempt, "preempt_rt": self.preempt_rt,
+                "label": self.label}
+
+
+@dataclass(frozen=True)
+class ArchOps:
+    """Uncontended per-operation prices of one architecture (cycles), and its L1D size.
+
+    ``lock_acquire``: the RMW that takes a free spinlock word in this core's cache (queued
+    spinlock fast path: one cmpxchg-acquire); ``lock_release``: the release store
+    (``smp_store_release`` of the locked byte).  ``irq_save``/``irq_restore``: ``local_irq_save``
+    (read the flags, mask) and ``local_irq_restore`` (test, unmask).  ``l1_hit``/``l2_hit``: load
+    to use of a line in L1 / in L2.  A machine profile may override each with a cost fact of the
+    same name (``lock_acquire_cycles``, ``lock_release_cycles``, ``irq_save_cycles``,
+    ``irq_restore_cycles``, ``l1_hit_cycles``, ``l2_hit_cycles``, ``l1d_kb``)."""
+
+    lock_acquire: float
+    lock_release: float
+    irq_save: float
+    irq_restore: float
+    l1_hit: float
+    l2_hit: float
+    l1d_bytes: int
+    source: str
+
+
+#: Per architecture.  x86_64: Agner Fog, "Instruction tables" (Skylake-X and Zen rows): ``LOCK
+#: CMPXCHG m,r`` ~18-20 cycles on Intel server cores (~8-10 on Zen; ASSUMPTION: one figure per
+#: architecture, the Intel one, so the seed's calibration with ATOMIC_CYCLES = 20 is unchanged);
+#: the x86 release is a plain ``MOV`` store (TSO) ~1 cycle; ``local_irq_save`` = ``PUSHF; POP;
+#: CLI`` and restore = ``TEST; JZ; STI`` (5.17 arch/x86/include/asm/irqflags.h), ~6 and ~4
+#: cycles (ASSUMPTION from the same tables: PUSHF ~3 uops, CLI/STI a few cycles each).  L1 4-5
+#: and L2 14 cycles load-to-use on Skylake-SP/Cascade Lake (Intel 64 and IA-32 Architectures
+#: Optimization Reference Manual, Skylake Server microarchitecture), 32 KiB L1D.
+#: arm64: ASSUMPTION -- LSE ``CASA`` (or an ``LDAXR``/``STXR`` loop on cores without LSE such as
+#: Cortex-A72) ~24 cycles, ``STLR`` release ~4; ``local_irq_save`` = ``MRS DAIF; MSR DAIFSet``
+#: ~8, restore ``MSR DAIF`` ~8 (writes to DAIF are self-synchronising on many cores); L1 4, L2
+#: ~11 (Neoverse N1 TRM: L2 9-11 cycles), 32 KiB L1D (N1's 64 KiB is a profile fact).
+#: ppc64le: ASSUMPTION -- ``lwarx``/``stwcx.`` plus ``isync`` ~40 cycles, release ``lwsync; stw``
+#: ~20; IRQ masking is lazy (``irq_soft_mask`` in the paca, 5.17
+#: arch/powerpc/include/asm/hw_irq.h): ~3 cycles each way; POWER9 L1 ~4, L2 ~13, 32 KiB L1D.
+ARCH_OPS: dict[str, ArchOps] = {
+    "x86_64": ArchOps(ATOMIC_CYCLES, 1, 6, 4, 5, 14, 32 << 10,
+                      "Agner Fog instruction tables; Intel optimization manual (Skylake-SP)"),
+    "arm64": ArchOps(24, 4, 8, 8, 4, 11, 32 << 10, "ASSUMPTION: typical Armv8.1+ server cores"),
+    "ppc64le": ArchOps(40, 20, 3, 3, 4, 13, 32 << 10,
+                       "ASSUMPTION: POWER9 larx/stcx + isync, lazy IRQ soft-masking"),
+}
+#: ASSUMPTION: a line stays in L1 between two calls when the data the CPU touches meanwhile
+#: (:attr:`CostModel.footprint_bytes`) fills at most half of L1D -- replacement is not true LRU
+#: and a streaming clear spreads over every set.
+L1_RESIDENT_FRACTION = 0.5
+#: Vanilla's order-0 fast path touches one line of ``per_cpu_pages`` (count at offset 0, the
+#: order-0 list heads at 16..63; v5.17 layout, kernel-pcp.md §3.2), and Jesper Brouer's measured
+#: pair (PCP_ALLOC_CYCLES) already contains that line as an L1 hit.  The model charges each
+#: section's lines explicitly and subtracts this one L1 hit, so the vanilla price is unchanged
+#: when its line is in L1.
+PCP_MEASURED_LINES = 1
+
+
+@dataclass(frozen=True)
+class PagesetPrices:
+    """What one pcp section of a design costs for its ``per_cpu_pages`` lines (ns).
+
+    ``enter_ns``: the lines the section's list access touches (count and the order-0 list
+    heads), minus the one L1 hit inside the measured fast path; ``lock_line_ns``: a pcp lock
+    that lives on a line the list access does not touch (attempt [2]: ``lock`` after
+    ``lists[]`` at offset 256, a fifth line); ``pointer_ns``: the dependent load of a pointer to
+    the lists (the seed's ``pcp->lp``) is priced by the engine as a :class:`Load` of one line.
+    ``lines``: which line indexes the list access and the lock use."""
+
+    enter_ns: float
+    lock_line_ns: float
+    lines: tuple[int, ...]
+    lock_line: int | None
 
 
 @dataclass
@@ -190,6 +374,17 @@ class CostModel:
     #: ``sd_init``).  RECLAIM_DISTANCE = 30 (include/linux/topology.h) unless the profile has the
     #: fact (AMD Zen sets 32 in ``init_amd_zn``, arch/x86/kernel/cpu/amd.c).
     node_reclaim_distance: int = 30
+    #: the architecture's per-operation prices (:data:`ARCH_OPS`, profile overrides applied)
+    arch_ops: ArchOps = field(default_factory=lambda: ARCH_OPS["x86_64"])
+    #: the kernel configuration the prices are for (recorded in every result)
+    kernel_config: KernelConfig = field(default_factory=KernelConfig)
+    #: bytes the CPU touches between two pcp sections (set by the workload: pft's clear_page and
+    #: fault path); decides whether the pageset's and zone's lines are L1 or L2 hits
+    footprint_bytes: int = 0
+    #: the design's ``size_statement`` for the kernel as configured (CONFIG_TRANSPARENT_HUGEPAGE
+    #: sizes ``lists[]``), when the simulated machine's runtime THP setting differs (pft runs
+    #: with base pages on a THP kernel); None: the engine asks the design with its machine
+    pageset_size: dict[str, Any] | None = None
 
     # --- construction -------------------------------------------------------------------------
 
@@ -230,6 +425,17 @@ class CostModel:
         # memory of a node with CPUs on several sockets is not expected; same-socket other node:
         # ASSUMPTION it costs the same-socket transfer.
         sources = {k: v.source for k, v in profile.costs.items()}
+        base = ARCH_OPS.get(profile.arch, ARCH_OPS["x86_64"])
+        arch_ops = ArchOps(
+            lock_acquire=fact("lock_acquire_cycles", base.lock_acquire),
+            lock_release=fact("lock_release_cycles", base.lock_release),
+            irq_save=fact("irq_save_cycles", base.irq_save),
+            irq_restore=fact("irq_restore_cycles", base.irq_restore),
+            l1_hit=fact("l1_hit_cycles", base.l1_hit),
+            l2_hit=fact("l2_hit_cycles", base.l2_hit),
+            l1d_bytes=int(fact("l1d_kb", base.l1d_bytes / 1024) * 1024),
+            source=base.source,
+        )
         return cls(
             name=profile.name,
             clock_ghz=fact("clock_ghz"),
@@ -246,6 +452,7 @@ class CostModel:
             sources=sources,
             node_reclaim_distance=int(fact("node_reclaim_distance", 30.0)),
             clear_bytes_per_cycle=fact("clear_bytes_per_cycle", CLEAR_BYTES_PER_CYCLE),
+            arch_ops=arch_ops,
         )
 
     @classmethod
@@ -288,6 +495,109 @@ class CostModel:
                 f"unknown work kind {kind!r}; use one of: {', '.join(WORK_KINDS)}"
             )
         return n * per / self.clock_ghz
+
+    def with_config(self, config: KernelConfig) -> CostModel:
+        """The same machine's prices for another kernel configuration."""
+        from dataclasses import replace
+
+        return replace(self, kernel_config=config)
+
+    def work_call_ns(self, kind: str) -> float:
+        """The fixed part of one ``Work(kind)`` call besides its ``n`` units: the buddy path's
+        per-call work and the zone's lines (:data:`BUDDY_ZONE_LINES`)."""
+        cycles = _PER_CALL_CYCLES.get(kind, 0)
+        if kind in _ZONE_LINE_KINDS:
+            cycles += BUDDY_ZONE_LINES * self.line_cycles()
+        return cycles / self.clock_ghz
+
+    # --- per-operation prices (ArchOps, KernelConfig) --------------------------------------
+
+    def line_cycles(self) -> float:
+        """One access to a line this CPU used at its previous pcp section: an L1 hit if the
+        workload's footprint in between leaves it there (:data:`L1_RESIDENT_FRACTION`), else
+        an L2 hit."""
+        a = self.arch_ops
+        if self.footprint_bytes <= a.l1d_bytes * L1_RESIDENT_FRACTION:
+            return a.l1_hit
+        return a.l2_hit
+
+    def spin_lock_ns(self, irqsave: bool) -> float:
+        """Uncontended ``spin_lock[_irqsave]`` on a line this CPU owns (transfers extra).
+        PREEMPT_RT: ``rt_spin_lock`` -- migrate_disable, the RCU read lock, one cmpxchg; IRQs
+        stay on."""
+        a = self.arch_ops
+        if self.kernel_config.preempt_rt:
+            return (2 * FLAG_CYCLES + a.lock_acquire) / self.clock_ghz
+        return (a.lock_acquire + (a.irq_save if irqsave else 0)) / self.clock_ghz
+
+    def spin_unlock_ns(self, irqrestore: bool) -> float:
+        """``spin_unlock[_irqrestore]``: the release store (RT: a cmpxchg-release and the
+        migrate/RCU counters)."""
+        a = self.arch_ops
+        if self.kernel_config.preempt_rt:
+            return (2 * FLAG_CYCLES + a.lock_acquire) / self.clock_ghz
+        return (a.lock_release + (a.irq_restore if irqrestore else 0)) / self.clock_ghz
+
+    def local_lock_ns(self) -> float:
+        """``local_lock_irqsave``: on !PREEMPT_RT only the flags save and ``cli`` (no lock word,
+        5.17 include/linux/local_lock_internal.h); on RT this CPU's ``spinlock_t`` (an rt lock)
+        with migrate_disable."""
+        if self.kernel_config.preempt_rt:
+            return self.spin_lock_ns(False) + FLAG_CYCLES / self.clock_ghz
+        return self.arch_ops.irq_save / self.clock_ghz
+
+    def local_unlock_ns(self) -> float:
+        if self.kernel_config.preempt_rt:
+            return self.spin_unlock_ns(False) + FLAG_CYCLES / self.clock_ghz
+        return self.arch_ops.irq_restore / self.clock_ghz
+
+    def irq_save_ns(self) -> float:
+        return self.arch_ops.irq_save / self.clock_ghz
+
+    def irq_restore_ns(self) -> float:
+        return self.arch_ops.irq_restore / self.clock_ghz
+
+    def debug_check_ns(self) -> float:
+        """CONFIG_DEBUG_PREEMPT's check behind one ``this_cpu_ptr()`` in non-preemptible code
+        (0 without the option)."""
+        if not self.kernel_config.debug_preempt:
+            return 0.0
+        return DEBUG_PREEMPT_CHECK_CYCLES / self.clock_ghz
+
+    def debug_slow_check_ns(self) -> float:
+        """The same check in preemptible code, without the shared line's transfer: the tests,
+        preempt disable/enable and ``___ratelimit``'s trylock/unlock with IRQs saved."""
+        a = self.arch_ops
+        cycles = (DEBUG_PREEMPT_SLOW_CYCLES + a.irq_save + a.lock_acquire + a.lock_release
+                  + a.irq_restore)
+        return cycles / self.clock_ghz
+
+    def pageset_prices(self, size_statement: dict[str, Any] | None) -> PagesetPrices:
+        """Lines of a design's ``per_cpu_pages`` one order-0 fast-path section touches, from the
+        design's ``size_statement`` layout (field offsets): the line of ``count`` and the lines
+        of the order-0 MOVABLE list head (pindex 1, 16 bytes at ``lists + 16``; for the seed's
+        embedded ``struct pcplists`` the count is its first field and its lists follow at 8),
+        and the line of a ``lock`` field if it is not one of those.  Without a layout: the
+        measured vanilla section (one line, no lock line)."""
+        layout = (size_statement or {}).get("layout") or []
+        offs = {str(f["field"]): int(f["offset"]) for f in layout}
+        count = offs.get("count")
+        lists = next((o for n, o in offs.items() if n.startswith("lists")), None)
+        if count is None or lists is None:
+            nested = next((o for n, o in offs.items() if n.startswith("__pcplists")), None)
+            if nested is not None:
+                count, lists = nested, nested + 8
+        line = 64
+        lines: tuple[int, ...] = (0,)
+        if count is not None and lists is not None:
+            head = lists + 16  # pindex 1 = order 0, MIGRATE_MOVABLE (5.17 order_to_pindex)
+            lines = tuple(sorted({count // line, head // line, (head + 15) // line}))
+        lock = offs.get("lock")
+        lock_line = None if lock is None or lock // line in lines else lock // line
+        per = self.line_cycles() / self.clock_ghz
+        l1 = self.arch_ops.l1_hit / self.clock_ghz
+        enter = max(0.0, len(lines) * per - PCP_MEASURED_LINES * l1)
+        return PagesetPrices(enter, per if lock_line is not None else 0.0, lines, lock_line)
 
     def transfer_ns(self, src: int | None, dst: int) -> float:
         """Cost of moving a cacheline last written by CPU ``src`` to CPU ``dst``."""

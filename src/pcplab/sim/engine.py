@@ -215,6 +215,12 @@ _NOISE_TABLE = 8192
 _P_RT = 3
 
 
+class _RatelimitState:
+    """``printk_ratelimit_state`` (5.17 kernel/printk/printk.c): one line for all CPUs."""
+
+    name = "printk_ratelimit_state"
+
+
 class Simulator:
     """See the module docstring."""
 
@@ -249,6 +255,11 @@ class Simulator:
                 f"cost model for {costs.name} has {len(costs.places)} CPUs, machine has "
                 f"{machine.nr_cpus}; build both from the same profile"
             )
+        if preempt_rt and not costs.kernel_config.preempt_rt:
+            from dataclasses import replace
+
+            costs = costs.with_config(replace(costs.kernel_config, preempt_rt=True))
+        preempt_rt = preempt_rt or costs.kernel_config.preempt_rt
         self.costs = costs
         self.kernel = Kernel(
             machine.nr_cpus, preempt_rt=preempt_rt, nohz_full=nohz_full, machine=machine
@@ -292,6 +303,32 @@ class Simulator:
             c.kc = self.kernel.cpus[c.id]
         self._core_busy: dict[int, int] = {}
         self._unit_ns: dict[str, float] = {}
+        self._call_ns: dict[str, float] = {}
+        # per-operation prices (sim/costs.py ArchOps, KernelConfig), by irqsave flag
+        self._lock_ns = (costs.spin_lock_ns(False), costs.spin_lock_ns(True))
+        self._unlock_ns = (costs.spin_unlock_ns(False), costs.spin_unlock_ns(True))
+        self._local_ns = (costs.local_lock_ns(), costs.local_unlock_ns())
+        self._irq_ns = (costs.irq_save_ns(), costs.irq_restore_ns())
+        self._line_ns = costs.line_cycles() / costs.clock_ghz
+        size = costs.pageset_size
+        if size is None and design is not None:
+            size = design.size_statement(machine)
+        self._pageset = costs.pageset_prices(size)
+        self._debug_check_ns = costs.debug_check_ns()
+        self._debug_slow_ns = costs.debug_slow_check_ns()
+        # pcp locks by id -> owning CPU: a design that takes its own CPU's pcp lock got the
+        # pointer from this_cpu_ptr(), which CONFIG_DEBUG_PREEMPT checks (costs.py)
+        st = self.kernel.state
+        self._pcp_lock_cpu: dict[int, int] = {}
+        for locks in getattr(st, "pcp_lock", {}).values():
+            for cpu_, lk in enumerate(locks):
+                self._pcp_lock_cpu[id(lk)] = cpu_
+        for cpu_, lk in enumerate(getattr(st, "pagesets_spin", []) or []):
+            self._pcp_lock_cpu[id(lk)] = cpu_
+        #: the global ``printk_ratelimit_state`` line (DEBUG_PREEMPT's preemptible-code path)
+        self._ratelimit = _RatelimitState()
+        #: DEBUG_PREEMPT checks that ran in preemptible code (each wrote the shared line)
+        self.preempt_checks_slow = 0
         self._speeds = [1.0] + [costs.smt_speed(k) for k in range(1, 65)]
         self._info: dict[Task, TaskStats] = {}
         self._known = 0
@@ -701,6 +738,13 @@ class Simulator:
         op = task.op
         tp = type(op)
         work_before = task.work
+        pcp_lock = -1
+        if (tp is _SpinLock or tp is ops.SpinTrylock) and self._pcp_lock_cpu:
+            owner = self._pcp_lock_cpu.get(id(op.lock))
+            if owner is not None:
+                # the design's this_cpu_ptr() ran before this lock: preemptible then?
+                preemptible = not (task.irq_depth or task.preempt or task.migrate)
+                pcp_lock = 1 if preemptible and owner == task.cpu and task.kind == "program" else 0
         res: Any = None
         # Fast path: ops with no kernel state of their own, executed here without the kernel's
         # per-op dispatch (and without building might_sleep()'s message when it cannot fire).
@@ -776,7 +820,10 @@ class Simulator:
                 per = self._unit_ns.get(op.kind)
                 if per is None:
                     per = self._unit_ns[op.kind] = self.costs.work_ns(op.kind, 1)
-                base = per * op.n
+                call = self._call_ns.get(op.kind)
+                if call is None:
+                    call = self._call_ns[op.kind] = self.costs.work_call_ns(op.kind)
+                base = per * op.n + call
                 extra = self._write(c.id, op.data, t) if op.data is not None else 0.0
                 i = self._ni + 1
                 if i == _NOISE_TABLE:
@@ -784,15 +831,24 @@ class Simulator:
                 self._ni = i
                 fns = (base / self._speeds[self._core_busy.get(c.core, 1)]) * self._noise[i] + extra
                 kind = "kernel"
-            elif tp is _MutexLock or tp is _SpinLock:
-                lock = op.mutex if tp is _MutexLock else op.lock
-                fns = self._write(c.id, lock, t) + C.ATOMIC_CYCLES / self.costs.clock_ghz
+            elif tp is _MutexLock:
+                fns = self._write(c.id, op.mutex, t) + C.ATOMIC_CYCLES / self.costs.clock_ghz
                 kind = "kernel"
-            elif tp is _MutexUnlock or tp is _SpinUnlock:
+            elif tp is _SpinLock:
+                fns = self._write(c.id, op.lock, t) + self._lock_ns[op.irqsave]
+                if pcp_lock >= 0:
+                    fns += self._pcp_lock_extra(c.id, pcp_lock, t)
+                kind = "kernel"
+            elif tp is _MutexUnlock:
                 fns = C.HIT_CYCLES / self.costs.clock_ghz
+                kind = "kernel"
+            elif tp is _SpinUnlock:
+                fns = self._unlock_ns[op.irqrestore]
                 kind = "kernel"
             else:
                 fns, kind = self._price(c, task, op, t)
+                if pcp_lock >= 0:
+                    fns += self._pcp_lock_extra(c.id, pcp_lock, t)
             # integer ns timeline; carry the fractions so sub-ns costs still add up
             if kind == "sleep":
                 ns = int(fns)
@@ -1279,6 +1335,16 @@ class Simulator:
         self._seen[key] = ln.version
         return self.costs.transfer_ns(ln.writer, cpu)
 
+    def _pcp_lock_extra(self, cpu: int, preemptible: int, t: int) -> float:
+        """A pcp lock's own line (when the design's layout puts it apart from the lists) and,
+        on a DEBUG_PREEMPT kernel, the ``this_cpu_ptr()`` check that found the task
+        preemptible: its local work plus a write of the global ratelimit line."""
+        extra = self._pageset.lock_line_ns
+        if preemptible and self.costs.kernel_config.debug_preempt:
+            self.preempt_checks_slow += 1
+            extra += self._debug_slow_ns + self._write(cpu, self._ratelimit, t)
+        return extra
+
     def _price(self, c: _CpuSim, task: Task, op: Any, t: int) -> tuple[float, str]:
         costs = self.costs
         cpu = c.id
@@ -1292,34 +1358,44 @@ class Simulator:
             per = self._unit_ns.get(kind)
             if per is None:
                 per = self._unit_ns[kind] = costs.work_ns(kind, 1)
-            base = per * op.n
+            call = self._call_ns.get(kind)
+            if call is None:
+                call = self._call_ns[kind] = costs.work_call_ns(kind)
+            base = per * op.n + call
             extra = self._write(cpu, op.data, t) if op.data is not None else 0.0
             return (base / self._speed(c)) * self._jitter() + extra, "kernel"
         if tp is ops.Sleep:
             return max(0, int(op.ns)), "sleep"
         if tp is ops.UserRun:
             return op.ns / self._speed(c) * self._jitter(), "user"
+        if tp is ops.IrqSave:
+            return self._irq_ns[0], "kernel"
+        if tp is ops.IrqRestore:
+            return self._irq_ns[1], "kernel"
         if tp in _FLAG_OPS:
             return C.FLAG_CYCLES / ghz, "kernel"
-        if (
-            tp is ops.SpinLock
-            or tp is ops.SpinTrylock
-            or tp is ops.MutexLock
-            or (tp is ops.MutexTrylock)
-        ):
-            lock = op.lock if tp in (ops.SpinLock, ops.SpinTrylock) else op.mutex
-            return self._write(cpu, lock, t) + C.ATOMIC_CYCLES / ghz, "kernel"
-        if tp is ops.SpinUnlock or tp is ops.MutexUnlock:
+        if tp is ops.SpinLock or tp is ops.SpinTrylock:
+            return self._write(cpu, op.lock, t) + self._lock_ns[op.irqsave], "kernel"
+        if tp is ops.MutexLock or tp is ops.MutexTrylock:
+            return self._write(cpu, op.mutex, t) + C.ATOMIC_CYCLES / ghz, "kernel"
+        if tp is ops.SpinUnlock:
+            return self._unlock_ns[op.irqrestore], "kernel"
+        if tp is ops.MutexUnlock:
             return C.HIT_CYCLES / ghz, "kernel"
-        if tp is ops.LocalLock or tp is ops.LocalUnlock:
-            per = C.ATOMIC_CYCLES if self.kernel.preempt_rt else C.FLAG_CYCLES
-            return per / ghz, "kernel"
+        if tp is ops.LocalLock:
+            return self._local_ns[0], "kernel"
+        if tp is ops.LocalUnlock:
+            return self._local_ns[1], "kernel"
         if tp is ops.Load:
-            return self._read(cpu, op.obj) + C.HIT_CYCLES / ghz, "kernel"
+            # a dependent load of one line (e.g. the seed's pcp->lp before its lists)
+            return self._read(cpu, op.obj) + self._line_ns, "kernel"
         if tp is ops.Store:
             return self._write(cpu, op.obj, t) + C.HIT_CYCLES / ghz, "kernel"
         if tp is ops.PcpEnter:
-            return self._write(cpu, op.lists) + C.HIT_CYCLES / ghz, "kernel"
+            ns = self._write(cpu, op.lists) + C.HIT_CYCLES / ghz + self._pageset.enter_ns
+            if op.owner == cpu:
+                ns += self._debug_check_ns  # this_cpu_ptr(zone->per_cpu_pageset)
+            return ns, "kernel"
         if tp is ops.PcpExit:
             return 0, "kernel"
         if tp is ops.SynchronizeRcu:
