@@ -167,18 +167,21 @@ def _domains(distance: list[list[int]], nodes: list[int]) -> list[list[int]]:
     return out
 
 
-def place_threads(costs: CostModel, distance: list[list[int]], nr_threads: int) -> list[int]:
+def place_threads(
+    costs: CostModel, distance: list[list[int]], nr_threads: int, exclude: Any = ()
+) -> list[int]:
     """CPU of each worker under the default "fork-domain" rule (module docstring): fork domains
     by :data:`RECLAIM_DISTANCE` = 30 on every machine (ASSUMPTION; not v5.17 on AMD Zen, see
-    :func:`place_threads_fork_balance`)."""
+    :func:`place_threads_fork_balance`).  CPUs in ``exclude`` (isolated) are never used."""
     places = costs.places
-    nr_cpus = len(places)
+    nr_cpus = len(places) - len(set(exclude))
     if nr_threads > nr_cpus:
         raise PcplabError(f"pft with {nr_threads} threads needs that many CPUs; have {nr_cpus}")
     nodes = sorted({p.node for p in places})
     cores: dict[int, list[int]] = {}
     for cpu, p in enumerate(places):
-        cores.setdefault(p.core, []).append(cpu)
+        if cpu not in exclude:
+            cores.setdefault(p.core, []).append(cpu)
     used: set[int] = set()
     on_core: dict[int, int] = dict.fromkeys(cores, 0)
     on_node: dict[int, int] = dict.fromkeys(nodes, 0)
@@ -270,7 +273,7 @@ def _sched_levels(costs: CostModel, distance: list[list[int]], reclaim: int) -> 
 
 
 def place_threads_fork_balance(
-    costs: CostModel, distance: list[list[int]], nr_threads: int
+    costs: CostModel, distance: list[list[int]], nr_threads: int, exclude: Any = ()
 ) -> list[int]:
     """CPU of each worker as v5.17's fork balancing places it (``wake_up_new_task`` ->
     ``select_task_rq_fair(SD_BALANCE_FORK)`` -> ``find_idlest_cpu``, kernel/sched/fair.c).
@@ -296,11 +299,21 @@ def place_threads_fork_balance(
       not running task needs no active balancing).  The periodic balancer's slow active
       migrations of *running* workers (``need_active_balance`` after ``cache_nice_tries + 2``
       failed balances at ``sd_weight`` ms intervals) are not modelled.
+    * CPUs in ``exclude`` (isolated) are left out of every domain, as ``isolcpus=domain`` leaves
+      them out (``sched_init_domains`` builds the domains over
+      ``housekeeping_cpumask(HK_FLAG_DOMAIN)``, kernel/sched/topology.c; recalled, ASSUMPTION):
+      they count in no group's load and no worker lands there; the launcher runs on the first
+      other CPU.
     """
     places = costs.places
     ncpu = len(places)
-    if nr_threads > ncpu:
-        raise PcplabError(f"pft with {nr_threads} threads needs that many CPUs; have {ncpu}")
+    if nr_threads > ncpu - len(set(exclude)):
+        raise PcplabError(
+            f"pft with {nr_threads} threads needs that many CPUs; have "
+            f"{ncpu - len(set(exclude))}"
+        )
+    if exclude:
+        return _fork_balance_excluding(costs, distance, nr_threads, frozenset(exclude))
     levels = _sched_levels(costs, distance, costs.node_reclaim_distance)
     # the fork chain: contiguous SD_BALANCE_FORK levels from the bottom (select_task_rq_fair)
     chain: list[_Level] = []
@@ -362,8 +375,85 @@ def place_threads_fork_balance(
     return out
 
 
-#: thread placement policies: the fork-domain rule (default) and v5.17's fork balancing
-PLACEMENTS: dict[str, Callable[[CostModel, list[list[int]], int], list[int]]] = {
+def _fork_balance_excluding(
+    costs: CostModel, distance: list[list[int]], nr_threads: int, exclude: frozenset[int]
+) -> list[int]:
+    """:func:`place_threads_fork_balance` on the CPUs outside ``exclude`` only (a separate copy
+    so the common case keeps its exact arithmetic)."""
+    places = costs.places
+    ncpu = len(places)
+    allowed = [c for c in range(ncpu) if c not in exclude]
+    levels = _sched_levels(costs, distance, costs.node_reclaim_distance)
+    chain: list[_Level] = []
+    for lv in reversed(levels):
+        if not lv.fork:
+            break
+        chain.append(lv)
+    chain.reverse()
+    running = [0] * ncpu
+
+    def members(lv: _Level, g: int) -> list[int]:
+        return [c for c in lv.members[g] if c not in exclude]
+
+    def stats(cpus: list[int]) -> tuple[int, int, int]:
+        r = sum(running[c] for c in cpus)
+        idle = sum(1 for c in cpus if running[c] == 0)
+        gtype = 0 if r < len(cpus) else (1 if r == len(cpus) else 2)
+        return r, idle, gtype
+
+    def span_size(lv: _Level, cpu: int) -> int:
+        return sum(1 for c in allowed if lv.span_of[c] == lv.span_of[cpu])
+
+    def pick(this: int) -> int:
+        cpu = this
+        for lv in chain:
+            local = lv.group_of[cpu]
+            lr, lidle, ltype = stats(members(lv, local))
+            best: tuple[int, int, int, int] | None = None
+            for g in lv.groups_in_span[lv.span_of[cpu]]:
+                m = members(lv, g)
+                if g == local or not m:
+                    continue
+                r, idle, gtype = stats(m)
+                key = (gtype, -idle, r, g)
+                if best is None or key < best:
+                    best = key
+            if best is None:
+                continue
+            gtype, nidle, r, g = best
+            if ltype != gtype:
+                move = ltype > gtype
+            elif ltype == 0:
+                numa_keep = lv.numa and lr < (span_size(lv, cpu) >> 2)
+                move = not numa_keep and lidle < -nidle
+            else:
+                move = lr > r + 1
+            if move:
+                cands = members(lv, g)
+                cpu = next((c for c in cands if running[c] == 0),
+                           min(cands, key=lambda c: (running[c], c)))
+        return cpu
+
+    first = allowed[0]
+    out = [first]
+    running[first] = 1
+    for _ in range(nr_threads - 1):
+        cpu = pick(first)
+        if running[cpu]:
+            idle = [c for c in allowed if running[c] == 0]
+            home = places[first].node
+            near = min(idle, key=lambda c: (distance[home][places[c].node], c))
+            cpu = pick(near)
+            if running[cpu]:
+                cpu = near
+        running[cpu] += 1
+        out.append(cpu)
+    return out
+
+
+#: thread placement policies: the fork-domain rule (default) and v5.17's fork balancing; each
+#: takes ``(costs, distance, nr_threads, exclude=())``
+PLACEMENTS: dict[str, Callable[..., list[int]]] = {
     "fork-domain": place_threads,
     "v5.17": place_threads_fork_balance,
 }
@@ -421,13 +511,15 @@ class DesignProbe:
     shared_hold_ns: float = 0.0
 
 
-def probe_design(machine: Any, design: Any, costs: CostModel, cpu: int = 0) -> DesignProbe:
+def probe_design(
+    machine: Any, design: Any, costs: CostModel, cpu: int = 0, nohz_full: tuple[int, ...] = ()
+) -> DesignProbe:
     """Run ``design.alloc_pages`` on ``cpu`` with no other activity and split the time into
     fast-path, refill lock-hold and outside-lock parts.  Uses (and leaves allocated) a few hundred
     pages of ``machine``."""
     from pcplab.sim.engine import Simulator
 
-    sim = Simulator(machine, costs=costs, design=design, noise=0.0)
+    sim = Simulator(machine, costs=costs, design=design, noise=0.0, nohz_full=nohz_full)
     state = sim.kernel.state
     zone_locks = {id(lk) for lk in getattr(state, "zone_lock", {}).values()}
     zone = zonelist(machine, distances(None, machine), machine.cpu_node(cpu))[0]
@@ -534,11 +626,34 @@ def run_exact(
     distance: list[list[int]],
     seed: int = 0,
     noise: float = C.DEFAULT_NOISE,
+    *,
+    isolated: tuple[int, ...] = (),
+    isolated_task: str = "fifo",
+    log: Any = None,
+    until_ns: int | None = None,
 ) -> RunResult:
-    """Every fault through the engine and the design's generators (small cases; slow)."""
+    """Every fault through the engine and the design's generators (small cases; slow).
+
+    ``isolated``: nohz_full CPUs, each running ``isolated_task`` (``pcplab.workloads.isolated``)
+    until the last worker is done, its own allocation/free latency going to ``log`` (a
+    ``LatencyLog``).  ``until_ns``: stop the simulation there (the result then covers the
+    workers' time up to that point only)."""
     from pcplab.sim.engine import Simulator
 
-    sim = Simulator(machine, costs=costs, design=design, seed=seed, noise=noise)
+    sim = Simulator(
+        machine, costs=costs, design=design, seed=seed, noise=noise, nohz_full=isolated
+    )
+    env = None
+    if isolated:
+        from pcplab.sim.api_noise import spawn_isolated
+        from pcplab.workloads import isolated as iso_mod
+        from pcplab.workloads.slowpath import MemoryEnv
+
+        env = MemoryEnv(design, machine)
+        env.now = lambda: sim.now
+        spawn_isolated(sim, env, list(isolated), iso_mod.program_for(isolated_task),
+                       log if log is not None else iso_mod.LatencyLog())
+    running = [len(cpus)]
     mm = _Mm()
     nodes = sorted({costs.places[c].node for c in range(machine.nr_cpus)})
     lru_lock = {n: Spinlock(f"node{n} lru_lock") for n in nodes}
@@ -579,6 +694,9 @@ def run_exact(
                 yield ops.EnterUser()
             else:
                 yield from lifecycle.exit_to_user_mode(design, ctx)
+        running[0] -= 1
+        if env is not None and not running[0]:
+            env.stop = True  # the isolated tasks end with the run
 
     tasks = []
     for i, cpu in enumerate(cpus):
@@ -591,7 +709,7 @@ def run_exact(
                 start_ns=i * THREAD_START_NS,
             )
         )
-    sim.run()
+    sim.run(until=until_ns)
     user = sum(sim.stats(t).user_ns for t in tasks)
     system = sum(sim.stats(t).system_ns for t in tasks)
     start = min(sim.stats(t).start_ns for t in tasks)
@@ -843,6 +961,54 @@ class PftSetup:
     extra: dict[str, Any] = field(default_factory=dict)
     #: thread placement policy, a key of :data:`PLACEMENTS`
     placement: str = "fork-domain"
+    #: isolated (nohz_full) CPUs (:func:`isolate`), what they run, and its latency log
+    isolated: tuple[int, ...] = ()
+    isolated_task: str = "fifo"
+    isolated_log: Any = None
+
+
+def isolate(s: PftSetup, cpus: list[int], task: str = "fifo") -> None:
+    """Make ``cpus`` nohz_full CPUs running the isolated ``task`` (``--isolated``).
+
+    Like ``isolcpus``/``taskset`` on a real machine (mmtests pins nothing to isolated CPUs), pft's
+    threads are placed on the other CPUs only, so client counts go up to their number.  The
+    design's fast path is probed again on a machine whose ``cpus`` are nohz_full (designs that
+    change with nohz_full CPUs, e.g. static-key, take that regime), on the first other CPU.
+    The isolated tasks themselves run on the engine: in exact mode next to every run's workers;
+    in aggregated mode (no engine per fault) in one exact window of :data:`ISOLATED_WINDOW_NS`
+    per client count, next to that many exact workers placed as in the runs.  Their own page
+    allocation/free latencies are collected in ``s.isolated_log``."""
+    from pcplab.mm import Machine
+    from pcplab.workloads import isolated as iso_mod
+
+    iso = tuple(sorted(set(cpus)))
+    nr = s.machine.nr_cpus
+    bad = [c for c in iso if not 0 <= c < nr]
+    if bad:
+        raise PcplabError(f"isolated CPUs {bad} do not exist; the machine has CPUs 0-{nr - 1}")
+    housekeeping = [c for c in range(nr) if c not in iso]
+    if not housekeeping:
+        raise PcplabError(f"every CPU is isolated; leave at least one for pft (CPUs 0-{nr - 1})")
+    iso_mod.program_for(task)  # an unknown task is an error before anything runs
+    s.isolated = iso
+    s.isolated_task = task
+    s.isolated_log = iso_mod.LatencyLog()
+    if not iso:
+        return
+    probe_machine = (
+        Machine.build(s.machine.topology, s.design.kernel_version)
+        if s.machine.topology is not None
+        else s.machine
+    )
+    s.probe = probe_design(probe_machine, s.design, s.costs, cpu=housekeeping[0], nohz_full=iso)
+    s.prices = FaultPrices.build(s.costs, s.probe)
+
+
+#: aggregated mode with isolated CPUs: simulated length of the exact window per client count in
+#: which the isolated tasks run next to the workers.  ASSUMPTION: 30 ms (about 10 syscalls per
+#: isolated CPU, ~1 s of wall time per 30 workers); the first 30 ms of a run, when every worker
+#: has started and faults, stand for the rest of it.
+ISOLATED_WINDOW_NS = 30_000_000
 
 
 def setup(
@@ -893,7 +1059,10 @@ def run_once(
     per_worker, total = split_pages(s.mapping_bytes, s.page_size, nr_threads)
     if s.placement not in PLACEMENTS:
         raise PcplabError(f"placement {s.placement!r} unknown; use one of {', '.join(PLACEMENTS)}")
-    cpus = PLACEMENTS[s.placement](s.costs, s.distance, nr_threads)
+    if s.isolated:
+        cpus = PLACEMENTS[s.placement](s.costs, s.distance, nr_threads, exclude=s.isolated)
+    else:
+        cpus = PLACEMENTS[s.placement](s.costs, s.distance, nr_threads)
     if exact and total > EXACT_MAX_PAGES:
         raise PcplabError(
             f"exact mode would simulate {total:,} faults per run (~{total // 4000 // 60} min "
@@ -907,7 +1076,8 @@ def run_once(
             if (s.machine.topology is not None)
             else s.machine
         )
-        res = run_exact(machine, s.design, s.costs, cpus, per_worker, s.distance, seed=seed)
+        res = run_exact(machine, s.design, s.costs, cpus, per_worker, s.distance, seed=seed,
+                        isolated=s.isolated, isolated_task=s.isolated_task, log=s.isolated_log)
         return res, per_worker * nr_threads * 20
     zone_of = assign_zones(s.machine, s.distance, [s.costs.places[c].node for c in cpus],
                            per_worker)
@@ -958,5 +1128,26 @@ def run_table(
             done += 1
             if progress is not None:
                 progress(done, total)
+        if s.isolated and not exact:
+            window_seed = (seed * 1_000_003 + n * 1009 + iterations + salt * 7919) & 0x7FFFFFFF
+            isolated_window(s, n, window_seed)
         out.append(row)
     return out
+
+
+def isolated_window(s: PftSetup, nr_threads: int, seed: int) -> None:
+    """Aggregated mode with isolated CPUs: :data:`ISOLATED_WINDOW_NS` of exact simulation with
+    ``nr_threads`` workers placed as in the runs and the isolated tasks, whose latencies go to
+    ``s.isolated_log`` (the workers' times are not used)."""
+    from pcplab.mm import Machine
+
+    per_worker, _total = split_pages(s.mapping_bytes, s.page_size, nr_threads)
+    cpus = PLACEMENTS[s.placement](s.costs, s.distance, nr_threads, exclude=s.isolated)
+    machine = (
+        Machine.build(s.machine.topology, s.design.kernel_version)
+        if s.machine.topology is not None
+        else s.machine
+    )
+    run_exact(machine, s.design, s.costs, cpus, per_worker, s.distance, seed=seed,
+              isolated=s.isolated, isolated_task=s.isolated_task, log=s.isolated_log,
+              until_ns=ISOLATED_WINDOW_NS)
