@@ -16,10 +16,12 @@ from pcplab.cli.options import (
     IntRange,
     check_design,
     check_memory_mib,
+    isolated_cpus,
     machine_profile,
     parse_int_list,
 )
 from pcplab.errors import PcplabError
+from pcplab.workloads.isolated import ISOLATED_TASK_HELP, ISOLATED_TASKS
 
 
 def _parse_clients(text: str | None, top: int = 128) -> list[int] | None:
@@ -30,10 +32,11 @@ def _parse_clients(text: str | None, top: int = 128) -> list[int] | None:
     return parse_int_list(text, "--clients", 1, top, "client count")
 
 
-def _max_clients(profile: object) -> int:
+def _max_clients(profile: object, isolated: int = 0) -> int:
+    """pft's highest client count: the CPUs it may use (none of the ``isolated``), at most 128."""
     from pcplab.workloads import pft
 
-    return min(int(profile.nr_cpus), pft.MAX_CLIENTS)  # type: ignore[attr-defined]
+    return min(int(profile.nr_cpus) - isolated, pft.MAX_CLIENTS)  # type: ignore[attr-defined]
 
 
 def _mean(xs: list[float]) -> float:
@@ -63,6 +66,11 @@ def _mean(xs: list[float]) -> float:
     show_default=True,
     help="Kernel options that change costs: default, or a comma list of debug-preempt, preempt-rt.",
 )
+@click.option("--isolated", default=None,
+              help="nohz_full CPUs, e.g. 2-3: they run --isolated-task and no pft thread "
+              "(as with isolcpus/taskset).")  # fmt: skip
+@click.option("--isolated-task", type=click.Choice(list(ISOLATED_TASKS)), default="fifo",
+              show_default=True, help=ISOLATED_TASK_HELP)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def pft(
     machine: str,
@@ -74,16 +82,23 @@ def pft(
     mapping_mb: int | None,
     placement: str,
     kernel_config: str,
+    isolated: str | None,
+    isolated_task: str,
     as_json: bool,
 ) -> None:
-    """Simulate mmtests' pft: per thread count, mean system and elapsed time and every sample."""
+    """Simulate mmtests' pft: per thread count, mean system and elapsed time and every sample.
+
+    With --isolated, those CPUs are nohz_full, run the isolated task and get no pft thread (so
+    client counts go up to the other CPUs' number); the isolated task's own page allocation and
+    free latency is printed after the table."""
     from pcplab.sim.api import run_pft
     from pcplab.sim.costs import KernelConfig
 
     KernelConfig.parse(kernel_config)  # bad input fails before any work
     profile = machine_profile(machine)
     check_design(design)
-    client_list = _parse_clients(clients, _max_clients(profile))
+    iso = None if isolated is None else isolated_cpus(isolated, profile)
+    client_list = _parse_clients(clients, _max_clients(profile, len(iso or ())))
     check_memory_mib(mapping_mb, profile, "--mapping-mb", minimum=1)
     if mapping_mb is not None and mapping_mb << 20 < profile.page_size:
         raise PcplabError(f"--mapping-mb {mapping_mb} is below one page of {profile.name}")
@@ -105,6 +120,8 @@ def pft(
         mapping_bytes=mapping,
         placement=placement,
         kernel_config=kernel_config,
+        isolated=iso,
+        isolated_task=isolated_task,
     )
     if as_json:
         click.echo(json.dumps(res, indent=1))
@@ -129,6 +146,11 @@ def pft(
             for u, s, e in zip(row["user"], row["system"], row["elapsed"], strict=True)
         )
         click.echo(f"  {row['clients']:>4}: {samples}")
+    if iso:
+        from pcplab.report.isolated_latency import format_isolated_latency
+
+        click.echo(f"isolated CPUs {','.join(map(str, iso))} ({res['isolated_task']}):")
+        click.echo(format_isolated_latency(res))
 
 
 try:  # helper H7's commands (`noise`, `oom`), if present

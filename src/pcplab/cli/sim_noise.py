@@ -26,7 +26,7 @@ from pcplab.cli.options import (
     machine_profile,
 )
 from pcplab.errors import PcplabError
-from pcplab.workloads.isolated import ISOLATED_TASKS
+from pcplab.workloads.isolated import ISOLATED_TASK_HELP, ISOLATED_TASKS
 
 
 def parse_cpu_list(text: str, profile: Any = None) -> list[int]:
@@ -61,7 +61,17 @@ def format_noise(res: dict[str, Any], all_cpus: bool = False) -> str:
         from pcplab.workloads.oops import format_oops
 
         lines.append(format_oops(res["oops"]).rstrip())
+    latency = _isolated_latency_text(res)
+    if latency:
+        lines.append(latency)
     return "\n".join(lines) + "\n"
+
+
+def _isolated_latency_text(res: dict[str, Any]) -> str:
+    """The isolated tasks' own allocation/free latency table ("" when none ran)."""
+    from pcplab.report.isolated_latency import format_isolated_latency, has_latency
+
+    return format_isolated_latency(res) if has_latency(res) else ""
 
 
 @click.command("noise")
@@ -86,7 +96,7 @@ def format_noise(res: dict[str, Any], all_cpus: bool = False) -> str:
     type=click.Choice(list(ISOLATED_TASKS)),
     default="fifo",
     show_default=True,
-    help="What the isolated CPUs run: a SCHED_FIFO periodic loop, a SCHED_OTHER poller, a SCHED_FIFO poller (never sleeps; RT throttling lets kworkers in), or nothing.",
+    help=ISOLATED_TASK_HELP,
 )
 @click.option(
     "--rt-runtime-us",
@@ -162,20 +172,28 @@ def _progress() -> Any:
     help="Machine memory in MiB (default 32: seconds; 4 up to the machine's)."
 )
 @click.option("--seed", default=0, show_default=True, type=SEED, help="Random seed (0..2^64-1).")
+@click.option("--isolated", default=None,
+              help="nohz_full CPUs, e.g. 2-3: they run --isolated-task, the load the others.")
+@click.option("--isolated-task", type=click.Choice(list(ISOLATED_TASKS)), default="fifo",
+              show_default=True, help=ISOLATED_TASK_HELP)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def oom(machine: str, design: str, memory_mib: int | None, seed: int, as_json: bool) -> None:
+def oom(machine: str, design: str, memory_mib: int | None, seed: int, isolated: str | None,
+        isolated_task: str, as_json: bool) -> None:  # fmt: skip
     """The seed's reproducer: a process eats memory until the OOM killer acts.
 
     Exit 0 when the hog was OOM-killed with every page accounted for, 1 on an oops (printed like a
-    kernel oops with the call chain) or a lost page."""
+    kernel oops with the call chain) or a lost page.  With --isolated, those CPUs are nohz_full
+    and run the isolated task (its own allocation latency is printed), the rest the OOM load."""
     from pcplab.sim.api_noise import OOM_MEMORY_MIB, run_oom
     from pcplab.workloads.oops import format_oops
 
     profile = machine_profile(machine)
     check_design(design)
     check_memory_mib(memory_mib, profile, "--memory-mib")
+    iso = [] if isolated is None else parse_cpu_list(isolated, profile)
     res = run_oom(
-        machine, design, seed, memory_mib=OOM_MEMORY_MIB if memory_mib is None else memory_mib
+        machine, design, seed, memory_mib=OOM_MEMORY_MIB if memory_mib is None else memory_mib,
+        isolated=iso, isolated_task=isolated_task,
     )
     ok = res["outcome"] == "oom-killed" and res["pages_lost"] == 0 and not res["invariant_errors"]
     if as_json:
@@ -193,5 +211,7 @@ def oom(machine: str, design: str, memory_mib: int | None, seed: int, as_json: b
             f"{s['drains_skipped']}), OOM kills {s['oom_kills']}\n"
             f"pages lost: {res['pages_lost']}; invariant errors: {len(res['invariant_errors'])}"
         )
+        if iso:
+            click.echo(_isolated_latency_text(res) or "isolated CPUs: no isolated task ran")
     if not ok:
         sys.exit(1)

@@ -111,6 +111,9 @@ def run_oom(
         "sim_ns": sim.now,
     }
     if iso:
+        # the run ends with the OOM load's last task (the engine may still hold an RT period
+        # timer of an isolated CPU, up to a period later, that does nothing)
+        res["sim_ns"] = max((sim.stats(t).end_ns or 0 for t in running.values()), default=0)
         res.update(isolated=iso, isolated_task=isolated_task, **isolated_latency(lat, iso))
     return res
 

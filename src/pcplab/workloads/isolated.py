@@ -51,6 +51,11 @@ from pcplab.workloads.slowpath import MemoryEnv, Process, alloc_pages, ktime_get
 Gen = Generator[Any, Any, Any]
 
 ISOLATED_TASKS = ("fifo", "other", "fifo-busy", "idle")
+#: what ``--isolated-task`` chooses between (help text of every command that has it)
+ISOLATED_TASK_HELP = (
+    "What the isolated CPUs run: a SCHED_FIFO periodic loop, a SCHED_OTHER poller, a SCHED_FIFO "
+    "poller (never sleeps; RT throttling lets kworkers in), or nothing."
+)
 
 
 @dataclass(frozen=True)
