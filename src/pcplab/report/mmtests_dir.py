@@ -11,6 +11,19 @@ Layout (``mmtests-pft.md`` §3, from ``gormanm/mmtests@09b91ce9`` ``bin/run-sing
 
 ``compare-mmtests.pl`` needs only the logs; ``compare-kernels.sh`` also reads the activity files
 to discover runs and orders them by their "run-mmtests: Start" timestamp.
+
+Importing real trees (what a killed or archived run leaves behind):
+
+* a log whose last line has no newline was cut off (pft ends every line with one): that line is
+  left out with a warning, even if it happens to parse (a line cut inside its last number
+  would otherwise give a wrong sample).  mmtests' ExtractPft would read it as it is.  A bad line
+  anywhere else is an error.
+* ``pft-<N>.log.gz`` is read like ``pft-<N>.log`` (a truncated gzip stream: what decompresses,
+  with a warning); both for the same N in one ``iter-*`` is an error.
+* a client count that some runs (or some ``iter-*`` of a run) have and others lack, or a log with
+  no pft line, is named in a warning: the tables compare only the counts every run has.
+* :func:`store_tree` stores all runs or none: names and results are checked before the first
+  save, and runs saved by a failing import are removed again.
 ASSUMPTION: the exact wording of the activity lines beyond "<ts> run-mmtests: Start" and
 "test start :: pft" is modelled on the knowledge file's examples, not checked against
 ``shellpacks/common.sh``.
@@ -18,10 +31,12 @@ ASSUMPTION: the exact wording of the activity lines beyond "<ts> run-mmtests: St
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import re
-from collections.abc import Mapping, Sequence
+import zlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +44,8 @@ from typing import Any
 from pcplab.errors import PcplabError
 from pcplab.report.pft_log import PftLine, format_line, lines_from_client, parse_log
 
-_LOG_NAME = re.compile(r"^pft-(\d+)\.log$")
+_LOG_NAME = re.compile(r"^pft-(\d+)\.log(\.gz)?$")
+Warn = Callable[[str], None]
 _START = re.compile(r"^(\d+)\s+run-mmtests:\s+Start\b")
 
 
@@ -123,25 +139,71 @@ def _start_time(top: Path) -> int | None:
     return None
 
 
-def read_run(top: Path) -> TreeRun | None:
-    """A run directory's pft samples, pooled over every ``iter-*``; None if it has no pft logs."""
+def _read_text(path: Path, warn: Warn) -> str:
+    data = path.read_bytes()
+    if path.suffix == ".gz":
+        try:
+            data = gzip.decompress(data)
+        except EOFError:
+            # a gzip cut off mid-stream: keep what decompresses (its last line is cut too)
+            data = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data)
+            warn(f"{path}: compressed stream ends early; reading what it holds")
+        except (OSError, zlib.error) as exc:
+            raise PcplabError(f"{path} is not a readable gzip file ({exc}); remove or "
+                              "re-compress it") from exc
+    return data.decode("utf-8", errors="replace")
+
+
+def _log_lines(path: Path, warn: Warn) -> list[PftLine]:
+    text = _read_text(path, warn)
+    lines = text.split("\n")
+    if lines and lines[-1].strip():
+        # no newline after the last line: pft was killed while writing it
+        warn(f"{path}: last line is cut off (no newline), left out: {lines[-1].strip()!r}")
+    body = lines[:-1]  # everything before the last newline (the tail after it is "" or cut off)
+    try:
+        return parse_log(body)
+    except PcplabError as exc:
+        raise PcplabError(f"{path}: {exc}") from exc
+
+
+def read_run(top: Path, warn: Warn | None = None) -> TreeRun | None:
+    """A run directory's pft samples, pooled over every ``iter-*``; None if it has no pft logs.
+
+    ``warn`` receives one line per problem the import goes on past (module docstring)."""
+    say: Warn = warn or (lambda _msg: None)
     by_clients: dict[int, list[PftLine]] = {}
+    seen_in: dict[int, list[str]] = {}
+    iters = []
     for it in sorted(top.glob("iter-*")):
         logs = it / "pft" / "logs"
         if not logs.is_dir():
             continue
+        iters.append(it.name)
+        found: dict[int, Path] = {}
         for path in sorted(logs.iterdir()):
             m = _LOG_NAME.match(path.name)
             if not m:
                 continue
-            try:
-                lines = parse_log(path.read_text(errors="replace").splitlines())
-            except PcplabError as exc:
-                raise PcplabError(f"{path}: {exc}") from exc
-            by_clients.setdefault(int(m.group(1)), []).extend(lines)
+            n = int(m.group(1))
+            if n in found:
+                raise PcplabError(f"{logs} has both {found[n].name} and {path.name}; keep one")
+            found[n] = path
+        for n, path in sorted(found.items()):
+            lines = _log_lines(path, say)
+            if not lines:
+                say(f"{path}: no pft result line; {n} clients has no sample from {it.name}")
+                continue
+            by_clients.setdefault(n, []).extend(lines)
+            seen_in.setdefault(n, []).append(it.name)
     by_clients = {n: v for n, v in by_clients.items() if v}
     if not by_clients:
         return None
+    for n in sorted(by_clients):
+        lacking = [i for i in iters if i not in seen_in[n]]
+        if lacking:
+            say(f"{top.name}: {n} clients has no samples in {', '.join(lacking)} "
+                f"(only {', '.join(seen_in[n])})")
     clients = []
     gbyte = 0
     for n in sorted(by_clients):
@@ -154,23 +216,89 @@ def read_run(top: Path) -> TreeRun | None:
     return TreeRun(top.name, {"gbyte": gbyte, "clients": clients}, _start_time(top))
 
 
-def import_tree(root: str | os.PathLike[str]) -> list[TreeRun]:
+def _check_name(path: Path) -> None:
+    try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(path.name).decode("ascii", errors="backslashreplace")
+        raise PcplabError(f"run directory name {shown!r} in {path.parent} is not valid UTF-8; "
+                          "rename it (nothing was imported)") from None
+
+
+def import_tree(root: str | os.PathLike[str], warn: Warn | None = None) -> list[TreeRun]:
     """Every pft run under ``root`` (a ``work/log`` directory), in compare-kernels.sh order:
-    by "run-mmtests: Start" time, runs without one last, ties by name."""
+    by "run-mmtests: Start" time, runs without one last, ties by name.  Everything is read (and
+    every name checked) before anything is returned; ``warn`` gets the problems gone on past."""
+    say: Warn = warn or (lambda _msg: None)
     root = Path(root)
     if not root.is_dir():
         raise PcplabError(f"{root} is not a directory; point --mmtests at mmtests' work/log")
-    runs = [r for r in (read_run(d) for d in sorted(root.iterdir()) if d.is_dir()) if r]
+    dirs = [d for d in sorted(root.iterdir()) if d.is_dir()]
+    runs = []
+    for d in dirs:
+        r = read_run(d, say)
+        if r is not None:
+            _check_name(d)
+            runs.append(r)
     if not runs:
         # maybe root is a single run directory
-        single = read_run(root)
+        single = read_run(root, say)
         if single is None:
             raise PcplabError(
                 f"no pft results under {root} (expected {root}/<name>/iter-*/pft/logs/pft-<N>.log)"
             )
+        _check_name(root.resolve())
         runs = [single]
     runs.sort(key=lambda r: (r.start is None, r.start or 0, r.name))
+    counts = {r.name: {int(e["clients"]) for e in r.result["clients"]} for r in runs}
+    every = set.union(*counts.values())
+    for n in sorted(every):
+        lacking = [name for name, have in counts.items() if n not in have]
+        if lacking:
+            say(f"{n} clients is missing from {', '.join(lacking)}; the tables compare only the "
+                "client counts every run has")
     return runs
+
+
+def store_tree(store: Any, runs: Sequence[TreeRun], machine: str) -> list[tuple[str, int]]:
+    """Store every run of an imported tree, or none: ``[(name, run id)]`` in order.
+
+    Runs already stored (same name and samples) keep their id.  If a save fails, the runs this
+    call added are deleted again before the error propagates.
+    ASSUMPTION: a crash (not an exception) between two saves can still leave the first ones; a
+    single transaction for all of them needs a multi-run save in ``pcplab.store``."""
+    from pcplab.report.mmtests_table import split_name
+    from pcplab.report.naming import design_from_label
+    from pcplab.store.db import canonical_json, run_key
+
+    planned = []
+    for tr in runs:
+        # the kernel is what mmtests shows on the first header line (so "6.8-rc3-vanilla" is
+        # kernel 6.8-rc3, variant vanilla); a name without '-' is all variant
+        dash = "-" in tr.name
+        kernel, variant = split_name(tr.name) if dash else ("", tr.name)
+        design = design_from_label(variant) if variant else tr.name
+        params = {"mmtests_name": tr.name, "content": content_hash(tr.result)}
+        result = dict(tr.result, kernel=kernel or None, machine=machine, design=design)
+        canonical_json(result)  # fails here, before any save, if it cannot be stored
+        key = run_key(machine, design, "pft", params, None)
+        planned.append((tr.name, design, params, result, kernel or None, key))
+    added: list[str] = []
+    out = []
+    try:
+        for name, design, params, result, kernel, key in planned:
+            existed = store.find(key) is not None
+            run_id = store.save(machine=machine, design=design, workload="pft", params=params,
+                                seed=None, result=result, kernel=kernel, source="mmtests",
+                                key=key)
+            if not existed:
+                added.append(key)
+            out.append((name, run_id))
+    except BaseException:
+        for key in added:
+            store.delete_key(key)
+        raise
+    return out
 
 
 def content_hash(result: Mapping[str, Any]) -> str:
