@@ -99,7 +99,8 @@ def _delay() -> None:
 
 
 def fake_run_pft(machine: str, design: str, clients: list[int] | None, iterations: int,
-                 seed: int, progress: Progress = None) -> dict[str, Any]:
+                 seed: int, progress: Progress = None, isolated: list[int] | None = None
+                 ) -> dict[str, Any]:
     rng = _rng("pft", machine, design, seed)
     clients = clients or [1, 2, 4]
     pages = 1 << 20

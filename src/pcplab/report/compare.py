@@ -19,6 +19,7 @@ from typing import Any
 from pcplab import __version__
 from pcplab.errors import PcplabError
 from pcplab.report import html as html_page
+from pcplab.report import isolated_latency
 from pcplab.report import noise as noise_report
 from pcplab.report.backends import Backend
 from pcplab.report.naming import design_from_label, design_label, run_name
@@ -112,9 +113,12 @@ def plan(p: CompareParams) -> list[Unit]:
     """Units in execution order: all pft runs first (the tables), then noise, then the checker."""
     units = []
     for d in p.designs:
-        units.append(Unit(d, "pft", p.machine, {
+        pft_params: dict[str, Any] = {
             "clients": list(p.clients) if p.clients else None, "iterations": p.iterations,
-            "backend": p.backend}, p.seed))
+            "backend": p.backend}
+        if p.isolated:  # nohz_full there, running the isolated task, no pft thread
+            pft_params["isolated"] = list(p.isolated)
+        units.append(Unit(d, "pft", p.machine, pft_params, p.seed))
     for d in p.designs:
         units.append(Unit(d, "noise", p.machine, {
             "isolated": list(p.isolated), "load": p.load, "drain_rate": p.drain_rate,
@@ -135,8 +139,9 @@ def plan(p: CompareParams) -> list[Unit]:
 def execute(unit: Unit, backend: Backend, progress: Callable[..., Any] | None) -> dict[str, Any]:
     pr = unit.params
     if unit.workload == "pft":
+        iso = {"isolated": pr["isolated"]} if pr.get("isolated") else {}
         return backend.run_pft(unit.machine, unit.design, pr["clients"], pr["iterations"],
-                               unit.seed, progress=progress)
+                               unit.seed, progress=progress, **iso)
     if unit.workload == "noise":
         return backend.run_noise(unit.machine, unit.design, pr["isolated"], pr["load"],
                                  pr["drain_rate"], pr["duration_s"], unit.seed)
@@ -278,6 +283,9 @@ def build_report(p: CompareParams, outcome: Outcome) -> Report:
     sections.append((noise_title, noise_report.noise_summary(noise_runs, p.duration_s)))
     sections.append(("isolated CPUs per design (rtla osnoise top)",
                      noise_report.osnoise_top(noise_runs, runtime_s=p.duration_s)))
+    if any(isolated_latency.has_latency(r) for _, r in noise_runs):
+        sections.append(("isolated-CPU allocation latency (us)",
+                         isolated_latency.latency_by_design(noise_runs)))
     sections.append(("drain_all_pages() latency", noise_report.drain_latency_summary(noise_runs)))
     sections.append((f"checker (scenario {p.check_scenario}, mode {p.check_mode})",
                      noise_report.check_summary(verdicts)))

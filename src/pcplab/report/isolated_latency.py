@@ -48,7 +48,7 @@ def latency_by_design(runs: Sequence[tuple[str, dict[str, Any]]]) -> str:
     width = max([12, *(len(lab) for lab in labels)])
     lines = [f"{'':<16}" + "".join(f"{lab:>{width + 1}}" for lab in labels)]
     if not cpus:
-        return lines[0] + "\n(no isolated task ran: no samples)"
+        return lines[0] + "\n(no isolated task ran: no samples)\n"
     for cpu in cpus:
         for key, what in ((ALLOC_KEY, "alloc"), (FREE_KEY, "free")):
             per = []
@@ -61,7 +61,7 @@ def latency_by_design(runs: Sequence[tuple[str, dict[str, Any]]]) -> str:
         n = [next((r["n"] for r in res.get(ALLOC_KEY) or [] if r["cpu"] == cpu), 0)
              for _, res in runs]
         lines.append(f"{f'cpu{cpu} samples':<16}" + "".join(f"{x:>{width + 1}}" for x in n))
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n"
 
 
 __all__ = ["format_isolated_latency", "has_latency", "latency_by_design"]
