@@ -146,10 +146,11 @@ def compare(machine: str, designs: str, clients: str, iterations: int, seed: int
     profile = machine_profile(machine)
     from pcplab.workloads.pft import MAX_CLIENTS
 
-    client_list = (None if clients.strip() in ("", "default") else tuple(parse_int_list(
-        clients, "--clients", 1, min(profile.nr_cpus, MAX_CLIENTS), "client count")))
     iso = (() if isolated.strip() in ("", "default")
            else tuple(isolated_cpus(isolated, profile)))  # fmt: skip
+    # pft's threads never run on the isolated CPUs
+    client_list = (None if clients.strip() in ("", "default") else tuple(parse_int_list(
+        clients, "--clients", 1, min(profile.nr_cpus - len(iso), MAX_CLIENTS), "client count")))
     if not no_plots:
         check_output_dir(out_dir, "--out directory")
     if html_dir:
