@@ -66,6 +66,8 @@ def check_output_path(path: str | os.PathLike[str], what: str = "output file") -
     parent = p.parent if str(p.parent) else Path(".")
     try:
         pst = os.stat(parent)
+    except NotADirectoryError:
+        raise PcplabError(f"cannot write {what} {name}: a parent of it is not a directory") from None
     except FileNotFoundError:
         raise PcplabError(
             f"cannot write {what} {name}: directory {parent} does not exist; create it first"
@@ -179,7 +181,7 @@ def check_output_dir(path: str | os.PathLike[str], what: str = "output directory
     while True:
         try:
             st = os.stat(probe)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             if probe.parent == probe:
                 raise PcplabError(f"cannot create {what} {name}") from None
             probe = probe.parent

@@ -124,8 +124,18 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_ABORTED)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except click.exceptions.UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError" and exc.ctx is not None:
+            # `pcplab` or `pcplab runs` alone: the help, as click's standalone mode shows it
+            click.echo(exc.ctx.get_help())
+            sys.exit(EXIT_USAGE)
+        _fail(
+            f"{one_line(exc.format_message().splitlines()[0] if exc.format_message() else 'usage error')}"
+            " (see 'pcplab --help')",
+            EXIT_USAGE,
+        )
     except click.ClickException as exc:
-        # usage errors: one line naming the problem, exit 2
+        # other click errors: one line naming the problem, exit 2
         text = exc.format_message()
         msg = text.splitlines()[0] if text else type(exc).__name__
         _fail(f"{one_line(msg)} (see 'pcplab --help')", exc.exit_code if exc.exit_code != 1 else 2)

@@ -59,7 +59,7 @@ def _open_store(db: str | None, create: bool = True, missing: str = "") -> Any:
     return Store(db, create=create, missing=missing)
 
 
-#: workloads pcplab itself stores (``runs list --workload``); a database may hold more
+#: the workloads pcplab stores (``runs list --workload``)
 KNOWN_WORKLOADS = ("pft", "noise", "check")
 
 
@@ -111,11 +111,18 @@ def _scenario_file(path: str | None) -> str | None:
                    "set for the verdicts")
 @click.option("--significance", "rule", type=click.Choice(["ci", "ttest"]), default="ci",
               show_default=True,
-              help="'*' rule: mmtests' interval non-overlap (2024-12+) or the old t-test (p<0.10)")
+              help="'*' rule: 'ci' is what compare-kernels.sh uses for pft tables since 2024-12 "
+                   "(mean +/- 1.96 SD bands that do not overlap); 'ttest' the t-test (p<0.10) of "
+                   "2018-2024 tables such as the seed's (see pcplab.stats.significance)")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text",
               show_default=True)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="pcplab-out",
-              show_default=True, help="directory for plots and HTML")
+@click.option("--brief", is_flag=True,
+              help="print the summary and the Amean/Hmean rows only (text format)")
+@click.option("--plots", "plots_dir", type=click.Path(file_okay=False), default=None,
+              help="write the plots (PNG and SVG) into this directory")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="directory for the HTML page and its plots (--format html; default "
+                   "pcplab-out); with text/json, the same as --plots")
 @click.option("--html", "html_dir", type=click.Path(file_okay=False), default=None,
               help="also write the self-contained HTML page into this directory")
 @click.option("--fresh", is_flag=True, help="run everything again instead of reusing stored runs")
@@ -129,7 +136,8 @@ def _scenario_file(path: str | None) -> str | None:
 @db_option
 def compare(machine: str, designs: str, clients: str, iterations: int, seed: int, isolated: str,
             load: str, drain_rate: float, duration: float, check_mode: str,
-            check_bound: int | None, scenario_file: str | None, rule: str, fmt: str, out_dir: str, html_dir: str | None,
+            check_bound: int | None, scenario_file: str | None, rule: str, fmt: str, brief: bool, plots_dir: str | None,
+            out_dir: str | None, html_dir: str | None,
             fresh: bool, quiet: bool, no_plots: bool, backend: str | None, timing: bool,
             db: str | None) -> None:
     """Compare drain designs: mmtests pft tables, isolated-CPU noise, drain latency, verdicts.
@@ -151,7 +159,14 @@ def compare(machine: str, designs: str, clients: str, iterations: int, seed: int
     # pft's threads never run on the isolated CPUs
     client_list = (None if clients.strip() in ("", "default") else tuple(parse_int_list(
         clients, "--clients", 1, min(profile.nr_cpus - len(iso), MAX_CLIENTS), "client count")))
-    if not no_plots:
+    # plots only when asked (--plots, or --out with text/json) or for the HTML page
+    if fmt == "html":
+        out_dir = out_dir or "pcplab-out"
+    elif out_dir and not plots_dir:
+        plots_dir, out_dir = out_dir, None
+    if plots_dir:
+        check_output_dir(plots_dir, "--plots directory")
+    if out_dir:
         check_output_dir(out_dir, "--out directory")
     if html_dir:
         check_output_dir(html_dir, "--html directory")
@@ -163,19 +178,29 @@ def compare(machine: str, designs: str, clients: str, iterations: int, seed: int
         backend=be.name, check_scenario_file=_scenario_file(scenario_file))
     be.validate(params.machine, params.designs)
 
+    import time
+
+    from pcplab.report.provenance import command_line
+
+    started = time.perf_counter()
     with _open_store(db) as store:
         outcome = _run_with_progress(params, store, be, fresh, quiet)
         report = cmp.build_report(params, outcome)
 
+    command = command_line()
     written: list[Path] = []
-    if not no_plots:
-        written = cmp.write_outputs(report, Path(out_dir), html=fmt == "html",
-                                    title="pcplab compare")
+    if plots_dir and not no_plots:
+        written += cmp.write_outputs(report, Path(plots_dir), html=False, title="pcplab compare")
+    if out_dir and fmt == "html":
+        written += cmp.write_outputs(report, Path(out_dir), html=True, title="pcplab compare",
+                                     plots=not no_plots, command=command)
     if html_dir:
         written += [p for p in cmp.write_outputs(report, Path(html_dir), html=True,
-                                                 title="pcplab compare") if p.suffix == ".html"]
+                                                 title="pcplab compare", plots=False,
+                                                 command=command) if p.suffix == ".html"]
+    # the wall time goes to stderr only: stdout is the same for the same seed
     click.echo(f"pcplab: {len(outcome.ran)} run(s) new, {len(outcome.reused)} reused from "
-               f"{store.path}", err=True)
+               f"{store.path} ({time.perf_counter() - started:.1f} s)", err=True)
 
     if fmt == "json":
         data = dict(report.data)
@@ -185,9 +210,9 @@ def compare(machine: str, designs: str, clients: str, iterations: int, seed: int
         click.echo(cmp.to_json(data))
     elif fmt == "html":
         click.echo(report.text)
-        click.echo(f"HTML: {Path(out_dir) / 'index.html'}")
+        click.echo(f"HTML: {Path(out_dir or 'pcplab-out') / 'index.html'}")
     else:
-        click.echo(report.text)
+        click.echo(report.brief if brief else report.text)
         if written:
             click.echo("files: " + " ".join(str(p) for p in written))
     if any(r.result.get("violation") for (_, w), r in outcome.runs.items() if w == "check"):
@@ -241,16 +266,12 @@ def runs() -> None:
 
 
 @runs.command("list")
-@click.option("--workload", default=None, help="only runs of this workload (pft, noise, check)")
+@click.option("--workload", default=None, type=click.Choice(KNOWN_WORKLOADS),
+              help="only runs of this workload")
 @db_option
 def runs_list(workload: str | None, db: str | None) -> None:
     """One line per stored run."""
     with _open_store(db, create=False) as store:
-        if workload is not None:
-            known = sorted(set(KNOWN_WORKLOADS) | set(store.workloads()))
-            if workload not in known:
-                raise PcplabError(f"unknown --workload {workload[:40]!r}; use one of: "
-                                  f"{', '.join(known)}")  # fmt: skip
         rows = store.runs(workload=workload)
     header = ("ID", "KEY", "CREATED", "WORKLOAD", "MACHINE", "DESIGN", "KERNEL", "SEED", "SOURCE")
     table = [header] + [
@@ -418,28 +439,48 @@ def _epoch(created: str) -> int:
 
 @click.command("import")
 @click.option("--mmtests", "mmtests_dir", type=click.Path(file_okay=False, exists=True),
-              required=True, help="mmtests work/log directory with pft results")
-@click.option("--machine", default="mmtests-import", show_default=True,
-              help="machine name to record for the imported runs")
+              default=None, help="mmtests work/log directory with pft results")
+@click.option("--rtla", "rtla_file", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="a captured 'rtla osnoise top' output, stored as a noise run")
+@click.option("--machine", default=None,
+              help="machine name to record (default: mmtests-import / rtla-import)")
+@click.option("--design", "design_name", default="real", show_default=True,
+              help="design (kernel) name to record for an rtla capture")
 @db_option
-def import_(mmtests_dir: str, machine: str, db: str | None) -> None:
-    """Import real mmtests pft results (iter-* pooled, lines parsed as ExtractPft does)."""
-    from pcplab.report.mmtests_dir import content_hash, import_tree
-    from pcplab.report.mmtests_table import split_name
-    from pcplab.report.naming import design_from_label
+def import_(mmtests_dir: str | None, rtla_file: str | None, machine: str | None,
+            design_name: str, db: str | None) -> None:
+    """Import real results: mmtests pft trees (iter-* pooled, lines parsed as ExtractPft does;
+    a cut-off last line or a missing client count is a warning; all runs or none are stored) or
+    a captured `rtla osnoise top` output."""
+    if (mmtests_dir is None) == (rtla_file is None):
+        raise PcplabError("give exactly one of --mmtests DIR or --rtla FILE")
+    if rtla_file is not None:
+        _import_rtla(rtla_file, machine or "rtla-import", design_name, db)
+        return
+    from pcplab.report.mmtests_dir import import_tree, store_tree
 
-    tree = import_tree(mmtests_dir)
+    def warn(msg: str) -> None:
+        click.echo(f"pcplab: warning: {msg}", err=True)
+
+    assert mmtests_dir is not None
+    tree = import_tree(mmtests_dir, warn)  # everything is read and checked before storing
     with _open_store(db) as store:
-        for tr in tree:
-            # the kernel is what mmtests shows on the first header line (so "6.8-rc3-vanilla"
-            # is kernel 6.8-rc3, variant vanilla); a name without '-' is all variant
-            dash = "-" in tr.name
-            kernel, variant = split_name(tr.name) if dash else ("", tr.name)
-            design = design_from_label(variant) if variant else tr.name
-            params = {"mmtests_name": tr.name, "content": content_hash(tr.result)}
-            result = dict(tr.result, kernel=kernel or None, machine=machine,
-                          design=design)
-            run_id = store.save(machine=machine, design=design, workload="pft", params=params,
-                                seed=None, result=result, kernel=kernel or None,
-                                source="mmtests")
-            click.echo(f"{tr.name} -> run {run_id}")
+        stored = store_tree(store, tree, machine or "mmtests-import")
+    for name, run_id in stored:
+        click.echo(f"{name} -> run {run_id}")
+
+
+def _import_rtla(path: str, machine: str, design: str, db: str | None) -> None:
+    import hashlib
+
+    from pcplab.report.rtla_import import parse_osnoise_top
+
+    raw = Path(path).read_bytes()
+    res = parse_osnoise_top(raw.decode("utf-8", errors="replace"))
+    params = {"rtla_capture": hashlib.sha256(raw).hexdigest()[:16]}
+    result = dict(res, machine=machine, design=design)
+    with _open_store(db) as store:
+        run_id = store.save(machine=machine, design=design, workload="noise", params=params,
+                            seed=None, result=result, source="rtla")
+    cpus = ",".join(str(c["cpu"]) for c in res["cpus"])
+    click.echo(f"{path} ({res['source']}, CPUs {cpus}) -> run {run_id}")

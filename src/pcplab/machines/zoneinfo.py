@@ -26,7 +26,7 @@ SPAN_KEYS = ("spanned", "present", "managed", "cma")
 PAGESET_KEYS = ("count", "high", "batch", "high_min", "high_max")
 REQUIRED_ZONE_KEYS = ("free", "min", "low", "high", "spanned", "present", "managed")
 
-_HEADER = re.compile(r"^Node\s+(\d{1,12}),\s+zone\s+(\S+)\s*$")
+_HEADER = re.compile(r"^Node\s+(\d{1,40}),\s+zone\s+(\S+)\s*$")
 _INT = re.compile(r"^\d{1,19}$")
 #: counters are unsigned long in the kernel; a page count above 2^63 is not from a real file
 MAX_COUNT = 2**63 - 1
