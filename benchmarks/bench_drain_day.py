@@ -2,7 +2,12 @@
 
 Run: ``python benchmarks/bench_drain_day.py [--hours 24] [--designs workqueue,rcu,...]
 [--machine day] [--cpus 2] [--zones 1] [--rate 100] [--burst 1.5] [--full-check-every 10000]
-[--seed 0] [--jobs 1] [--markdown docs/drain-day.md]``.  Not run in CI.
+[--seed 0] [--jobs 1] [--isolated CPULIST] [--isolated-task fifo] [--markdown docs/drain-day.md]``.
+Not run in CI.
+
+``--isolated 2`` (with ``--cpus 3``): those CPUs are nohz_full and run the isolated task (a few
+page-allocating syscalls per drain epoch, returning to user space after each) instead of traffic,
+so a design's nohz_full regime is exercised by every drain (``pcplab.workloads.drain_day``).
 
 **Aggregated form** (``pcplab.workloads.drain_day``, where the method and its checks are
 described): every drain runs the design's ``drain_all_pages(NULL, force_all_cpus=True)`` in full
@@ -27,6 +32,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from pcplab.errors import PcplabError
 from pcplab.kernel.ops import Checkpoint
 from pcplab.kernel.state import Kernel
 from pcplab.mm import Machine
@@ -68,8 +74,31 @@ def _one(a: argparse.Namespace, design: str) -> dict[str, Any]:
     return run_day(
         a.machine, design, a.hours, a.rate, a.burst, a.full_check_every, a.seed,
         machine=_machine(a, design), traffic_on_drainer_cpu=a.traffic_on_drainer_cpu,
-        quiet=a.quiet, progress=progress,
+        quiet=a.quiet, progress=progress, isolated=a.isolated_cpus,
+        isolated_task=a.isolated_task,
     )  # fmt: skip
+
+
+def _isolated(a: argparse.Namespace, names: list[str]) -> tuple[int, ...]:
+    """``--isolated`` checked against the machine the day runs on (CPU 0 is the drainer's)."""
+    from pcplab import designs
+    from pcplab.machines.cpulist import parse_cpulist
+
+    if not a.isolated:
+        return ()
+    cpus = parse_cpulist(a.isolated)
+    if not cpus:
+        raise PcplabError(f"--isolated {a.isolated!r} names no CPU; give e.g. --isolated 2")
+    nr = _machine(a, names[0]).nr_cpus if names else a.cpus
+    bad = [c for c in cpus if not 0 < c < nr]
+    if bad:
+        raise PcplabError(
+            f"--isolated: CPU(s) {bad} are not among 1-{nr - 1} of machine {a.machine} "
+            "(CPU 0 runs the drainer)"
+        )
+    for n in names:
+        designs.get(n)
+    return cpus
 
 
 def _row(r: dict[str, Any]) -> str:
@@ -107,9 +136,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=1, help="designs run in parallel processes")
     ap.add_argument("--progress", action="store_true", help="report every full check on stderr")
+    ap.add_argument("--isolated", default="", help="nohz_full CPUs running the isolated task")
+    ap.add_argument("--isolated-task", default="fifo",
+                    choices=["fifo", "other", "fifo-busy", "idle"],
+                    help="what they run ('idle': nothing; the others are the same here)")
     ap.add_argument("--markdown", help="also write the table to this file (at the end)")
     a = ap.parse_args(argv)
     names = a.designs.split(",")
+    try:
+        a.isolated_cpus = _isolated(a, names)
+    except PcplabError as exc:
+        print(f"bench_drain_day: error: {exc}", file=sys.stderr)
+        return 2
     calib = step_cost_us()
     where = (
         f"day machine: {a.cpus} CPUs, {a.zones} zone(s), batch {a.batch}, high {a.high}, "
@@ -117,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
         if a.machine == "day"
         else f"machine {a.machine}"
     )
+    if a.isolated_cpus:
+        where += (f"; nohz_full CPUs {','.join(map(str, a.isolated_cpus))} run the isolated "
+                  f"task ({a.isolated_task}) instead of traffic")
     head = (
         f"drain day (aggregated): {where}; {a.rate:g} forced drains/s, {a.hours:g} h simulated "
         f"per design, burst mean {a.burst:g}, quiet {a.quiet:g}, full check every "

@@ -37,6 +37,18 @@ scheduler randomises), not on list lengths or CPU counts beyond two.
 
 Design errors surface as the exceptions the kernel model raises (``KernelViolation`` for a list
 race or a lock error, ``DoubleAlloc``/``BadFree``) or as a failed check.
+
+Isolated CPUs (``isolated``, the benchmark's ``--isolated``): those CPUs are nohz_full in the
+kernel model and run the isolated task instead of traffic (:func:`isolated_syscalls`): each epoch
+it makes ``ISOLATED_SYSCALLS_PER_EPOCH`` syscalls that allocate one order-0 page and free it,
+returning to user space (nohz entry: the design's ``on_user_entry`` hook, through
+:mod:`pcplab.designs.lifecycle`) after each, and waits at the barrier in user mode -- an RCU
+extended quiescent state, as a real isolated CPU is between its syscalls.  A design that behaves
+differently on nohz_full CPUs (remote draining, bypassing the pcp lists there) has its regime
+checked by every drain.  The drainer's CPU 0 cannot be isolated.  ASSUMPTION: 3 syscalls per
+epoch (``pcplab.workloads.isolated``'s syscall every 3 ms against a drain every 10 ms); the
+scheduler has no priorities, so the ``fifo``/``other``/``fifo-busy`` isolated tasks are the same
+program here, and ``idle`` runs nothing there.
 """
 
 from __future__ import annotations
@@ -48,8 +60,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from pcplab import designs
+from pcplab.designs import lifecycle
 from pcplab.errors import PcplabError
-from pcplab.kernel.ops import Sleep
+from pcplab.kernel.ops import EnterKernel, Sleep
 from pcplab.kernel.state import BLOCKED, Kernel
 from pcplab.mm import Machine, check_invariants
 from pcplab.mm.constants import MIGRATE_MOVABLE
@@ -89,15 +102,21 @@ class DayMachine:
 DAY = DayMachine()
 
 
+#: syscalls (one page allocated and freed) an isolated task makes per epoch (module docstring)
+ISOLATED_SYSCALLS_PER_EPOCH = 3
+
+
 class _Log:
     """What the programs report to the driver (plain attributes: cheap to bump)."""
 
-    __slots__ = ("drains", "skipped", "allocs", "alloc_failures", "quiet", "quiet_drains", "post")
+    __slots__ = ("drains", "skipped", "allocs", "alloc_failures", "quiet", "quiet_drains", "post",
+                 "isolated_syscalls")  # fmt: skip
 
     def __init__(self) -> None:
         self.drains = 0
         self.skipped = 0
         self.allocs = 0
+        self.isolated_syscalls = 0
         self.alloc_failures = 0
         self.quiet = False  # this epoch's drain runs while the traffic is parked
         self.quiet_drains = 0
@@ -152,6 +171,25 @@ def traffic(
             yield from free_pages(ctx, zone, pfn, 0)
 
 
+def isolated_syscalls(ctx: Any, design: Any, zones: list[Any], log: _Log) -> Any:
+    """The isolated task of a nohz_full CPU, aggregated: each epoch a few syscalls that allocate
+    an order-0 MOVABLE page and free it, each followed by the return to user space."""
+    alloc_pages = design.alloc_pages
+    free_pages = design.free_pages
+    zone = zones[-1]  # the highest zone, where a MOVABLE allocation starts
+    while True:
+        yield _BARRIER
+        for _ in range(ISOLATED_SYSCALLS_PER_EPOCH):
+            yield EnterKernel(func="syscall")
+            pfn = yield from alloc_pages(ctx, zone, 0, MIGRATE_MOVABLE)
+            if pfn is None:
+                log.alloc_failures += 1
+            else:
+                yield from free_pages(ctx, zone, pfn, 0)
+            log.isolated_syscalls += 1
+            yield from lifecycle.exit_to_user_mode(design, ctx, func="isolated_task")
+
+
 class _Conservation:
     """Per-zone page conservation, recounting every pcp list set (live and ``drain``)."""
 
@@ -199,6 +237,7 @@ def run_day(
     full_every: int = 10_000, seed: int = 0, machine: Machine | None = None, stay: float = 0.75,
     traffic_on_drainer_cpu: bool = False, quiet: float = 0.05,
     progress: Callable[[int, float], None] | None = None,
+    isolated: tuple[int, ...] | list[int] = (), isolated_task: str = "fifo",
 ) -> dict[str, Any]:  # fmt: skip
     """``hours`` of forced drains at ``rate`` per second (``hours * 3600 * rate`` drains) on
     ``machine_name`` (``"day"``: :data:`DAY`; else a machine profile) or on ``machine``.
@@ -209,19 +248,31 @@ def run_day(
     postcondition can be checked when the drain returns (it promises nothing under concurrent
     frees).  ``traffic_on_drainer_cpu`` also runs traffic on CPU 0 (drain preempting local
     traffic; about 1.5x slower).  ``progress(drains, wall_s)`` is called after every periodic
-    full check.
+    full check.  ``isolated``: nohz_full CPUs running ``isolated_task`` instead of traffic
+    (module docstring; not CPU 0).
 
     Returns ``{"design", "machine", "drains", "skipped", "quiet_drains", "simulated_s",
     "wall_s", "steps", "day_wall_s", "allocs", "alloc_failures", "full_checks", "errors"}``
-    (``errors``: the first failed checks, empty when nothing was lost)."""
+    (``errors``: the first failed checks, empty when nothing was lost), with ``isolated`` also
+    ``"isolated"``, ``"isolated_task"`` and ``"isolated_syscalls"``."""
     if not burst >= 1:
         raise PcplabError(f"burst {burst}: use a mean of at least 1 allocation per epoch")
     if not 0 <= stay < 1 or not 0 <= quiet <= 1:
         raise PcplabError(f"stay {stay} / quiet {quiet}: use 0 <= stay < 1 and 0 <= quiet <= 1")
+    from pcplab.workloads.isolated import program_for
+
     design = designs.get(design_name)
     if machine is None:
         machine = build_machine(machine_name, design.kernel_version)
-    k = Kernel(machine.nr_cpus, machine=machine)
+    iso = tuple(sorted(set(int(c) for c in isolated)))
+    bad = [c for c in iso if not 0 < c < machine.nr_cpus]
+    if bad:
+        raise PcplabError(
+            f"isolated CPUs {bad}: use CPUs among 1-{machine.nr_cpus - 1} of {machine.name} "
+            "(CPU 0 runs the drainer)"
+        )
+    runs_task = program_for(isolated_task) is not None  # an unknown task is an error here
+    k = Kernel(machine.nr_cpus, machine=machine, nohz_full=iso)
     k.record_events = False
     k.state = design.setup(machine, k)
     rnd = random.Random(seed).random
@@ -231,7 +282,13 @@ def run_day(
     traffic_tasks = [
         k.spawn(cpu, traffic, (design, zones, burst, random.Random(seed * 1000 + cpu), log))
         for cpu in range(0 if traffic_on_drainer_cpu else 1, machine.nr_cpus)
+        if cpu not in iso
     ]
+    if runs_task:  # the isolated tasks count as traffic: quiet epochs run them before the drain
+        traffic_tasks += [
+            k.spawn(cpu, isolated_syscalls, (design, zones, log), name=f"isolated/{cpu}")
+            for cpu in iso
+        ]
     programs = [drain_task, *traffic_tasks]
     for t in programs:
         k.step(t)  # start: run up to the first barrier
@@ -303,6 +360,10 @@ def run_day(
         errors = check_invariants(machine)
     wall = time.perf_counter() - t0
     done = log.drains
+    extra: dict[str, Any] = {}
+    if iso:
+        extra = {"isolated": list(iso), "isolated_task": isolated_task,
+                 "isolated_syscalls": log.isolated_syscalls}
     return {
         "design": design_name,
         "machine": machine.name,
@@ -317,4 +378,5 @@ def run_day(
         "alloc_failures": log.alloc_failures,
         "full_checks": full_checks,
         "errors": errors[:3],
+        **extra,
     }
