@@ -166,3 +166,17 @@ def test_design_loading_errors_are_one_line(cli: Run, tmp_path: Path) -> None:
     for spec in ("./missing.py", "./d.py", "no.such.module:x"):
         res = cli("pft", "-m", "rpi4", "-d", spec, "--clients", "1", "-n", "1")
         res.one_error_line()
+
+
+def test_compare_keys_a_profile_file_by_its_content(cli: Run, tmp_path: Path) -> None:
+    box = _profile(tmp_path, RPI4.replace('name = "rpi4"', 'name = "box"'))
+    args = ("compare", "--machine", "./box.toml", "--designs", "vanilla,rcu", "--clients", "1",
+            "--iterations", "2", "--duration", "0.002", "--drain-rate", "1000", "--check-bound",
+            "0", "--quiet", "--no-plots", "--db", str(tmp_path / "r.db"))
+    first = cli(*args)
+    assert first.code == 0, first.err
+    assert "4 run(s) new" in first.err or "6 run(s) new" in first.err
+    assert "0 run(s) new" in cli(*args).err  # unchanged file: reused
+    box.write_text(box.read_text().replace("cacheline_bytes = 64", "cacheline_bytes = 128"))
+    again = cli(*args)
+    assert again.code == 0 and "0 run(s) new" not in again.err  # edited file: not reused

@@ -152,6 +152,9 @@ def compare(machine: str, designs: str, clients: str, iterations: int, seed: int
     # everything is checked here, before the first (possibly minutes-long) run is started
     be = get_backend(backend)
     profile = machine_profile(machine)
+    from pcplab.machines.registry import pinned_name
+
+    machine = pinned_name(machine)  # a profile file: stored runs keyed by its content too
     from pcplab.workloads.pft import MAX_CLIENTS
 
     iso = (() if isolated.strip() in ("", "default")

@@ -58,7 +58,14 @@ def get_profile(name: str) -> Profile:
 
         return host_profile()
     if is_profile_path(name):
-        return _from_file(os.path.expanduser(name))
+        path, sep, want = name.partition(PINNED)
+        profile = _from_file(os.path.expanduser(path))
+        if sep and file_digest(os.path.expanduser(path)) != want:
+            raise PcplabError(
+                f"machine profile {path} changed since this run was planned (its content hash "
+                f"is no longer {want}); run the command again"
+            )
+        return profile
     if name not in builtin_names():
         raise PcplabError(f"unknown machine {name!r}; known: {', '.join(profile_names())}")
     return _builtin(name)
@@ -74,3 +81,30 @@ def _from_file(path: str) -> Profile:
             f"({', '.join(profile_names())}) or a .toml file"
         )
     return load_profile(path)
+
+
+#: ``PATH#sha256:HEX``: a profile file pinned to its content, so stored runs keyed by the machine
+#: string are reused only while the file is unchanged (see :func:`pinned_name`)
+PINNED = "#sha256:"
+
+
+def file_digest(path: str) -> str:
+    """First 16 hex digits of the SHA-256 of a file (PcplabError if unreadable)."""
+    import hashlib
+
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.sha256(fh.read(1 << 20)).hexdigest()[:16]
+    except OSError as exc:
+        raise PcplabError(f"cannot read machine profile {path}: {exc.strerror or exc}") from None
+
+
+def pinned_name(name: str) -> str:
+    """``name`` itself for a built-in profile or ``host``; for a profile file, its absolute path
+    pinned to its content hash (``/abs/box.toml#sha256:...``).  Commands that store results
+    (``compare``) record this, so a run key changes when the file does."""
+    if name == HOST or not is_profile_path(name) or PINNED in name:
+        return name
+    path = os.path.abspath(os.path.expanduser(name))
+    get_profile(path)  # validates
+    return f"{path}{PINNED}{file_digest(path)}"
