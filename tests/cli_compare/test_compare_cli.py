@@ -24,9 +24,15 @@ def test_compare_text_reuse_and_fresh(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "drain-latency.png", "drain-latency.svg", "noise-per-cpu.png", "noise-per-cpu.svg",
         "pft-diff.png", "pft-diff.svg", "pft-times.png", "pft-times.svg"]
-    again = pcplab("compare", *SMALL, "--db", db, "--no-plots", cwd=tmp_path)
+    again = pcplab("compare", *SMALL, "--db", db, cwd=tmp_path)
     assert "0 run(s) new, 9 reused" in again.stderr
     assert again.stdout.split("files:")[0] == out.split("files:")[0]
+    assert "files:" not in again.stdout and not (tmp_path / "pcplab-out").exists()  # not asked
+    plots = pcplab("compare", *SMALL, "--db", db, "--plots", "p", cwd=tmp_path)
+    assert plots.returncode == 0 and len(list((tmp_path / "p").iterdir())) == 8
+    brief = pcplab("compare", *SMALL, "--db", db, "--brief", cwd=tmp_path).stdout
+    assert brief.startswith(out.split("pft timings")[0]) and "Stddev" not in brief
+    assert "Amean     elapsed-2" in brief and "Hmean     faults/sec-2" in brief
     other = pcplab("compare", *SMALL, "--seed", "2", "--db", db, "--no-plots", cwd=tmp_path)
     # exhaustive checker verdicts do not depend on the seed: reused
     assert "6 run(s) new, 3 reused" in other.stderr and other.stdout != again.stdout
@@ -51,6 +57,11 @@ def test_compare_json_and_html(tmp_path: Path) -> None:
     html = pcplab("compare", *SMALL, "--format", "html", "--out", "h", "--db", db, cwd=tmp_path)
     page = (tmp_path / "h" / "index.html").read_text()
     assert html.returncode == 0 and page.count("<svg") == 4 and "pft faults" in page
+    # summary and plots first, then the tables, then the run metadata
+    order = [page.index(x) for x in ('class="summary"', "<svg", "<h2>pft timings",
+                                      "<h2>run metadata", "numpy version")]
+    assert order == sorted(order)
+    assert "compare --clients 1,2" in page  # the command line
 
 
 def test_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:

@@ -116,3 +116,31 @@ def test_store_tree_is_all_or_nothing(tmp_path: Path) -> None:
         store.save = real_save  # type: ignore[method-assign]
         ids = store_tree(store, runs, "real")
         assert ids[0] == first[0] and store.count() == 2
+
+
+def test_cli_import_of_a_killed_and_a_gzipped_run(tmp_path: Path) -> None:
+    """The real log format: vanilla killed during its last client count (3 of 5 lines, the third
+    cut mid-line), rcu's logs gzipped.  Every client count is tabulated; two warnings."""
+    import subprocess
+    import sys
+
+    v = _logs(tmp_path / "log", "6.8-vanilla")
+    (v / "pft-1.log").write_text(VANILLA_LOG.replace("   4   1", "   1   1"))
+    lines = VANILLA_LOG.splitlines()
+    (v / "pft-4.log").write_text("\n".join(lines[:3]) + "\n" + lines[3][:30])
+    r = _logs(tmp_path / "log", "6.8-rcu")
+    (r / "pft-1.log.gz").write_bytes(gzip.compress(RCU_LOG.replace("   4   1", "   1   1")
+                                                   .encode(), mtime=0))
+    (r / "pft-4.log.gz").write_bytes(gzip.compress(RCU_LOG.encode(), mtime=0))
+    run = [sys.executable, "-c", "from pcplab.cli import main; main()"]
+    db = str(tmp_path / "r.db")
+    imp = subprocess.run([*run, "import", "--mmtests", "log", "--db", db], cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert imp.returncode == 0, imp.stderr
+    warnings = imp.stderr.strip().splitlines()
+    assert len(warnings) == 2 and all(w.startswith("pcplab: warning: ") for w in warnings)
+    assert "cut off" in warnings[0] and "sample counts differ (4 clients 3 of 5)" in warnings[1]
+    table = subprocess.run([*run, "runs", "table", "--db", db], cwd=tmp_path,
+                           capture_output=True, text=True).stdout
+    for op in ("system-1", "system-4", "elapsed-1", "elapsed-4", "faults/sec-4"):
+        assert f" {op} " in table

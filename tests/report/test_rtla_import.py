@@ -71,3 +71,24 @@ def test_hwnoise_and_bad_input() -> None:
         parse_osnoise_top("hello\n")
     with pytest.raises(PcplabError, match="no CPU line"):
         parse_osnoise_top(CAPTURE.split("  0 #59")[0])
+
+
+def test_cli_import_rtla(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import subprocess
+    import sys
+
+    (tmp_path / "top.txt").write_text(CAPTURE)
+    run = [sys.executable, "-c", "from pcplab.cli import main; main()"]
+    db = str(tmp_path / "r.db")
+    imp = subprocess.run([*run, "import", "--rtla", "top.txt", "--machine", "f34", "--db", db],
+                         cwd=tmp_path, capture_output=True, text=True)
+    assert imp.returncode == 0, imp.stderr
+    assert imp.stdout.strip() == "top.txt (rtla osnoise top, CPUs 0,1,2,3) -> run 1"
+    shown = json.loads(subprocess.run([*run, "runs", "show", "1", "--db", db], cwd=tmp_path,
+                                      capture_output=True, text=True).stdout)
+    assert shown["workload"] == "noise" and shown["source"] == "rtla"
+    assert shown["result"]["cpus"][3]["rtla"]["Noise"] == 204935.0
+    both = subprocess.run([*run, "import", "--rtla", "top.txt", "--mmtests", ".", "--db", db],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert both.returncode == 2 and "exactly one of" in both.stderr

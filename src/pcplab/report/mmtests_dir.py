@@ -21,7 +21,8 @@ Importing real trees (what a killed or archived run leaves behind):
 * ``pft-<N>.log.gz`` is read like ``pft-<N>.log`` (a truncated gzip stream: what decompresses,
   with a warning); both for the same N in one ``iter-*`` is an error.
 * a client count that some runs (or some ``iter-*`` of a run) have and others lack, or a log with
-  no pft line, is named in a warning: the tables compare only the counts every run has.
+  no pft line, is named in a warning: the tables compare only the counts every run has.  So are
+  client counts of one run with fewer samples than its largest (a run killed part-way).
 * :func:`store_tree` stores all runs or none: names and results are checked before the first
   save, and runs saved by a failing import are removed again.
 ASSUMPTION: the exact wording of the activity lines beyond "<ts> run-mmtests: Start" and
@@ -204,6 +205,12 @@ def read_run(top: Path, warn: Warn | None = None) -> TreeRun | None:
         if lacking:
             say(f"{top.name}: {n} clients has no samples in {', '.join(lacking)} "
                 f"(only {', '.join(seen_in[n])})")
+    sizes = {n: len(v) for n, v in by_clients.items()}
+    most = max(sizes.values())
+    short = [f"{n} clients {k}" for n, k in sorted(sizes.items()) if k < most]
+    if short:
+        # a killed run: its last client count stopped early
+        say(f"{top.name}: sample counts differ ({', '.join(short)} of {most})")
     clients = []
     gbyte = 0
     for n in sorted(by_clients):
