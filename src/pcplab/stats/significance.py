@@ -1,4 +1,26 @@
-"""The `*` marker: mmtests' two significance rules.
+"""The `*` marker: mmtests' two significance rules, and which one pcplab uses by default.
+
+**Default: ``ci``, the rule compare-kernels.sh applies to pft tables.**  At
+``gormanm/mmtests@09b91ce9`` (the last tree with pft, ``mmtests-pft.md`` §0) ``compare-kernels.sh``
+prints the pft reports with ``compare-mmtests.pl -b pft -a time`` and ``-b pft``
+(``compare-kernels.sh:803-808``); ``ExtractPft``/``ExtractPfttime`` inherit
+``SummariseMultiops``, which sets ``_RatioSummaryStat = [_mean, meanci_low-_mean,
+meanci_high-_mean]`` and ``_RatioCompareOp = cidiff`` (``SummariseMultiops.pm:13-18``);
+``Stat.pm`` ``_calc_meanci`` asks R for ``qnorm(1-alpha/2, mean=0, sd=stddev)`` with alpha 0.05
+(``Summarise.pm`` ``runStatFunc``), and ``Compare.pm:117-145`` marks a mean row when
+``abs(cidiff) > 1``.  That is the ``ci`` rule below, pcplab's default.
+
+**Why the seed's tables mark nearly every row and pcplab's none.**  The seed's tables are from
+2022, when mmtests used the t-test rule (``f0b33946`` 2018 .. ``8cd087ae`` 2024-11;
+``mmtests-pft.md`` §7): with n = 30 and equal SDs it marks a difference above about 0.43 s
+(s = the per-iteration SD), while the ``ci`` rule needs 1.96 (s_b + s_n) = 3.92 s, nine times as
+much.  In the model the designs differ by one ``READ_ONCE(pcp->lp)`` (rcu) or one uncontended
+spinlock (spinlock) per fast-path call, i.e. 0.0-0.7 % of the mean, against a per-iteration
+coefficient of variation of 0.3-1.3 %: no row reaches 3.92 s, so ``ci`` marks none, which is
+that rule's correct answer ("within the run-to-run spread").  ``--significance ttest`` marks the
+rows whose difference clears 0.43 s: measured on the default Xeon run (seed 1), 5 of 36 for rcu
+(about what a p < 0.10 test marks by chance) and 17 of 36 for spinlock, which is consistently
+~0.2 % slower.  Use ``ttest`` to compare with tables of that era.
 
 ``ci`` (default; ``gormanm/mmtests@8cd087ae``, in force when pft was removed): each run's interval
 is mean +/- qnorm(0.975)*sd, no division by sqrt(n); the marker means the two intervals do not
