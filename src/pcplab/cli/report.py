@@ -317,6 +317,7 @@ def runs_table(run_ids: tuple[int, ...], rule: str, db: str | None) -> None:
         raise PcplabError(f"runs {bad} are not pft runs; tables take pft runs only")
     if not selected:
         raise PcplabError("no pft runs stored; run 'pcplab compare' or 'pcplab import' first")
+    _check_pft_runs(selected, "the table")
     names = unique_names([run_name(r.design, r.kernel, r.params) for r in selected])
     try:
         text = pft_report([(n, as_mmtests_sees(r.result))
@@ -326,8 +327,53 @@ def runs_table(run_ids: tuple[int, ...], rule: str, db: str | None) -> None:
     click.echo(text, nl=False)
 
 
+def _check_pft_runs(runs: Sequence[Any], what: str) -> None:
+    """Stored pft results have the shape the tables and the mmtests tree need (a database edited
+    or damaged by hand may hold valid JSON of another shape): PcplabError naming the run."""
+    import math
+
+    from pcplab.report.pft_log import METRICS
+
+    def number(x: Any) -> bool:
+        return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+    for r in runs:
+        res = r.result
+
+        def bad(problem: str, r: Any = r) -> PcplabError:
+            return PcplabError(f"stored run {r.id} is damaged ({problem}); give {what} "
+                               "the ids of the other runs")  # fmt: skip
+
+        gbyte = res.get("gbyte", 0)
+        if gbyte is not None and not (number(gbyte) and 0 <= gbyte < 2**40):
+            raise bad("its gbyte is not a size")
+        entries = res.get("clients")
+        if not isinstance(entries, list) or not entries:
+            raise bad("no per-client samples")
+        for e in entries:
+            if not isinstance(e, dict):
+                raise bad("a client entry is not an object")
+            n = e.get("clients")
+            if isinstance(n, bool) or not isinstance(n, int) or not 0 < n < 2**20:
+                raise bad("a client count is not a positive integer")
+            cols = [e.get(m) for m in METRICS]
+            if not all(isinstance(c, list) and all(number(x) for x in c) for c in cols):
+                raise bad(f"the samples of {n} clients are not lists of numbers")
+            if len({len(c) for c in cols}) != 1:  # type: ignore[arg-type]
+                raise bad(f"the sample lists of {n} clients differ in length")
+
+
 def _long_rows(run: Any) -> list[tuple[Any, ...]]:
-    """Samples and scalar metrics of a run as (metric, group, index, value) rows."""
+    """Samples and scalar metrics of a run as (metric, group, index, value) rows (PcplabError
+    naming the run if its stored result has another shape)."""
+    try:
+        return _long_rows_of(run)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise PcplabError(f"stored run {run.id} is damaged ({type(exc).__name__}: {exc}); "
+                          "export the other run ids") from None  # fmt: skip
+
+
+def _long_rows_of(run: Any) -> list[tuple[Any, ...]]:
     res = run.result
     rows: list[tuple[Any, ...]] = []
     if run.workload == "pft":
@@ -427,6 +473,7 @@ def export(run_ids: tuple[int, ...], mmtests_dir: str | None, fmt: str | None,
         raise PcplabError(f"runs {bad} are not pft runs; mmtests export takes pft runs only")
     if not selected:
         raise PcplabError("no pft runs to export; run 'pcplab compare' or 'pcplab pft' first")
+    _check_pft_runs(selected, "the mmtests export")
     names = unique_names([run_name(r.design, r.kernel, r.params) for r in selected])
     tree = [TreeRun(n, r.result, _epoch(r.created)) for n, r in zip(names, selected, strict=True)]
     export_tree(mmtests_dir, tree)
@@ -437,7 +484,10 @@ def export(run_ids: tuple[int, ...], mmtests_dir: str | None, fmt: str | None,
 def _epoch(created: str) -> int:
     from datetime import datetime
 
-    return int(datetime.strptime(created[:19], "%Y-%m-%dT%H:%M:%S").timestamp())
+    try:
+        return int(datetime.strptime(created[:19], "%Y-%m-%dT%H:%M:%S").timestamp())
+    except (ValueError, OverflowError, OSError):
+        raise PcplabError(f"a stored run has a damaged creation time {created[:40]!r}") from None
 
 
 @click.command("import")
