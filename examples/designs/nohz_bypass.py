@@ -7,8 +7,11 @@ other CPU keeps v5.17's pcp lists and workqueue drain.  The price is paid on the
 itself: each allocation takes ``zone->lock`` (``rmqueue_buddy``) instead of the lock-free local
 list.
 
-This file is a complete pcplab design: only the two fast paths differ from ``workqueue`` (v5.17);
-everything else (the drain, the standard wrappers, the state) is reused.
+This file is a complete pcplab design: the two fast paths and the drain mask differ from
+``workqueue`` (v5.17); everything else (the per-CPU drain work, the standard wrappers, the state)
+is reused.  The drain leaves nohz_full CPUs out of its mask even when forced
+(``force_all_cpus``, e.g. ``zone_pcp_disable``): their lists are never used, so there is nothing
+there for a kworker to free.
 
     pcplab check --design examples/designs/nohz_bypass.py --bound -1
     pcplab compare --designs workqueue,spinlock,examples/designs/nohz_bypass.py --isolated 2-3 \\
@@ -22,7 +25,8 @@ from typing import Any
 from pcplab.check.scenario import Scenario, alloc, drain, drain_dead, enter_user, free, go_offline
 from pcplab.check.scenario import pcp_disable, pcp_enable
 from pcplab.designs import common, workqueue
-from pcplab.designs.workqueue import State, __drain_all_pages, drain_pages_zone  # noqa: F401
+from pcplab.designs.workqueue import State, drain_local_pages_wq, drain_pages_zone  # noqa: F401
+from pcplab.kernel.ops import FlushWork, MutexUnlock, QueueWorkOn
 from pcplab.mm.state import Zone
 
 NAME = "nohz-bypass"
@@ -49,6 +53,25 @@ def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
         yield from common.free_one_page(ctx, zone, pfn, order, mt)
         return
     yield from workqueue.free_unref_page(ctx, zone, pfn, order, mt)
+
+
+def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
+    """v5.17's drain, with the nohz_full CPUs taken out of the mask."""
+    st = ctx.state
+    func = "__drain_all_pages"
+    if not (yield from common.drain_mutex_enter(ctx, zone, func)):
+        return False
+    mask = yield from common.cpus_with_pcps(ctx, zone, force_all_cpus, func)
+    mask = [cpu for cpu in mask if cpu not in ctx.kernel.nohz_full]
+    for cpu in mask:
+        work = st.pcpu_drain[cpu]
+        work.fn = drain_local_pages_wq
+        work.args = (zone,)
+        yield QueueWorkOn(cpu, work, func=func)
+    for cpu in mask:
+        yield FlushWork(st.pcpu_drain[cpu], func=func)
+    yield MutexUnlock(st.pcpu_drain_mutex, func=func)
+    return True
 
 
 def size_statement(machine: Any) -> dict[str, Any]:

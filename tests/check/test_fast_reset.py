@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -30,7 +31,8 @@ from pcplab.mm.snapshot import (
 )
 from pcplab.mm.state import PcpLists, PerCpuPages, Zone
 
-REAL = designs.names()
+EXAMPLES = sorted(str(p) for p in (Path(__file__).resolve().parents[2] / "examples" / "designs").glob("*.py"))
+REAL = designs.names() + EXAMPLES  # every example design is held to the same rules
 SCENARIOS = STANDARD + [s for s in EXTRA if s.name.startswith("rt-")]
 
 
@@ -47,7 +49,7 @@ def _result(r):
     )
 
 
-@pytest.mark.parametrize("name", REAL)
+@pytest.mark.parametrize("name", REAL, ids=lambda s: s.rsplit("/", 1)[-1])
 def test_clone_has_the_state_of_a_rebuilt_world(name):
     d = designs.get(name)
     for sc in SCENARIOS:
@@ -65,9 +67,9 @@ def test_clone_has_the_state_of_a_rebuilt_world(name):
 def test_every_design_world_is_cloned():
     # the design-declared state is cloneable by construction (designs.state), so every design's
     # worlds take the fast clone path
-    for name in designs.names(mutants=True):
+    for name in designs.names(mutants=True) + EXAMPLES:
         d = designs.get(name)
-        for sc in SCENARIOS:
+        for sc in SCENARIOS + list(d.scenarios):
             w = ScenarioWorld(d, sc)
             assert w.cloneable() or w.setup_violation is not None, (name, sc.name)
 

@@ -101,18 +101,30 @@ def test_bad_scenarios_rejected(tmp_path):
         load_scenario_file(str(f))
 
 
-def test_user_scenario_file(tmp_path):
-    f = tmp_path / "mine.py"
+def test_user_scenario_file(tmp_path, monkeypatch):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    f = tmp_path / "a" / "mine.py"
     f.write_text(
         "from pcplab.check.scenario import Scenario, alloc, free, drain\n"
         "SCENARIO = Scenario('mine', 'free vs global drain', "
         "programs=((alloc(0), free()), (drain(None),)))\n"
     )
-    r = run_check("rcu-v1", "mine", scenario_file=str(f))
+    monkeypatch.chdir(tmp_path / "a")
+    r = run_check("rcu-v1", "mine", scenario_file="mine.py")  # a relative path
     assert r["violation"]["kind"] == "null-deref"
-    assert replay_token(r["replay"])["violation"]["kind"] == "null-deref"
+    # the token carries the file's absolute path: it replays from any directory
+    monkeypatch.chdir(tmp_path / "b")
+    again = replay_token(r["replay"])
+    assert again["violation"]["kind"] == "null-deref" and again["notes"] == []
+    f.write_text(f.read_text() + "# edited\n")
+    assert "changed" in replay_token(r["replay"])["notes"][0]
+    # the file's scenarios are added to the standard set; --only-scenario-file runs them alone
     ok = run_check("rcu", "all", scenario_file=str(f), bound=1)
-    assert ok["violation"] is None and [s["scenario"] for s in ok["scenarios"]] == ["mine"]
+    assert ok["violation"] is None
+    assert [s["scenario"] for s in ok["scenarios"]] == [s.name for s in STANDARD] + ["mine"]
+    only = run_check("rcu", "all", scenario_file=str(f), bound=1, only_scenario_file=True)
+    assert [s["scenario"] for s in only["scenarios"]] == ["mine"]
 
 
 def test_scenario_programs_use_builders():

@@ -97,3 +97,16 @@ def drain_then_check(ctx: Any, d: Any, zone: Any, force: bool = False) -> Any:
     ``(result, message)``."""
     res = yield from d.drain_all_pages(ctx, zone, force)
     return res, d.postcondition(ctx.machine, ctx.state, zone, force, res)
+
+
+EXAMPLES_DIR = __import__("pathlib").Path(__file__).resolve().parents[2] / "examples" / "designs"
+
+
+def every_design(mutants: bool = False) -> list[str]:
+    """Every design the suite knows without a list to keep by hand: the built-ins (and mutants),
+    then every example design file."""
+    return designs.names(mutants=mutants) + sorted(str(p) for p in EXAMPLES_DIR.glob("*.py"))
+
+
+def design_id(spec: str) -> str:
+    return spec.rsplit("/", 1)[-1]

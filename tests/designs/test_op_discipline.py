@@ -8,11 +8,10 @@ import random
 
 import pytest
 
-from pcplab import designs
 from pcplab.designs.base import WORK_KINDS
 from pcplab.kernel import ops
 
-from .helpers import setup
+from .helpers import design_id, every_design, setup
 from .test_interleavings import churn, drainer
 
 
@@ -26,7 +25,7 @@ def snapshot(m):
     return out
 
 
-@pytest.mark.parametrize("name", designs.names())
+@pytest.mark.parametrize("name", every_design(), ids=design_id)
 def test_op_discipline(name):
     kinds = set()
     for seed in range(2):
@@ -34,7 +33,7 @@ def test_op_discipline(name):
         z = m.zones[0]
         for cpu in range(3):
             k.spawn(cpu, churn, (d, z, seed * 10 + cpu, 15))
-        k.spawn(2, drainer, (d, z, name != "rcu-v1"))
+        k.spawn(2, drainer, (d, z, d.expected_violation != "null-deref"))
         rng = random.Random(seed)
         while True:
             en = k.enabled_tasks()

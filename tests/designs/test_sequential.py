@@ -9,15 +9,25 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pcplab import designs
 from pcplab.kernel import ops
 from pcplab.kernel.state import BLOCKED
 from pcplab.mm.constants import MIGRATE_MOVABLE, MIGRATE_UNMOVABLE
 
-from .helpers import drain_then_check, invariants, pcp_pages, run, run_all, setup
+from .helpers import (
+    design_id,
+    drain_then_check,
+    every_design,
+    invariants,
+    pcp_pages,
+    run,
+    run_all,
+    setup,
+)
 
-REAL = ["workqueue", "rcu", "rcu-v1", "static-key", "spinlock-irqsave", "spinlock"]
+REAL = every_design()  # built-ins and every example design file
 # rcu-v1 crashes on drain_all_pages(NULL); everything else in this file works for it
-NULL_OK = [n for n in REAL if n != "rcu-v1"]
+NULL_OK = [n for n in REAL if designs.get(n).expected_violation != "null-deref"]
 
 
 def checked(k):
@@ -44,7 +54,7 @@ def fill(d, m, k, per_cpu=12, orders=(0, 0, 1, 3), seed=1):
     return held[1::2]
 
 
-@pytest.mark.parametrize("name", REAL)
+@pytest.mark.parametrize("name", REAL, ids=design_id)
 def test_alloc_free_keep_invariants_and_use_pcp(name):
     d, m, k = setup(name)
     z = m.zones[0]
@@ -60,7 +70,7 @@ def test_alloc_free_keep_invariants_and_use_pcp(name):
     assert z.nr_free_pages + pcp_pages(m) == free0
 
 
-@pytest.mark.parametrize("name", NULL_OK)
+@pytest.mark.parametrize("name", NULL_OK, ids=design_id)
 @pytest.mark.parametrize("zone_arg", [None, "zone"])
 def test_drain_all_pages_empties_every_cpu(name, zone_arg):
     d, m, k = setup(name, zone_pages=(2048, 2048), zone_names=("DMA32", "Normal"))
@@ -78,7 +88,7 @@ def test_drain_all_pages_empties_every_cpu(name, zone_arg):
         assert pcp_pages(m) == 0
 
 
-@pytest.mark.parametrize("name", NULL_OK)
+@pytest.mark.parametrize("name", NULL_OK, ids=design_id)
 def test_drain_of_long_lists(name):
     """Lists with many blocks of several orders (the 5.17 round-robin quota takes several turns)."""
     d, m, k = setup(name, batch=8, high=256)
@@ -91,7 +101,7 @@ def test_drain_of_long_lists(name):
     assert pcp_pages(m) == 0
 
 
-@pytest.mark.parametrize("name", REAL)
+@pytest.mark.parametrize("name", REAL, ids=design_id)
 def test_postcondition_notices_full_lists(name):
     d, m, k = setup(name)
     fill(d, m, k)
@@ -100,7 +110,7 @@ def test_postcondition_notices_full_lists(name):
     assert d.postcondition(m, k.state, m.zones[0], False, False) is None  # a bailed drain
 
 
-@pytest.mark.parametrize("name", REAL)
+@pytest.mark.parametrize("name", REAL, ids=design_id)
 def test_drain_local_pages_only_touches_this_cpu(name):
     d, m, k = setup(name)
     fill(d, m, k)
@@ -112,7 +122,7 @@ def test_drain_local_pages_only_touches_this_cpu(name):
     assert z.per_cpu_pageset[1].lp.count == other > 0
 
 
-@pytest.mark.parametrize("name", REAL)
+@pytest.mark.parametrize("name", REAL, ids=design_id)
 def test_zone_pcp_disable_and_enable(name):
     d, m, k = setup(name, batch=4, high=16)
     fill(d, m, k)
@@ -137,7 +147,7 @@ def test_zone_pcp_disable_and_enable(name):
     assert not k.owner  # pcp_batch_high_lock released
 
 
-@pytest.mark.parametrize("name", REAL)
+@pytest.mark.parametrize("name", REAL, ids=design_id)
 def test_drain_dead_cpu(name):
     d, m, k = setup(name, cpus=3)
     fill(d, m, k)
@@ -156,7 +166,7 @@ def test_drain_dead_cpu(name):
     assert z.per_cpu_pageset[1].lp.count > 0
 
 
-@pytest.mark.parametrize("name", NULL_OK)
+@pytest.mark.parametrize("name", NULL_OK, ids=design_id)
 def test_global_drain_bails_when_another_holds_the_mutex(name):
     d, m, k = setup(name)
     fill(d, m, k)
@@ -182,7 +192,7 @@ def test_global_drain_bails_when_another_holds_the_mutex(name):
     assert t2.retval is True and pcp_pages(m) == 0
 
 
-@pytest.mark.parametrize("name", REAL)
+@pytest.mark.parametrize("name", REAL, ids=design_id)
 def test_non_pcp_orders_and_isolated_blocks_use_buddy(name):
     from pcplab.mm.buddy import isolate_pageblock
 

@@ -203,7 +203,7 @@ class Task:
 class Cpu:
     __slots__ = (
         "id", "online", "nohz_full", "current", "irq", "pending_irqs", "worklist", "kworker",
-        "tasks",
+        "tasks", "parked_user",
     )  # fmt: skip
 
     def __init__(self, cpu_id: int, nohz_full: bool) -> None:
@@ -216,6 +216,8 @@ class Cpu:
         self.worklist: deque[ops.WorkItem] = deque()
         self.kworker: Task | None = None
         self.tasks: list[Task] = []
+        #: a program task of this nohz_full CPU ended in user mode: the CPU stays in user mode
+        self.parked_user = False
 
     @property
     def running(self) -> Task | None:
@@ -234,7 +236,9 @@ class Cpu:
             return "kernel"
         cur = self.running
         if cur is None:
-            return "idle"
+            # an isolated CPU whose task returned to user space keeps running there when that
+            # task's program is over (its user loop is not); RCU sees an EQS either way
+            return "user" if self.parked_user else "idle"
         if cur.wait is not None and not cur.spinning:
             return "idle"  # its task sleeps: the CPU idles
         return cur.mode
@@ -488,6 +492,7 @@ class Kernel:
                 cpu.irq = None
         elif cpu.current is task:
             cpu.current = None
+            cpu.parked_user = task.kind == "program" and task.mode == "user" and cpu.nohz_full
         if not task.kill:
             self._check_clean(task, "task exit", ops.Op(getattr(task.gen, "__name__", "")))
 

@@ -151,7 +151,8 @@ def fake_run_noise(machine: str, design: str, isolated: list[int], load: str, dr
 
 
 def fake_run_check(design: str, scenario: str = "all", mode: str = "exhaustive",
-                   bound: int | None = None, seed: int = 0) -> dict[str, Any]:
+                   bound: int | None = None, seed: int = 0, scenario_file: str | None = None
+                   ) -> dict[str, Any]:
     _delay()
     return {"design": design, "scenario": scenario, "mode": mode, "bound": bound,
             "violation": None, "replay": None, "exhaustive": mode == "exhaustive",

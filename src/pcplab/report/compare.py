@@ -346,6 +346,8 @@ def figures(report: Report) -> list[tuple[str, str, Any]]:
          plots.pft_diff_figure(report.pft_runs, report.meta)),
         ("pft-times", "pft elapsed and system time vs clients (mean, error bars +/-1 SD)",
          plots.pft_figure(report.pft_runs, report.meta)),
+        ("pft-samples", "pft elapsed time: every iteration, sorted, per client count",
+         plots.pft_samples_figure(report.pft_runs, report.meta)),
         ("noise-per-cpu", "noise per isolated CPU", plots.noise_figure(report.noise_runs,
                                                                         report.meta)),
         ("drain-latency", "drain_all_pages() latency: CDF and histogram",

@@ -15,7 +15,19 @@ LABEL_DESIGNS = {v: k for k, v in DESIGN_LABELS.items()}
 
 
 def design_label(design: str) -> str:
-    return DESIGN_LABELS.get(design, design)
+    """The column name of a design: ``vanilla`` for workqueue, a design file's or module's
+    ``NAME`` for a user design (never its path), else the name itself."""
+    if design in DESIGN_LABELS:
+        return DESIGN_LABELS[design]
+    if "/" in design or ":" in design or design.endswith(".py") or "." in design:
+        from pcplab import designs
+        from pcplab.errors import PcplabError
+
+        try:
+            return designs.get(design).name
+        except PcplabError:
+            return design
+    return design
 
 
 def design_from_label(label: str) -> str:
