@@ -96,13 +96,14 @@ class CompareResult:
 
     def plot(self, kind: str = "diff") -> Any:
         """``diff`` (default): % difference to the baseline with its 95 % band; ``times``,
-        ``noise`` or ``latency``: the other figures of the HTML page."""
+        ``samples``, ``noise`` or ``latency``: the other figures of the HTML page."""
         from pcplab.report import plots
 
         rep = self.report
         makers = {
             "diff": lambda: plots.pft_diff_figure(rep.pft_runs, rep.meta),
             "times": lambda: plots.pft_figure(rep.pft_runs, rep.meta),
+            "samples": lambda: plots.pft_samples_figure(rep.pft_runs, rep.meta),
             "noise": lambda: plots.noise_figure(rep.noise_runs, rep.meta),
             "latency": lambda: plots.latency_figure(rep.noise_runs, rep.meta),
         }

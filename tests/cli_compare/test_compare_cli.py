@@ -23,13 +23,14 @@ def test_compare_text_reuse_and_fresh(tmp_path: Path) -> None:
     assert "9 run(s) new, 0 reused" in first.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "drain-latency.png", "drain-latency.svg", "noise-per-cpu.png", "noise-per-cpu.svg",
-        "pft-diff.png", "pft-diff.svg", "pft-times.png", "pft-times.svg"]
+        "pft-diff.png", "pft-diff.svg", "pft-samples.png", "pft-samples.svg", "pft-times.png",
+        "pft-times.svg"]
     again = pcplab("compare", *SMALL, "--db", db, cwd=tmp_path)
     assert "0 run(s) new, 9 reused" in again.stderr
     assert again.stdout.split("files:")[0] == out.split("files:")[0]
     assert "files:" not in again.stdout and not (tmp_path / "pcplab-out").exists()  # not asked
     plots = pcplab("compare", *SMALL, "--db", db, "--plots", "p", cwd=tmp_path)
-    assert plots.returncode == 0 and len(list((tmp_path / "p").iterdir())) == 8
+    assert plots.returncode == 0 and len(list((tmp_path / "p").iterdir())) == 10
     brief = pcplab("compare", *SMALL, "--db", db, "--brief", cwd=tmp_path).stdout
     assert brief.startswith(out.split("pft timings")[0]) and "Stddev" not in brief
     assert "Amean     elapsed-2" in brief and "Hmean     faults/sec-2" in brief
@@ -56,7 +57,7 @@ def test_compare_json_and_html(tmp_path: Path) -> None:
     assert "samples" not in data["noise"]["rcu"]["drain_latency_ns"]
     html = pcplab("compare", *SMALL, "--format", "html", "--out", "h", "--db", db, cwd=tmp_path)
     page = (tmp_path / "h" / "index.html").read_text()
-    assert html.returncode == 0 and page.count("<svg") == 4 and "pft faults" in page
+    assert html.returncode == 0 and page.count("<svg") == 5 and "pft faults" in page
     # summary and plots first, then the tables, then the run metadata
     order = [page.index(x) for x in ('class="summary"', "<svg", "<h2>pft timings",
                                       "<h2>run metadata", "numpy version")]

@@ -147,6 +147,35 @@ def pft_figure(runs: PftRuns, meta: PlotMeta | None = None) -> Figure:
     return fig
 
 
+def pft_samples_figure(runs: PftRuns, meta: PlotMeta | None = None,
+                       metric: str = "elapsed") -> Figure:
+    """Every sample, sorted, per client count and design (as mmtests' graphs of sorted samples
+    show a distribution): overlapping curves mean the designs cannot be told apart."""
+    clients = sorted(set.intersection(*(set(s) for _, s in runs))) if runs else []
+    cols = min(5, max(1, len(clients)))
+    rows = max(1, math.ceil(len(clients) / cols))
+    with rc_context(_RC):
+        fig = Figure(figsize=(2.2 * cols + 0.8, 2.0 * rows + 1.0))
+        axes = fig.subplots(rows, cols, squeeze=False)
+        for k, ax in enumerate(axes.flat):
+            if k >= len(clients):
+                ax.set_visible(False)
+                continue
+            n = clients[k]
+            for label, samples in runs:
+                xs = sorted(samples[n][metric])
+                ax.plot(range(1, len(xs) + 1), xs, marker=".", markersize=3, linewidth=1,
+                        label=label)
+            ax.set_title(f"{n} clients", fontsize=8)
+            ax.tick_params(labelsize=7)
+            ax.grid(True, alpha=0.3)
+        axes[0][0].legend(fontsize=7)
+        _title(fig, f"pft {metric} time (s): every iteration, sorted", meta)
+        _note(fig, "x: rank of the sample (fastest first); y: seconds")
+        fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
+
+
 def noise_figure(runs: NoiseRuns, meta: PlotMeta | None = None, all_cpus: bool = False) -> Figure:
     """Noise (us) per CPU, grouped bars, one colour per design that has noise to draw.
 
