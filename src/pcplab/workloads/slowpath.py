@@ -36,7 +36,8 @@ Modelling choices (ASSUMPTIONs, listed in the report):
   not modelled (order-0 faults never need it).
 * ASSUMPTION: one LRU per node holding clean page cache only; reclaim drops the oldest
   ``SWAP_CLUSTER_MAX`` (32) pages per direct-reclaim call regardless of zone; kswapd reclaims
-  in the same batches until every zone of its node is above its high watermark.
+  in the same batches until one eligible zone of its node is above its high watermark
+  (``pgdat_balanced``).
 * ASSUMPTION: kswapd is a kernel thread that polls its wake-up flag every ``KSWAPD_POLL_NS``
   (the kernel wakes it through a wait queue; the model has no wait-queue op), and it marks every
   zone of its node ``reclaim_active`` while it reclaims (``ZONE_RECLAIM_ACTIVE``, 5.14+, read by
@@ -209,6 +210,14 @@ def wake_all_kswapds(env: MemoryEnv) -> None:
 def __alloc_pages_slowpath(
     ctx: Any, env: MemoryEnv, order: int, mt: int, proc: Process | None
 ) -> Gen:
+    """v5.17 ``__alloc_pages_slowpath`` (mm/page_alloc.c), order-0 part: the ``retry:`` loop
+    tries the freelists, then direct reclaim (which may drain), then ``__alloc_pages_may_oom``.
+    An OOM victim (``tsk_is_oom_victim``: ``proc.killed``) keeps going through reclaim -- and
+    with it ``drain_all_pages(NULL)`` -- and fails only after ``__alloc_pages_may_oom``
+    (``tsk_is_oom_victim(current) && alloc_flags & ALLOC_OOM`` -> ``nopage``); any other task
+    that got OOM progress retries at once.  ASSUMPTION: the victim's ``ALLOC_OOM`` (half the
+    min watermark, ``__zone_watermark_ok``) is priced as the min watermark, since
+    ``designs/page_alloc.get_page_from_freelist`` has no ALLOC_OOM."""
     env.count("slowpath")
     while True:
         wake_all_kswapds(env)
@@ -217,9 +226,6 @@ def __alloc_pages_slowpath(
         )
         if page is not None:
             return page
-        if proc is not None and proc.killed:
-            env.count("alloc_failures")
-            return None  # fatal signal pending: fail, the fault returns VM_FAULT_OOM
         page, progress = yield from __alloc_pages_direct_reclaim(ctx, env, order, mt)
         if page is not None:
             return page
@@ -228,6 +234,9 @@ def __alloc_pages_slowpath(
         page, oom_progress = yield from __alloc_pages_may_oom(ctx, env, order, mt, proc)
         if page is not None:
             return page
+        if proc is not None and proc.killed:
+            env.count("alloc_failures")
+            return None  # OOM victim with ALLOC_OOM: nopage, the fault returns VM_FAULT_OOM
         if not oom_progress:
             env.count("alloc_failures")
             return None
@@ -285,7 +294,9 @@ def __alloc_pages_may_oom(
     ctx: Any, env: MemoryEnv, order: int, mt: int, proc: Process | None
 ) -> Gen:
     """Take ``oom_lock`` (trylock: someone else is killing → wait a jiffy and report progress),
-    try once more at the high watermark, then invoke the OOM killer."""
+    try once more at the high watermark, then invoke the OOM killer.  Only the trylock loser
+    sleeps (5.17 ``__alloc_pages_may_oom``: ``schedule_timeout_uninterruptible(1)``); after
+    ``out_of_memory()`` the caller retries at once."""
     if not (yield MutexTrylock(env.oom_lock, func="__alloc_pages_may_oom")):
         yield from lifecycle.before_sleep(env.design, ctx)
         yield Sleep(JIFFY_NS, func="__alloc_pages_may_oom")
@@ -297,10 +308,6 @@ def __alloc_pages_may_oom(
     if page is None:
         progress = out_of_memory(env)
     yield MutexUnlock(env.oom_lock, func="__alloc_pages_may_oom")
-    if page is None and progress and env.oom_victim is not None and not env.oom_victim.exited:
-        if proc is not env.oom_victim:
-            yield from lifecycle.before_sleep(env.design, ctx)
-            yield Sleep(JIFFY_NS, func="__alloc_pages_may_oom")  # give the victim time to exit
     return page, progress
 
 
@@ -407,14 +414,21 @@ def kswapd(ctx: Any, env: MemoryEnv, node: int) -> Gen:
 
 
 def balance_pgdat(ctx: Any, env: MemoryEnv, node: int) -> Gen:
-    """Reclaim in ``SWAP_CLUSTER_MAX`` batches until every zone of ``node`` is above its high
-    watermark or the page cache is empty; zones are ``reclaim_active`` meanwhile."""
+    """Reclaim in ``SWAP_CLUSTER_MAX`` batches until the node is balanced or the page cache is
+    empty; zones are ``reclaim_active`` meanwhile.
+
+    Balanced as 5.17 ``pgdat_balanced`` (mm/vmscan.c) decides it: ANY eligible zone -- index up to
+    ``highest_zoneidx`` -- above its high watermark, not every zone.  The model's allocations
+    are all for the node's highest zone (GFP_HIGHUSER_MOVABLE faults and GFP_KERNEL page tables
+    on a machine without ZONE_MOVABLE), so every populated zone of the node is eligible and
+    ``set_reclaim_active(pgdat, highest_zoneidx)`` marks them all.  ASSUMPTION: no
+    ``lowmem_reserve`` in the test (``zone_watermark_ok_safe`` adds it for the lower zones)."""
     zones = [z for z in env.machine.populated_zones() if z.node == node]
     for z in zones:
         z.reclaim_active = True
     try:
         while not env.stop and env.page_cache.lru:
-            if all(mm.zone_watermark_ok(z, 0, z.watermarks.high) for z in zones):
+            if any(mm.zone_watermark_ok(z, 0, z.watermarks.high) for z in zones):
                 break
             got = yield from shrink_page_cache(ctx, env, SWAP_CLUSTER_MAX, "kswapd_reclaimed")
             if not got:
