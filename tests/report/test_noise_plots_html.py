@@ -103,3 +103,32 @@ def test_html_is_self_contained_and_colours_stars() -> None:
     assert '<span style="background:#FFA0A0">* -100.00%*</span>' in page
     assert '<span style="background:#A0FFA0">*   5.00%*</span>' in page
     assert "&lt;tag&gt;" in page
+
+
+def test_client_axis_integer_ticks_log2_on_wide_ranges() -> None:
+    from matplotlib.figure import Figure
+
+    wide = [1, 4, 7, 12, 21, 30, 48, 79, 110, 128]
+    ax = Figure().subplots()
+    plots.client_axis(ax, wide)
+    assert ax.get_xscale() == "log"
+    assert list(ax.get_xticks()) == wide
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels[-1] == "128" and all(lab == "" or lab.isdigit() for lab in labels)
+    assert labels[-2] == ""  # 110 would run into 128 on a log2 axis
+    narrow = Figure().subplots()
+    plots.client_axis(narrow, [1, 3, 5, 7, 12, 18, 24, 30, 32])
+    assert narrow.get_xscale() == "linear"
+    shown = [t.get_text() for t in narrow.get_xticklabels()]
+    assert shown == ["1", "3", "5", "7", "12", "18", "24", "30", "32"]
+
+
+def test_diff_figure_titles_and_band() -> None:
+    pft = [(d, as_mmtests_sees(fake_run_pft("m", d, [1, 2], 4, 1))) for d in ("workqueue", "rcu")]
+    meta = plots.PlotMeta("xeon", ("vanilla", "rcu"), 4, 7)
+    fig = plots.pft_diff_figure(pft, meta)
+    title = fig.texts[0].get_text()
+    assert "xeon" in title and "4 iterations" in title and "seed 7" in title
+    assert any("95 % confidence" in t.get_text() for t in fig.texts)  # what the band means
+    ax = fig.axes[0]
+    assert len(ax.collections) == 1 and len(ax.lines) == 2  # one band, one line + the zero line

@@ -33,7 +33,7 @@ _SVG_META = {"Date": None, "Creator": None}
 _PNG_META = {"Software": None}
 FORMATS = ("png", "svg")
 #: a client range at least this wide (max / min) gets a log2 axis
-LOG2_SPAN = 32
+LOG2_SPAN = 64
 
 PftRuns = Sequence[tuple[str, Mapping[int, Mapping[str, Sequence[float]]]]]
 NoiseRuns = Sequence[tuple[str, Mapping[str, Any]]]
