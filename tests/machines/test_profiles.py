@@ -26,6 +26,8 @@ EXPECTED = {
     "xeon-e5-2640v3": (32, 2, 2),
     "thunderx2": (256, 2, 4),
     "rpi4": (4, 1, 1),
+    # not a seed machine: Mel Gorman's 2-socket Cascade Lake (issue 11's fidelity checks)
+    "cascadelake-2s": (80, 2, 2),
 }
 
 
@@ -206,7 +208,7 @@ def test_user_profile_file(tmp_path: Path) -> None:
 
 
 def test_unknown_name_lists_the_known_ones() -> None:
-    with pytest.raises(PcplabError, match="unknown machine 'epyc'; known: epyc-7601, epyc-7742"):
+    with pytest.raises(PcplabError, match="unknown machine 'epyc'; known: cascadelake-2s, epyc-7601, epyc-7742"):
         get_profile("epyc")
 
 
