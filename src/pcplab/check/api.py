@@ -156,6 +156,9 @@ def run_check(
     t0 = time.perf_counter()
     per: list[dict[str, Any]] = []
     found: tuple[Scenario, SearchResult] | None = None
+    # a predicted violation (a broken rule, nothing gone wrong: pcplab.kernel.checks) does not
+    # stop the scenario loop; a later scenario may show the concrete failure it leads to
+    predicted: tuple[Scenario, SearchResult] | None = None
     others: dict[str, Any] = {}
     for sc in scs:
         factory = _factory(d, sc)
@@ -181,8 +184,14 @@ def run_check(
             }
         )
         if r.violation is not None:
+            if r.extra.get("predicted"):
+                if predicted is None:
+                    predicted = (sc, r)
+                continue
             found = (sc, r)
             break
+    if found is None:
+        found = predicted
     seconds = time.perf_counter() - t0
     steps = sum(p["steps"] for p in per)
     out: dict[str, Any] = {
@@ -206,6 +215,12 @@ def run_check(
     }
     if others:
         out["other_violations"] = others
+    exp = getattr(d, "expected_violation", None)
+    if exp:
+        # a mutant or a known bug declares what the checker must find (issue 15)
+        out["expected_violation"] = exp
+        v = found[1].violation if found is not None else None
+        out["expected_found"] = v is not None and v.kind == exp
     if found is not None:
         sc, r = found
         schedule = r.schedule

@@ -1,9 +1,13 @@
 """Counterexamples a kernel engineer can read, and replay tokens.
 
-A counterexample is the schedule replayed with recording on: numbered steps (CPU, task, the op's
-``describe()``, the kernel function ``op.func``), then the violation shaped like the kernel report it
-corresponds to (an oops for a NULL dereference, a lockdep/might_sleep splat, a hung-task report for
-a deadlock), the call trace of the offending task, and the allocator state at that point.
+A counterexample is the schedule replayed with recording on: the scenario's starting state (what
+the prefill left on each pcp list), numbered steps (CPU, task, the op's ``describe()``, the kernel
+function ``op.func``) with each CPU's context printed where it changed (user/kernel/idle,
+nohz_full, IRQs, preempt count, locks held, RCU nesting) and notes for what would otherwise pass in
+silence (a CPU the drain mask skipped), then the violation shaped like the kernel report it
+corresponds to (an oops for a NULL dereference, a lockdep/might_sleep splat, a KCSAN report, a
+hung-task report for a deadlock), the call trace of the offending task, and the allocator state at
+that point.
 
 A replay token is ``pcp1.`` + base64url(zlib(JSON {design, scenario, schedule[, scenario file's
 absolute path and hash, the design's origin and source hash]})): compact, copy-pasteable, usable
@@ -115,21 +119,70 @@ class TraceStep:
     what: str
     func: str
     note: str = ""
+    #: the CPUs whose context this step changed: "cpu1: kernel, IRQs off, preempt 1, ..."
+    context: tuple[str, ...] = ()
+    #: what the step decided silently (e.g. a CPU the drain mask skipped)
+    notes: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        d = {"step": self.n, "cpu": self.cpu, "task": self.task, "op": self.what,
-             "function": self.func}  # fmt: skip
+        d: dict[str, Any] = {"step": self.n, "cpu": self.cpu, "task": self.task, "op": self.what,
+                             "function": self.func}  # fmt: skip
         if self.note:
             d["note"] = self.note
+        if self.context:
+            d["context"] = list(self.context)
+        if self.notes:
+            d["notes"] = list(self.notes)
         return d
+
+
+def cpu_context(kernel: Any, c: Any) -> tuple[Any, ...]:
+    """What a trace says about one CPU's context (a tuple, compared step to step)."""
+    r = c.running
+    locks = tuple(str(x) for x in c.held_locks)
+    return (c.mode, c.nohz_full, bool(c.irq_depth), c.preempt_count, locks, c.rcu_nesting,
+            r.name if r is not None else None, r.kind == "irq" if r is not None else False)  # fmt: skip
+
+
+def context_text(cpu: int, ctx: tuple[Any, ...]) -> str:
+    mode, nohz, irqs_off, preempt, locks, rcu, who, in_irq = ctx
+    parts = [mode + (" (nohz_full)" if nohz else "")]
+    if in_irq:
+        parts.append("in IRQ")
+    parts.append("IRQs off" if irqs_off else "IRQs on")
+    parts.append(f"preempt {preempt}")
+    parts.append("locks: " + (", ".join(locks) if locks else "none"))
+    parts.append(f"RCU nesting {rcu}")
+    head = f"cpu{cpu}" + (f" [{who}]" if who else "")
+    return f"{head}: " + ", ".join(parts)
+
+
+def starting_state(world: World) -> list[str]:
+    """The state the search starts from: the scenario's prefill and what it left on the lists."""
+    out = []
+    sc = getattr(world, "scenario", None)
+    if sc is not None:
+        if sc.prefill:
+            out.extend(f"prefill: cpu{cpu} allocated and freed {n} order-0 page(s) of zone{z}"
+                       for cpu, z, n in sc.prefill)  # fmt: skip
+        else:
+            out.append("prefill: none (every pcp list starts empty)")
+        nohz = ",".join(map(str, sc.nohz_full))
+        out.append(f"kernel: {'PREEMPT_RT' if sc.preempt_rt else 'non-RT'}"
+                   + (f", nohz_full={nohz}" if nohz else ""))  # fmt: skip
+    out.extend(describe_state(world))
+    return out
 
 
 def record(world: World, schedule: list[int]) -> tuple[list[TraceStep], Violation | None]:
     """Replay ``schedule`` on a fresh ``world`` with every check on, recording each step."""
     steps: list[TraceStep] = []
+    world.start_state = starting_state(world)  # type: ignore[attr-defined]
     violation = world.check_state()
     if violation is not None:
         return steps, violation
+    kernel = world.kernel
+    shown = {c.id: cpu_context(kernel, c) for c in kernel.cpus}
     for n, idx in enumerate(schedule, 1):
         if idx not in world.enabled():
             raise PcplabError(
@@ -140,24 +193,41 @@ def record(world: World, schedule: list[int]) -> tuple[list[TraceStep], Violatio
         op = t.op
         what = op.describe() if op is not None else "starts"
         func = (getattr(op, "func", "") or "") if op is not None else ""
+        kernel.trace_notes = []
         v = world.step(idx)
+        notes = tuple(kernel.trace_notes)
+        kernel.trace_notes = None
+        changed = []
+        for c in kernel.cpus:
+            now = cpu_context(kernel, c)
+            if now != shown[c.id]:
+                shown[c.id] = now
+                changed.append(context_text(c.id, now))
         if v is None:
             v = world.check_state()
         note = "blocks" if world.last_result is BLOCKED else ""
         if v is not None and v.kind in ("null-deref", "oops"):
             note = f"then {v.function} faults"
-        steps.append(TraceStep(n, t.cpu, t.name, what, func, note))
+        steps.append(TraceStep(n, t.cpu, t.name, what, func, note, tuple(changed), notes))
         if v is not None:
             violation = v
             break
     if violation is None and not world.enabled():
         violation = world.at_end()
+    if violation is None:
+        # a predicted violation (pcplab.kernel.checks) is the report only when nothing concrete
+        # happened; its schedule ends at the step that showed it
+        violation = world.soft
     return steps, violation
 
 
 _HEADLINE = {
     "list-race": "BUG: pcp list corruption: two CPUs inside one list set",
-    "lock": "BUG: lock discipline violated",
+    "lock-not-held": "WARNING: lock not held (lockdep_assert_held / owner rule)",
+    "data-race": "BUG: KCSAN: data-race",
+    "lock-order": "WARNING: possible circular locking dependency detected",
+    "inconsistent-lock-state": "WARNING: inconsistent lock state",
+    "sleep-in-atomic": "BUG: sleeping function called from invalid context",
     "deadlock": "INFO: tasks blocked forever (deadlock)",
     "page-lost": "BUG: page accounting broken",
     "double-alloc": "BUG: Bad page state: page handed out twice",
@@ -175,12 +245,21 @@ def format_report(
     token: str,
 ) -> list[str]:
     lines = [f"pcplab check: design {design}, scenario {scenario}: {v.kind} found", ""]
+    start = getattr(world, "start_state", None)
+    if start:
+        lines.append("Starting state:")
+        lines.extend("  " + x for x in start)
+        lines.append("")
     lines.append(
         " step  cpu   task            op                                               function"
     )
     for s in steps:
         what = s.what + (f"  [{s.note}]" if s.note else "")
         lines.append(f" {s.n:4}  cpu{s.cpu:<2} {s.task:<15} {what:<48} {s.func}")
+        for c in s.context:
+            lines.append(f"{'':28}| {c}")
+        for x in s.notes:
+            lines.append(f"{'':28}note: {x}")
     lines.append("")
     lines.extend(oops_lines(v, world))
     state = describe_state(world)

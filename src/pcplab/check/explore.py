@@ -20,6 +20,12 @@
 
 Each returns a :class:`SearchResult`; a violation carries the schedule (task indices in spawn
 order) that reproduces it with :func:`replay`.
+
+Predicted violations (``lock-not-held``, ``data-race``, ``lock-order``, ``inconsistent-lock-state``:
+a rule broken, nothing gone wrong yet; :attr:`pcplab.check.world.World.soft`) do not end a
+search: the first one is kept with its schedule and reported only if the search finds no other
+violation — a concrete failure the broken rule leads to wins.  The lock graph those rules keep
+lives for one search (:func:`pcplab.kernel.checks.forget_lock_memory` at the start of each).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 from pcplab.check.world import Violation, World
+from pcplab.kernel.checks import forget_lock_memory
 
 WorldFactory = Callable[[], World]
 
@@ -74,6 +81,21 @@ class _Frame:
         self.cost = 0
 
 
+def _fill_fps(fr: _Frame, world: World, t: int) -> None:
+    """The footprints :func:`_child_sleep` will need for stepping ``t`` from ``fr`` (``t``, the
+    sleep set, the tasks done here), computed now, while the world is in ``fr``'s state.  Lazily:
+    most enabled tasks of a node are never compared (measured: a third of the footprint calls)."""
+    fps = fr.fps
+    if t not in fps:
+        fps[t] = world.footprint(t)
+    for u in fr.sleep:
+        if u not in fps:
+            fps[u] = world.footprint(u)
+    for u in fr.done:
+        if u not in fps:
+            fps[u] = world.footprint(u)
+
+
 def _child_sleep(fr: _Frame, t: int) -> frozenset[int]:
     ft = fr.fps[t]
     if ft is None:
@@ -105,7 +127,9 @@ def explore_dfs(
     ``want``: report only violations of these kinds; others are recorded in
     ``result.extra["other"]`` (first of each kind) and the search goes on past them."""
     t0 = time.perf_counter()
+    forget_lock_memory()
     others: dict[str, tuple[Violation, list[int]]] = {}
+    soft: list[tuple[Violation, list[int]]] = []  # the first predicted violation, if any
     stack: list[_Frame] = []
     visited: dict[Hashable, tuple[frozenset[int], int]] = {}
     stats = {"executions": 0, "steps": 0, "nodes": 0, "pruned": 0, "trunc": 0, "hits": 0}
@@ -137,6 +161,17 @@ def explore_dfs(
         if v.kind not in others:
             others[v.kind] = (v, [f.choice for f in stack])
         return None
+
+    def note(world: World) -> None:
+        # a predicted violation: keep the first wanted one, go on searching
+        world.soft_noted = True
+        v = world.soft
+        if soft or v is None:
+            return
+        if want is None or v.kind in want:
+            soft.append((v, [f.choice for f in stack]))
+        elif v.kind not in others:
+            others[v.kind] = (v, [f.choice for f in stack])
 
     def descend(world: World, sleep: frozenset[int]) -> Violation | None:
         while True:
@@ -174,7 +209,7 @@ def explore_dfs(
                 stats["trunc"] += 1
                 return None
             stats["nodes"] += 1
-            fr = _Frame(en, {i: world.footprint(i) for i in en}, sleep, last, preempts)
+            fr = _Frame(en, {}, sleep, last, preempts)
             if pre_done:
                 fr.done = [i for i in en if i not in pre_done and i not in sleep]
             got = pick(fr)
@@ -184,7 +219,11 @@ def explore_dfs(
             fr.choice, fr.cost = got
             stack.append(fr)
             stats["steps"] += 1
+            if por:
+                _fill_fps(fr, world, fr.choice)
             v = world.step(fr.choice)
+            if world.soft is not None and not world.soft_noted:
+                note(world)
             if v is not None:
                 stats["executions"] += 1
                 return keep(v)
@@ -207,16 +246,26 @@ def explore_dfs(
         fr.choice, fr.cost = got
         world = factory()
         world.replay_steps([f.choice for f in stack[:-1]])
+        world.soft_noted = world.soft is not None  # noted when that prefix first ran
         stats["steps"] += len(stack)
+        if por:
+            _fill_fps(fr, world, fr.choice)
         v = world.step(fr.choice)
+        if world.soft is not None and not world.soft_noted:
+            note(world)
         if v is not None:
             stats["executions"] += 1
             violation = keep(v)
             continue  # a violation ends the branch (wanted: the loop stops)
         violation = descend(world, _child_sleep(fr, fr.choice) if por else frozenset())
+    schedule = [f.choice for f in stack] if violation is not None else []
+    extra: dict[str, object] = {"other": others} if others else {}
+    if violation is None and soft:
+        violation, schedule = soft[0]
+        extra["predicted"] = True
     return SearchResult(
         violation=violation,
-        schedule=[f.choice for f in stack] if violation is not None else [],
+        schedule=schedule,
         exhaustive=violation is None and not stopped and stats["trunc"] == 0,
         executions=stats["executions"],
         states=len(visited) if cache else stats["nodes"],
@@ -227,12 +276,16 @@ def explore_dfs(
         truncated=stats["trunc"],
         cached_hits=stats["hits"],
         mode="exhaustive",
-        extra={"other": others} if others else {},
+        extra=extra,
     )
 
 
 def _run_one(
-    world: World, choose: Callable[[list[int], int], int], max_steps: int, schedule: list[int]
+    world: World,
+    choose: Callable[[list[int], int], int],
+    max_steps: int,
+    schedule: list[int],
+    soft: list[tuple[Violation, list[int]]],
 ) -> tuple[Violation | None, bool]:
     for n in range(max_steps):
         en = world.enabled()
@@ -241,6 +294,8 @@ def _run_one(
         c = choose(en, n)
         schedule.append(c)
         v = world.step(c)
+        if not soft and world.soft is not None:
+            soft.append((world.soft, list(schedule)))
         if v is None:
             v = world.check_state()
         if v is not None:
@@ -257,23 +312,28 @@ def explore_random(
     time_limit: float | None = None,
 ) -> SearchResult:
     t0 = time.perf_counter()
+    forget_lock_memory()
     rng = random.Random(seed)
     steps = trunc = runs = 0
     states: set[Hashable] = set()
+    soft: list[tuple[Violation, list[int]]] = []
     for _ in range(executions):
         if time_limit is not None and time.perf_counter() - t0 > time_limit:
             break
         schedule: list[int] = []
         world = factory()
-        v, cut = _run_one(world, lambda en, n: en[rng.randrange(len(en))], max_steps, schedule)
+        v, cut = _run_one(world, lambda en, n: en[rng.randrange(len(en))], max_steps, schedule,
+                          soft)  # fmt: skip
         runs += 1
         steps += len(schedule)
         trunc += cut
         if v is not None:
             return SearchResult(v, schedule, False, runs, len(states), steps,
                                 time.perf_counter() - t0, None, 0, trunc, mode="random")  # fmt: skip
-    return SearchResult(None, [], False, runs, len(states), steps, time.perf_counter() - t0, None,
-                        0, trunc, mode="random")  # fmt: skip
+    v, schedule = soft[0] if soft else (None, [])
+    return SearchResult(v, schedule, False, runs, len(states), steps, time.perf_counter() - t0,
+                        None, 0, trunc, mode="random",
+                        extra={"predicted": True} if soft else {})  # fmt: skip
 
 
 def explore_pct(
@@ -286,8 +346,10 @@ def explore_pct(
     time_limit: float | None = None,
 ) -> SearchResult:
     t0 = time.perf_counter()
+    forget_lock_memory()
     rng = random.Random(seed)
     steps = trunc = runs = 0
+    soft: list[tuple[Violation, list[int]]] = []
     k_est = 50  # estimated steps per execution; refined as runs finish
     for _ in range(executions):
         if time_limit is not None and time.perf_counter() - t0 > time_limit:
@@ -296,7 +358,7 @@ def explore_pct(
         choose = _PctChooser(rng, depth, {n: float(depth - 1 - i) for i, n in enumerate(change)})
         schedule: list[int] = []
         world = factory()
-        v, cut = _run_one(world, choose, max_steps, schedule)
+        v, cut = _run_one(world, choose, max_steps, schedule, soft)
         runs += 1
         steps += len(schedule)
         trunc += cut
@@ -304,8 +366,9 @@ def explore_pct(
         if v is not None:
             return SearchResult(v, schedule, False, runs, 0, steps, time.perf_counter() - t0, None,
                                 0, trunc, mode="pct")  # fmt: skip
-    return SearchResult(None, [], False, runs, 0, steps, time.perf_counter() - t0, None, 0, trunc,
-                        mode="pct")  # fmt: skip
+    v, schedule = soft[0] if soft else (None, [])
+    return SearchResult(v, schedule, False, runs, 0, steps, time.perf_counter() - t0, None, 0,
+                        trunc, mode="pct", extra={"predicted": True} if soft else {})  # fmt: skip
 
 
 class _PctChooser:
@@ -349,8 +412,11 @@ def replay(factory: WorldFactory, schedule: list[int]) -> tuple[World, Violation
         if v is not None:
             return world, v, n + 1
     if not world.enabled():
-        return world, world.at_end(), len(schedule)
-    return world, None, len(schedule)
+        v = world.at_end()
+        if v is not None:
+            return world, v, len(schedule)
+    # a predicted violation counts only when nothing concrete happened (as in the search)
+    return world, world.soft, len(schedule)
 
 
 def _loose_replay(factory: WorldFactory, schedule: list[int]) -> tuple[Violation | None, list[int]]:
@@ -370,8 +436,10 @@ def _loose_replay(factory: WorldFactory, schedule: list[int]) -> tuple[Violation
         if v is not None:
             return v, done
     if not world.enabled():
-        return world.at_end(), done
-    return None, done
+        v = world.at_end()
+        if v is not None:
+            return v, done
+    return world.soft, done
 
 
 def shrink(

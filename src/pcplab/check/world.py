@@ -19,8 +19,9 @@ from types import TracebackType
 from typing import Any
 
 from pcplab.kernel import ops
-from pcplab.kernel.oops import VIOLATION_KINDS, fault_address, null_deref_field
-from pcplab.kernel.state import BLOCKED, Kernel, KernelViolation, Task
+from pcplab.kernel.checks import Checks, Finding
+from pcplab.kernel.oops import KERNEL_KINDS, VIOLATION_KINDS, fault_address, null_deref_field
+from pcplab.kernel.state import BLOCKED, CheckViolation, Kernel, KernelViolation, Task
 
 #: the checker's violation kinds (``run_check``'s ``violation.kind``)
 KINDS = VIOLATION_KINDS
@@ -74,6 +75,15 @@ def footprint(kernel: Kernel, t: Task) -> frozenset[Hashable] | None:
     elif tp is ops.PcpEnter or tp is ops.PcpExit:
         toks.add(id(op.lists))
         toks.add(("cpu", op.owner))
+    elif tp is ops.Access:
+        fields = op.field if type(op.field) is tuple else (op.field,)
+        if op.obj is None:
+            toks.update(("global", f) for f in fields)
+        else:
+            toks.add(id(op.obj))
+            toks.update((id(op.obj), f) for f in fields)
+        if op.owner is not None:
+            toks.add(("cpu", op.owner))
     elif tp is ops.Work:
         if op.owner is not None:
             toks.add(("cpu", op.owner))
@@ -101,12 +111,24 @@ _GLOBAL_OPS = frozenset(
 
 
 class World:
-    """A kernel with tasks; subclasses build it and add checks (override :meth:`check`)."""
+    """A kernel with tasks; subclasses build it and add checks (override :meth:`check`).
+
+    The world switches the kernel's rule checks on (:class:`pcplab.kernel.checks.Checks`: owner
+    rules, data races, lockdep).  Their findings are predictions: the first one is kept in
+    :attr:`soft` and the execution goes on (the explorer reports it only when its search finds
+    nothing concrete); everything else a step exposes is returned by :meth:`step` at once.
+    """
 
     kernel: Kernel
 
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
+        # the lock graph is shared by the executions of one search: keyed by the design, which
+        # a scenario world sets after building its kernel (hence the lazy key)
+        kernel.checks = Checks(kernel, resolve_key=self._lock_memory_key,
+                               learn_from=self._lock_learning_from)  # fmt: skip
+        self.soft: Violation | None = None
+        self.soft_noted = False  # the explorer has seen self.soft
         self.tasks = kernel.tasks
         self._key_cache: dict[int, tuple[int, Hashable]] = {}
         self._fp_cache: dict[int, tuple[int, int, frozenset[Hashable] | None]] = {}
@@ -131,6 +153,18 @@ class World:
             self._fp_cache[index] = (t.steps, t.cpu, fp)
         return fp
 
+    def _lock_learning_from(self) -> int | None:
+        """The first task lockdep learns from: a scenario world's first program (its prefill is
+        setup, and a clone does not re-run it), None while a scenario world is still being built;
+        0 for other worlds."""
+        if getattr(self, "scenario", None) is None:
+            return 0
+        return getattr(self, "first_task", None)
+
+    def _lock_memory_key(self) -> Any:
+        d = getattr(self, "design", None)
+        return getattr(d, "name", None) if d is not None else None
+
     def state_key(self) -> Hashable:
         return (self.kernel.state_key(), self.task_keys())
 
@@ -153,12 +187,20 @@ class World:
         op = task.op
         try:
             self.last_result = self.kernel.step(task)
+        except CheckViolation as exc:
+            return finding_violation(exc.finding)
         except KernelViolation as exc:
-            kind = "list-race" if exc.kind == "list-race" else "lock"
+            kind = KERNEL_KINDS.get(exc.kind, "sleep-in-atomic")
+            if exc.kind == "self-deadlock" and "IRQ handler" in exc.message:
+                kind = "inconsistent-lock-state"  # lockdep: {HARDIRQ-ON-W} -> {IN-HARDIRQ-W}
             return Violation(kind, f"{exc.kind}: {exc.message}", exc.func or _func(op), task.cpu,
                              task.name)  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - design code may raise anything: that is a bug found
             return self.classify(exc, task, op)
+        if self.soft is None:
+            f = self.kernel.checks.soft
+            if f is not None:
+                self.soft = finding_violation(f)
         return self.check(task, op) if check else None
 
     def replay_steps(self, choices: list[int]) -> None:
@@ -175,6 +217,8 @@ class World:
                 self.last_result = kstep(tasks[i])
             except Exception:  # noqa: BLE001, S112 - as step(check=False): reported, then ignored
                 continue
+        if self.soft is None and self.kernel.checks.soft is not None:
+            self.soft = finding_violation(self.kernel.checks.soft)
 
     def check(self, task: Task, op: Any) -> Violation | None:
         """Checks of the step itself (e.g. a postcondition when a drain returns); override."""
@@ -215,6 +259,11 @@ class World:
             )
         return Violation("oops", f"{type(exc).__name__}: {msg}", func, task.cpu, task.name,
                          list(reversed(frames)))  # fmt: skip
+
+
+def finding_violation(f: Finding) -> Violation:
+    """A rule finding of :mod:`pcplab.kernel.checks` as a checker violation."""
+    return Violation(f.kind, f.message, f.func, f.cpu, f.task, [], None, list(f.details))
 
 
 def task_key(t: Task) -> Hashable:
@@ -294,4 +343,4 @@ def _design_frames(tb: TracebackType | None) -> list[str]:
     return out
 
 
-__all__ = ["BLOCKED", "KINDS", "Violation", "World", "footprint", "task_key"]
+__all__ = ["BLOCKED", "KINDS", "Violation", "World", "finding_violation", "footprint", "task_key"]

@@ -22,6 +22,7 @@ from pcplab.cli.options import (
     strip_timing,
 )
 from pcplab.errors import PcplabError
+from pcplab.kernel.oops import VIOLATION_KINDS
 
 
 def _size_line(d: Any) -> dict[str, Any]:
@@ -111,8 +112,7 @@ def designs(mutants: bool, extra: tuple[str, ...], as_json: bool) -> None:
               default=None,
               help="Seconds per scenario before giving up (result is then not exhaustive).")  # fmt: skip
 @click.option("--kind", "kinds", multiple=True,
-              type=click.Choice(["null-deref", "page-lost", "double-alloc", "list-race", "lock",
-                                 "postcondition", "deadlock", "oops"]),
+              type=click.Choice(list(VIOLATION_KINDS)),
               help="Only stop at violations of this kind (repeatable); others are noted and "
                    "the search goes on (exhaustive mode).")  # fmt: skip
 @click.option("--replay", "token", help="Reproduce a counterexample from its replay token.")
@@ -228,3 +228,8 @@ def _print(r: dict[str, Any], timing: bool = False) -> None:
     )
     for kind, o in r.get("other_violations", {}).items():
         click.echo(f"  also seen: {kind} in {o['function']} ({o['scenario']})")
+    exp = r.get("expected_violation")
+    if exp and r.get("expected_found") is False:
+        # issue 15: a mutant (or known bug) whose declared kind did not show up is a regression
+        got = f"found {v['kind']} instead" if v else "found nothing"
+        click.echo(f"  expected {exp} (declared by the design) was NOT found: {got}")

@@ -9,6 +9,14 @@ holds the lock (kernel-pcp.md §5.1, §6, §7):
 * ``rmqueue_buddy``, ``free_one_page``: ``spin_lock_irqsave(&zone->lock)`` — the buddy paths used
   for orders without pcp lists, ISOLATE pages, and 6.0's trylock fallback.
 
+Every buddy access is announced with :class:`~pcplab.kernel.ops.Access` right before the mm
+model does it (:data:`BUDDY_FIELDS`: the free areas, ``NR_FREE_PAGES`` and, for allocations
+that may steal a pageblock, the pageblock migratetypes): a scheduling point where another CPU can
+interleave, and the point where the checker holds the access to the zone's owner rule
+(``zone->lock``, :mod:`pcplab.mm.owners`).  The ``*_locked`` bodies are what runs under the lock;
+a design (or mutant) that calls one without taking ``zone->lock`` is reported as
+``lock-not-held``.
+
 ASSUMPTION: 5.17's ``free_pcppages_bulk`` detaches the pages before it takes ``zone->lock``
 (§7.1); the model detaches and frees in one step under the lock, so a simulator charges the detach
 inside the lock hold.
@@ -30,6 +38,7 @@ from collections.abc import Generator
 from typing import Any
 
 from pcplab.kernel.ops import (
+    Access,
     Load,
     MutexLock,
     MutexTrylock,
@@ -55,17 +64,44 @@ def pcp_lock(ctx: Any, zone: Zone, cpu: int) -> Any:
     return ctx.state.pcp_lock[zone.name][cpu]
 
 
+#: what a buddy allocation touches (``__rmqueue`` may steal a pageblock: its migratetype) and
+#: what a buddy free touches (``__free_one_page``)
+BUDDY_ALLOC_FIELDS = ("free_area", "nr_free_pages", "pageblock_mt")
+BUDDY_FREE_FIELDS = ("free_area", "nr_free_pages")
+BUDDY_FIELDS = BUDDY_ALLOC_FIELDS
+
+
+def rmqueue_bulk_locked(
+    ctx: Any, zone: Zone, order: int, count: int, lists: PcpLists, pindex: int, mt: int
+) -> Gen:
+    """The body of ``rmqueue_bulk`` that ``zone->lock`` covers."""
+    yield Access(zone, BUDDY_ALLOC_FIELDS, func="rmqueue_bulk")
+    got = mm.rmqueue_bulk(zone, order, count, lists, pindex, mt)
+    if got:
+        yield Work("rmqueue_bulk", got << order, zone, None, func="rmqueue_bulk")
+    return got
+
+
 def rmqueue_bulk(
     ctx: Any, zone: Zone, order: int, count: int, lists: PcpLists, pindex: int, mt: int
 ) -> Gen:
     """Refill: up to ``count`` blocks from buddy onto the list tail, under ``zone->lock``."""
     lock = zone_lock(ctx, zone)
     yield SpinLock(lock, func="rmqueue_bulk")
-    got = mm.rmqueue_bulk(zone, order, count, lists, pindex, mt)
-    if got:
-        yield Work("rmqueue_bulk", got << order, zone, None, func="rmqueue_bulk")
+    got = yield from rmqueue_bulk_locked(ctx, zone, order, count, lists, pindex, mt)
     yield SpinUnlock(lock, func="rmqueue_bulk")
     return got
+
+
+def free_pcppages_bulk_locked(
+    ctx: Any, zone: Zone, count: int, pcp: PerCpuPages, lists: PcpLists, pindex: int = 0
+) -> Gen:
+    """The body of ``free_pcppages_bulk`` that ``zone->lock`` covers."""
+    yield Access(zone, BUDDY_FREE_FIELDS, func="free_pcppages_bulk")
+    freed = mm.free_pcppages_bulk(zone, count, pcp, lists, pindex)
+    if freed:
+        yield Work("free_pcppages_bulk", freed, zone, None, func="free_pcppages_bulk")
+    return freed
 
 
 def free_pcppages_bulk(
@@ -74,32 +110,43 @@ def free_pcppages_bulk(
     """Bulk free ``count`` base pages from the list tails into buddy, under ``zone->lock``."""
     lock = zone_lock(ctx, zone)
     yield SpinLock(lock, func="free_pcppages_bulk")
-    freed = mm.free_pcppages_bulk(zone, count, pcp, lists, pindex)
-    if freed:
-        yield Work("free_pcppages_bulk", freed, zone, None, func="free_pcppages_bulk")
+    freed = yield from free_pcppages_bulk_locked(ctx, zone, count, pcp, lists, pindex)
     yield SpinUnlock(lock, func="free_pcppages_bulk")
     return freed
+
+
+def rmqueue_buddy_locked(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
+    """The body of ``rmqueue_buddy`` that ``zone->lock`` covers: one block, recorded."""
+    yield Access(zone, BUDDY_ALLOC_FIELDS, func="rmqueue_buddy")
+    pfn = mm.rmqueue_buddy(zone, order, mt)
+    if pfn is not None:
+        mm.hand_out(zone, pfn, order)
+        yield Work("buddy_alloc", 1 << order, zone, None, func="rmqueue_buddy")
+    return pfn
 
 
 def rmqueue_buddy(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
     """One block straight from buddy under ``spin_lock_irqsave(&zone->lock)``; records it."""
     lock = zone_lock(ctx, zone)
     yield SpinLock(lock, irqsave=True, func="rmqueue_buddy")
-    pfn = mm.rmqueue_buddy(zone, order, mt)
-    if pfn is not None:
-        mm.hand_out(zone, pfn, order)
-        yield Work("buddy_alloc", 1 << order, zone, None, func="rmqueue_buddy")
+    pfn = yield from rmqueue_buddy_locked(ctx, zone, order, mt)
     yield SpinUnlock(lock, irqrestore=True, func="rmqueue_buddy")
     return pfn
+
+
+def free_one_page_locked(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
+    """The body of ``free_one_page`` that ``zone->lock`` covers."""
+    yield Access(zone, BUDDY_FREE_FIELDS, func="free_one_page")
+    mm.take_back(zone, pfn, order)
+    mm.free_one_page(zone, pfn, order, mt)
+    yield Work("buddy_free", 1 << order, zone, None, func="free_one_page")
 
 
 def free_one_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
     """A caller's block straight to buddy under ``spin_lock_irqsave(&zone->lock)``."""
     lock = zone_lock(ctx, zone)
     yield SpinLock(lock, irqsave=True, func="free_one_page")
-    mm.take_back(zone, pfn, order)
-    mm.free_one_page(zone, pfn, order, mt)
-    yield Work("buddy_free", 1 << order, zone, None, func="free_one_page")
+    yield from free_one_page_locked(ctx, zone, pfn, order, mt)
     yield SpinUnlock(lock, irqrestore=True, func="free_one_page")
 
 
@@ -145,9 +192,17 @@ def drain_mutex_enter(ctx: Any, zone: Zone | None, func: str) -> Gen:
     return True
 
 
-def read_pcp_count(ctx: Any, lists: PcpLists, cpu: int, func: str) -> Gen:
-    """One racy ``READ_ONCE(pcp->count)`` of another CPU's lists, for the drain mask."""
-    count = yield Load(lists, "count", owner=cpu, func=func)
+def read_pcp_count(ctx: Any, lists: PcpLists, cpu: int, func: str, marked: bool = True) -> Gen:
+    """One racy read of another CPU's ``pcp->count``, for the drain mask.
+
+    The kernel writes it as a plain C read under a comment that says the race is intended ("The
+    pcp.count check is racy, some callers need a guarantee that no cpu is missed", v5.17
+    ``mm/page_alloc.c`` ``__drain_all_pages``:3215-3222, the same in v6.0.1:3287-3294), i.e. what
+    ``data_race()`` marks; the model marks it (``Load``, ``marked=True``) so the checker's
+    data-race rule exempts it.  A real KCSAN build reports the unannotated C read (plain read vs
+    the owner's plain write); ``marked=False`` gives that read, which the checker reports.
+    """
+    count = yield Load(lists, "count", owner=cpu, func=func, marked=marked)
     yield Work("drain_mask_check", 1, lists, cpu, func=func)
     return count
 
@@ -155,9 +210,19 @@ def read_pcp_count(ctx: Any, lists: PcpLists, cpu: int, func: str) -> Gen:
 def cpus_with_pcps(ctx: Any, zone: Zone | None, force_all_cpus: bool, func: str) -> Gen:
     """The ``cpus_with_pcps`` mask of ``__drain_all_pages`` (kernel-pcp.md §9.3): every online CPU
     when forced; else those whose count for ``zone`` (any populated zone for None) was non-zero
-    when read without a lock.  Returns the CPU ids in order."""
+    when read without a lock.  Returns the CPU ids in order.  The mask is the kernel's ``static
+    cpumask_t cpus_with_pcps``: written under ``pcpu_drain_mutex`` (announced as an access).
+
+    A CPU the mask leaves out (offline, or its count read 0) is noted in the checker's trace
+    (``kernel.trace_notes``, set while a counterexample is recorded) instead of passing in
+    silence."""
+    yield Access(None, "cpus_with_pcps", func=func)
     mask: list[int] = []
-    for cpu in ctx.state.online_cpus():
+    online = ctx.state.online_cpus()
+    for c in range(ctx.machine.nr_cpus):
+        if c not in online:
+            _note(ctx, f"cpu{c} offline: not in cpus_with_pcps")
+    for cpu in online:
         if force_all_cpus:
             has_pcps = True
         elif zone is not None:
@@ -172,7 +237,16 @@ def cpus_with_pcps(ctx: Any, zone: Zone | None, force_all_cpus: bool, func: str)
                     break
         if has_pcps:
             mask.append(cpu)
+        else:
+            _note(ctx, f"cpu{cpu} skipped by the drain mask: its pcp->count read 0")
     return mask
+
+
+def _note(ctx: Any, text: str) -> None:
+    """A note for the checker's trace of the current step (only while one is recorded)."""
+    notes = getattr(ctx.kernel, "trace_notes", None)
+    if notes is not None:
+        notes.append(text)
 
 
 def needs_pcp(zone: Zone, order: int, mt: int) -> bool:

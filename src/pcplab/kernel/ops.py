@@ -14,6 +14,9 @@ Rules every design follows (see ``docs/internals.md``):
 * Work is announced with :class:`Work` so the simulator can charge it; the checker treats it as a
   step that touches ``data``.
 * Nothing here knows about time or costs: the engine's cost model prices ``Work.kind``.
+* Shared allocator state is announced with :class:`Access` (or :class:`Load`/:class:`Store`,
+  :class:`PcpEnter`) before the plain code touches it, so the checker can hold the access to the
+  object's owner rule; the simulator executes it as a zero-cost no-op.
 
 Every op carries ``func``: the kernel function the step models, used in counterexample traces.
 """
@@ -204,28 +207,43 @@ class Load(Op):
     """READ_ONCE / rcu_dereference of ``getattr(obj, attr)``: the engine reads it and sends it back.
 
     ``owner`` is the CPU whose data it is (None: global), so a cost model can price a cacheline
-    transfer.  ``acquire`` marks load-acquire / rcu_dereference ordering.
+    transfer.  ``acquire`` marks load-acquire / rcu_dereference ordering.  ``marked=False`` models
+    a plain C read of a shared field done as its own step (the checker's data-race rule treats
+    only marked accesses — ``READ_ONCE``, ``rcu_dereference``, ``data_race()`` — as intended
+    races).
     """
 
-    __slots__ = ("obj", "attr", "owner", "acquire")
+    __slots__ = ("obj", "attr", "owner", "acquire", "marked")
 
     def __init__(
-        self, obj: Any, attr: str, owner: int | None = None, acquire: bool = False, func: str = ""
+        self,
+        obj: Any,
+        attr: str,
+        owner: int | None = None,
+        acquire: bool = False,
+        func: str = "",
+        marked: bool = True,
     ) -> None:
         self.func = func
         self.obj = obj
         self.attr = attr
         self.owner = owner
         self.acquire = acquire
+        self.marked = marked
 
     def describe(self) -> str:
-        return f"READ_ONCE({_name(self.obj)}->{self.attr})"
+        if not self.marked:
+            return f"{_name(self.obj)}->{self.attr} (plain read)"
+        how = "rcu_dereference" if self.acquire else "READ_ONCE"
+        return f"{how}({_name(self.obj)}->{self.attr})"
 
 
 class Store(Op):
-    """WRITE_ONCE / smp_store_release / rcu_assign_pointer of ``obj.attr = value`` (engine writes)."""
+    """WRITE_ONCE / smp_store_release / rcu_assign_pointer of ``obj.attr = value`` (engine writes).
 
-    __slots__ = ("obj", "attr", "value", "owner", "release")
+    ``marked=False``: a plain C assignment done as its own step (see :class:`Load`)."""
+
+    __slots__ = ("obj", "attr", "value", "owner", "release", "marked")
 
     def __init__(
         self,
@@ -235,6 +253,7 @@ class Store(Op):
         owner: int | None = None,
         release: bool = False,
         func: str = "",
+        marked: bool = True,
     ) -> None:
         self.func = func
         self.obj = obj
@@ -242,10 +261,54 @@ class Store(Op):
         self.value = value
         self.owner = owner
         self.release = release
+        self.marked = marked
 
     def describe(self) -> str:
-        how = "smp_store_release" if self.release else "WRITE_ONCE"
+        if not self.marked:
+            return f"{_name(self.obj)}->{self.attr} = {_name(self.value)} (plain write)"
+        how = "rcu_assign_pointer" if self.release else "WRITE_ONCE"
         return f"{how}({_name(self.obj)}->{self.attr}, {_name(self.value)})"
+
+
+class Access(Op):
+    """The running code reads (``write=False``) or writes ``obj``'s shared field ``field`` in the
+    plain Python that follows this op, up to the next yield (e.g. the buddy free lists inside
+    ``__rmqueue_smallest``).  Engines execute it as a no-op; the checker checks the access against
+    the field's owner rule (``OWNER_RULES`` of the object's class, :mod:`pcplab.mm.owners`) and
+    its data-race rule, and it is a scheduling point, so the access can interleave.
+
+    ``field`` may be a tuple of fields accessed together.  ``obj`` None names a kernel-global
+    object (``field`` is its name, e.g. ``"cpus_with_pcps"``).
+    ``owner``: the CPU whose data it is, if any.  ``marked``: a ``READ_ONCE``/``WRITE_ONCE``/
+    ``data_race()`` access (an intended race).  ``word``: a plain aligned write of at most a
+    machine word (KCSAN assumes those atomic, ``KCSAN_ASSUME_PLAIN_WRITES_ATOMIC``).
+    """
+
+    __slots__ = ("obj", "field", "write", "owner", "marked", "word")
+
+    def __init__(
+        self,
+        obj: Any,
+        field: str | tuple[str, ...],
+        write: bool = True,
+        owner: int | None = None,
+        marked: bool = False,
+        word: bool = False,
+        func: str = "",
+    ) -> None:
+        self.func = func
+        self.obj = obj
+        self.field = field
+        self.write = write
+        self.owner = owner
+        self.marked = marked
+        self.word = word
+
+    def describe(self) -> str:
+        what = "write" if self.write else "read"
+        f = self.field if isinstance(self.field, str) else ", ".join(self.field)
+        where = f if self.obj is None else f"{_name(self.obj)}->{f}"
+        return f"{what} {where}"
 
 
 # --- pcp list access windows and work ------------------------------------------------------------

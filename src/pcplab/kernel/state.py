@@ -117,7 +117,9 @@ class KernelViolation(Exception):
     """A lock-discipline or context error the kernel would catch (lockdep, might_sleep, BUG_ON).
 
     ``kind``: ``"sleep-in-atomic"``, ``"self-deadlock"``, ``"unlock-not-held"``, ``"imbalance"``,
-    ``"held-at-exit"``, ``"bad-context"`` or ``"list-race"`` (two CPUs inside the same pcp list set).
+    ``"held-at-exit"``, ``"bad-context"``, ``"list-race"`` (two CPUs inside the same pcp list set)
+    or a rule of the checker (:class:`CheckViolation`, ``"lock-order"``).  The checker maps them
+    to its kinds with :data:`pcplab.kernel.oops.KERNEL_KINDS`.
     """
 
     def __init__(self, kind: str, message: str, func: str = "", cpu: int | None = None) -> None:
@@ -126,6 +128,14 @@ class KernelViolation(Exception):
         self.message = message
         self.func = func
         self.cpu = cpu
+
+
+class CheckViolation(KernelViolation):
+    """A finding of the checker's rules (:mod:`pcplab.kernel.checks`) reported at once."""
+
+    def __init__(self, finding: Any) -> None:
+        super().__init__(finding.kind, finding.message, finding.func, finding.cpu)
+        self.finding = finding
 
 
 class KernelEvent(NamedTuple):
@@ -300,6 +310,10 @@ class Kernel:
         self.pcp_windows: dict[int, tuple[Task, Any, str]] = {}
         self.record_events = True
         self.events: list[KernelEvent] = []
+        #: the checker's rules (pcplab.kernel.checks.Checks), None in the simulator
+        self.checks: Any = None
+        #: set to a list while a counterexample is recorded: designs note silent decisions there
+        self.trace_notes: list[str] | None = None
         # dispatch tables are class-level (_EXEC, _READY below): a Kernel is cheap to build
 
     # --- tasks ----------------------------------------------------------------------------------
@@ -321,6 +335,8 @@ class Kernel:
         )
         task.gen = fn(task, *args)
         self.tasks.append(task)
+        if kind == "program" and self.checks is not None:
+            self.checks.barrier()  # spawned by the engine between steps: after all so far
         if kind == "irq":
             self.cpus[cpu].pending_irqs.append(task)
         else:
@@ -358,6 +374,8 @@ class Kernel:
             work = yield _WaitForWork(func="worker_thread")
             task.work = work
             yield from work.fn(task, *work.args)
+            if self.checks is not None:
+                self.checks.release(task.cpu, ("done", id(work)))
             work.running = False
             task.work = None
             self._check_clean(task, f"work item {work.name}", ops.Op("process_one_work"))
@@ -611,7 +629,10 @@ class Kernel:
         key = id(lock)
         owner = self.owner.get(key)
         rt = self._rt_sleeping(lock)
+        ck = self.checks
         if task.wait is None:
+            if ck is not None:
+                ck.on_lock(task, lock, op, False, bool(task.irq_depth or op.irqsave), not rt)
             if owner is not None:
                 self._irq_deadlock(task, owner, lock, op)
             if rt:
@@ -628,6 +649,8 @@ class Kernel:
         task.spinning = False
         self.owner[key] = task
         task.held.append(lock)
+        if ck is not None:
+            ck.acquire(task.cpu, key)
         if rt:
             task.migrate += 1
             task.rt_locks += 1
@@ -638,6 +661,11 @@ class Kernel:
         key = id(lock)
         if key in self.owner:
             return False
+        ck = self.checks
+        if ck is not None:
+            rt = self._rt_sleeping(lock)
+            ck.on_lock(task, lock, op, True, bool(task.irq_depth or op.irqsave), not rt)
+            ck.acquire(task.cpu, key)
         self.owner[key] = task
         task.held.append(lock)
         if self._rt_sleeping(lock):
@@ -656,6 +684,8 @@ class Kernel:
             self._violation("unlock-not-held", f"{task.name} unlocks {lock}, {who}", task, op)
         del self.owner[key]
         task.held.remove(lock)
+        if self.checks is not None:
+            self.checks.release(task.cpu, key)
 
     def _spin_unlock(self, task: Task, op: ops.SpinUnlock) -> None:
         lock = op.lock
@@ -679,7 +709,16 @@ class Kernel:
         m = op.mutex
         key = id(m)
         owner = self.owner.get(key)
+        ck = self.checks
         if task.wait is None:
+            if ck is not None:
+                found = ck.on_lock(task, m, op, False, True, False, keep=False)
+                if found is not None and (task.irq_depth or task.preempt or task.rcu_nest
+                                          or task.rt_locks):  # fmt: skip
+                    # the AB-BA's second half sleeps in atomic context too: report the cycle,
+                    # the root cause (on PREEMPT_RT the same code is a plain deadlock)
+                    raise CheckViolation(found)
+                ck.keep(found)
             self._might_sleep(task, op, f"mutex_lock({m})")
             if owner is task:
                 self._violation(
@@ -691,12 +730,18 @@ class Kernel:
         task.wait = None
         self.owner[key] = task
         task.held.append(m)
+        if ck is not None:
+            ck.acquire(task.cpu, key)
         return None
 
     def _mutex_trylock(self, task: Task, op: ops.MutexTrylock) -> bool:
         key = id(op.mutex)
         if key in self.owner:
             return False
+        ck = self.checks
+        if ck is not None:
+            ck.on_lock(task, op.mutex, op, True, True, False)
+            ck.acquire(task.cpu, key)
         self.owner[key] = task
         task.held.append(op.mutex)
         return True
@@ -710,6 +755,9 @@ class Kernel:
         lock = op.lock
         key = (id(lock), task.cpu)
         owner = self.owner.get(key)
+        ck = self.checks
+        if ck is not None and task.wait is None:
+            ck.on_lock(task, lock, op, False, True, False)
         if not self.preempt_rt:
             if owner is not None:
                 # non-RT a local lock is "IRQs off": the only possible owner is this CPU's
@@ -751,10 +799,32 @@ class Kernel:
     # memory
 
     def _load(self, task: Task, op: ops.Load) -> Any:
+        ck = self.checks
+        if ck is not None:
+            obj = op.obj
+            if obj is not None:
+                ck.access(task, obj, op.attr, False, op.owner, op.marked, False, op.func)
+                if op.acquire:
+                    ck.acquire(task.cpu, ("mem", id(obj), op.attr))
         return getattr(op.obj, op.attr)
 
     def _store(self, task: Task, op: ops.Store) -> None:
+        ck = self.checks
+        if ck is not None and op.obj is not None:
+            ck.access(task, op.obj, op.attr, True, op.owner, op.marked, True, op.func)
+            if op.release:
+                ck.release(task.cpu, ("mem", id(op.obj), op.attr))
         setattr(op.obj, op.attr, op.value)
+
+    def _access(self, task: Task, op: ops.Access) -> None:
+        ck = self.checks
+        if ck is not None:
+            f = op.field
+            if type(f) is tuple:
+                for x in f:
+                    ck.access(task, op.obj, x, op.write, op.owner, op.marked, op.word, op.func)
+            else:
+                ck.access(task, op.obj, f, op.write, op.owner, op.marked, op.word, op.func)
 
     def _pcp_enter(self, task: Task, op: ops.PcpEnter) -> None:
         key = id(op.lists)
@@ -772,6 +842,10 @@ class Kernel:
         if entry is None:
             self.pcp_windows[key] = (task, op.lists, op.func)
         task.windows[key] = task.windows.get(key, 0) + 1
+        ck = self.checks
+        if ck is not None:
+            # the window changes the lists and pcp->count (a plain word write)
+            ck.access(task, op.lists, "count", True, op.owner, False, True, op.func)
 
     def _pcp_exit(self, task: Task, op: ops.PcpExit) -> None:
         key = id(op.lists)
@@ -819,7 +893,12 @@ class Kernel:
                 if t is not task and not t.done and t.op is not None and t.is_reader()
             ]
             self._event("gp_start", task.cpu, None, op.func)
+            ck = self.checks
+            if ck is not None:
+                ck.gp_begin(task)
             if not readers:
+                if ck is not None:
+                    ck.gp_end(task, ())
                 self._event("gp_end", task.cpu, None, op.func)
                 return None
             task.gp = readers
@@ -827,6 +906,8 @@ class Kernel:
             return BLOCKED
         if not self._gp_done(task):
             return BLOCKED
+        if self.checks is not None:
+            self.checks.gp_end(task, task.gp)
         task.gp = None
         task.wait = None
         self._event("gp_end", task.cpu, None, op.func)
@@ -842,6 +923,8 @@ class Kernel:
             raise ValueError(f"queue_work_on: no cpu{op.cpu}")
         work.pending = True
         work.cpu = op.cpu
+        if self.checks is not None:
+            self.checks.release(task.cpu, ("work", id(work)))
         self.cpus[op.cpu].worklist.append(work)
         self.kworker(op.cpu)
         self._event("work_queued", task.cpu, op.cpu, op.func)
@@ -857,6 +940,8 @@ class Kernel:
             task.wait = op
             return BLOCKED
         task.wait = None
+        if self.checks is not None:
+            self.checks.acquire(task.cpu, ("done", id(work)))
         return None
 
     def _wait_for_work(self, task: Task, op: Any) -> Any:
@@ -868,6 +953,8 @@ class Kernel:
         work = wl.popleft()
         work.pending = False
         work.running = True
+        if self.checks is not None:
+            self.checks.acquire(task.cpu, ("work", id(work)))
         return work
 
     # IPIs
@@ -891,11 +978,15 @@ class Kernel:
                 op.cpu, op.fn, op.args, name=f"irq/{op.cpu}:{fname}", kind="irq"
             )
             self._event("ipi", task.cpu, op.cpu, op.func)
+            if self.checks is not None:
+                self.checks.join_cpu(op.cpu, task.cpu)
             task.wait = op
             task.spinning = True
             return BLOCKED
         if not task.irq_task.done:
             return BLOCKED
+        if self.checks is not None:
+            self.checks.join_cpu(task.cpu, task.irq_task.cpu)
         task.wait = None
         task.spinning = False
         task.irq_task = None
@@ -940,6 +1031,8 @@ class Kernel:
             task.wait = op
             return BLOCKED
         task.wait = None
+        if self.checks is not None:
+            self.checks.release(task.cpu, ("cpu", task.cpu))
         cpu = self.cpus[task.cpu]
         cpu.online = False
         cpu.current = None
@@ -966,6 +1059,8 @@ class Kernel:
             task.wait = op
             return BLOCKED
         task.wait = None
+        if self.checks is not None:
+            self.checks.acquire(task.cpu, ("cpu", op.cpu))
         return None
 
     # --- introspection for engines --------------------------------------------------------------
@@ -1047,6 +1142,7 @@ _EXEC: dict[type, Callable[[Kernel, Task, Any], Any]] = {
     ops.LocalUnlock: Kernel._local_unlock,
     ops.Load: Kernel._load,
     ops.Store: Kernel._store,
+    ops.Access: Kernel._access,
     ops.PcpEnter: Kernel._pcp_enter,
     ops.PcpExit: Kernel._pcp_exit,
     ops.Work: Kernel._nop,
@@ -1105,6 +1201,7 @@ __all__ = [
     "Kernel",
     "KernelEvent",
     "KernelViolation",
+    "CheckViolation",
     "LocalLockVar",
     "Mutex",
     "Spinlock",

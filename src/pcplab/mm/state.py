@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import deque
 
 from pcplab.mm.constants import MIGRATE_MOVABLE, MIGRATE_TYPES, ZONE_NAMES
+from pcplab.mm.owners import PAGESET_RULES, PCP_LISTS_RULES, ZONE_RULES
 from pcplab.mm.version import KernelVersion
 
 
@@ -41,6 +42,9 @@ class PcpLists:
     """One set of pcp lists: ``count`` base pages on ``lists[pindex]`` (head = left end)."""
 
     __slots__ = ("count", "lists", "name")
+
+    #: who may touch ``count``/``lists`` (pcplab.mm.owners; checked at each ``PcpEnter``)
+    OWNER_RULES = PCP_LISTS_RULES
 
     def __init__(self, nr_lists: int, name: str = "") -> None:
         self.count = 0
@@ -80,6 +84,9 @@ class PerCpuPages:
         "nr_lists",
         "autotune",
     )
+
+    #: who may write ``lp``, ``batch``/``high``, ``free_factor`` (pcplab.mm.owners)
+    OWNER_RULES = PAGESET_RULES
 
     def __init__(
         self,
@@ -158,6 +165,9 @@ class Zone:
         "pageset_high_min",
         "pageset_high_max",
     )
+
+    #: who may touch the buddy free areas, NR_FREE_PAGES and pageblock types (pcplab.mm.owners)
+    OWNER_RULES = ZONE_RULES
 
     def __init__(
         self,

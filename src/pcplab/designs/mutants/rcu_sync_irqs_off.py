@@ -39,6 +39,6 @@ DESIGN = mutant_design(
     mutate("pcplab.designs.rcu", {"__drain_all_pages": __drain_all_pages}),
     "rcu-sync-irqs-off",
     "rcu drain that calls synchronize_rcu() with IRQs disabled",
-    "lock",
+    "sleep-in-atomic",
     __name__,
 )
