@@ -1128,7 +1128,7 @@ def run_table(
             done += 1
             if progress is not None:
                 progress(done, total)
-        if s.isolated and not exact:
+        if s.isolated and not exact and s.isolated_task != "idle":
             window_seed = (seed * 1_000_003 + n * 1009 + iterations + salt * 7919) & 0x7FFFFFFF
             isolated_window(s, n, window_seed)
         out.append(row)
