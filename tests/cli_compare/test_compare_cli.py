@@ -55,6 +55,8 @@ def test_compare_json_and_html(tmp_path: Path) -> None:
     assert amean[0]["pct"] == 0.0 and isinstance(amean[1]["significant"], bool)
     assert data["check"]["rcu"]["violation"] is None
     assert "samples" not in data["noise"]["rcu"]["drain_latency_ns"]
+    assert [d["label"] for d in data["summary"]["designs"]] == ["vanilla", "rcu", "spinlock"]
+    assert data["summary"]["designs"][1]["rows"] == 2 * 4  # Amean/Hmean rows of 2 counts
     html = pcplab("compare", *SMALL, "--format", "html", "--out", "h", "--db", db, cwd=tmp_path)
     page = (tmp_path / "h" / "index.html").read_text()
     assert html.returncode == 0 and page.count("<svg") == 5 and "pft faults" in page

@@ -132,3 +132,22 @@ def test_diff_figure_titles_and_band() -> None:
     assert any("95 % confidence" in t.get_text() for t in fig.texts)  # what the band means
     ax = fig.axes[0]
     assert len(ax.collections) == 1 and len(ax.lines) == 2  # one band, one line + the zero line
+
+
+def test_noise_run_text_shows_the_isolated_cpus_of_a_big_machine() -> None:
+    from pcplab.report.noise import noise_run_text, osnoise_json
+
+    res = dict(fake_run_noise("epyc-7742", "workqueue", [2, 3], "drain-storm", 400, 0.05, 1),
+               duration_s=0.05, drain_rate=400.0, load="drain-storm", isolated=[2, 3],
+               isolated_task="fifo", kernel="5.17")
+    res["cpus"] += [dict(res["cpus"][0], cpu=c) for c in range(4, 256)]
+    text = noise_run_text(res)
+    table = text.splitlines()[2:5]
+    assert table[0].split()[:4] == ["CPU", "Period", "Runtime", "Noise"]
+    assert "% CPU Aval" in table[0] and "Max Noise" in table[0] and "Softirq" in table[0]
+    assert [ln.split()[0] for ln in table[1:]] == ["2", "3"]
+    assert "CPU" not in text.splitlines()[5]  # nothing else follows but the legend
+    assert len(noise_run_text(res, all_cpus=True).splitlines()) > 256
+    rows = osnoise_json(res)
+    assert [r["CPU"] for r in rows] == [2, 3] and rows[0]["IRQ"] == rows[0]["IPI"] * 2
+    assert "drain_all_pages latency histogram" in text
