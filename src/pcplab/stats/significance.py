@@ -18,9 +18,10 @@ much.  In the model the designs differ by one ``READ_ONCE(pcp->lp)`` (rcu) or on
 spinlock (spinlock) per fast-path call, i.e. 0.0-0.7 % of the mean, against a per-iteration
 coefficient of variation of 0.3-1.3 %: no row reaches 3.92 s, so ``ci`` marks none, which is
 that rule's correct answer ("within the run-to-run spread").  ``--significance ttest`` marks the
-rows whose difference clears 0.43 s: measured on the default Xeon run (seed 1), 5 of 36 for rcu
-(about what a p < 0.10 test marks by chance) and 17 of 36 for spinlock, which is consistently
-~0.2 % slower.  Use ``ttest`` to compare with tables of that era.
+rows whose difference clears 0.43 s: measured on the default Xeon run (seed 1, client counts
+1-30 beside the isolated CPUs 2-3), 4 of 32 Amean/Hmean rows for rcu (about what a p < 0.10 test
+marks by chance) and 10 of 32 for spinlock, which is consistently ~0.2 % slower.  Use ``ttest``
+to compare with tables of that era.
 
 ``ci`` (default; ``gormanm/mmtests@8cd087ae``, in force when pft was removed): each run's interval
 is mean +/- qnorm(0.975)*sd, no division by sqrt(n); the marker means the two intervals do not
