@@ -21,7 +21,11 @@ that rule's correct answer ("within the run-to-run spread").  ``--significance t
 rows whose difference clears 0.43 s: measured on the default Xeon run (seed 1, client counts
 1-30 beside the isolated CPUs 2-3), 4 of 32 Amean/Hmean rows for rcu (about what a p < 0.10 test
 marks by chance) and 10 of 32 for spinlock, which is consistently ~0.2 % slower.  Use ``ttest``
-to compare with tables of that era.
+to compare with tables of that era.  Even so the model marks fewer rows than the seed (53 of
+58 rows in ``data/seed/pft-vanilla-vs-rcu.csv``, down to a 0.05 % difference on EPYC
+system-12, which under the t-test needs a per-iteration CV of about 0.1 %): the seed's machines
+varied less from run to run than the model's 0.3-1.3 %, and its kernels differed by more than
+one load per call (an inference from the CSV, which holds means and markers only).
 
 ``ci`` (default; ``gormanm/mmtests@8cd087ae``, in force when pft was removed): each run's interval
 is mean +/- qnorm(0.975)*sd, no division by sqrt(n); the marker means the two intervals do not
