@@ -631,7 +631,9 @@ class Kernel:
         rt = self._rt_sleeping(lock)
         ck = self.checks
         if task.wait is None:
-            if ck is not None:
+            # (the condition is on_lock's own first test, inlined: most acquisitions hold nothing)
+            if ck is not None and (task.held or not (rt or task.irq_depth or op.irqsave)
+                                   or task.kind == "irq"):  # fmt: skip
                 ck.on_lock(task, lock, op, False, bool(task.irq_depth or op.irqsave), not rt)
             if owner is not None:
                 self._irq_deadlock(task, owner, lock, op)
@@ -664,7 +666,8 @@ class Kernel:
         ck = self.checks
         if ck is not None:
             rt = self._rt_sleeping(lock)
-            ck.on_lock(task, lock, op, True, bool(task.irq_depth or op.irqsave), not rt)
+            if task.held or not (rt or task.irq_depth or op.irqsave) or task.kind == "irq":
+                ck.on_lock(task, lock, op, True, bool(task.irq_depth or op.irqsave), not rt)
             ck.acquire(task.cpu, key)
         self.owner[key] = task
         task.held.append(lock)
@@ -711,7 +714,7 @@ class Kernel:
         owner = self.owner.get(key)
         ck = self.checks
         if task.wait is None:
-            if ck is not None:
+            if ck is not None and task.held:
                 found = ck.on_lock(task, m, op, False, True, False, keep=False)
                 if found is not None and (task.irq_depth or task.preempt or task.rcu_nest
                                           or task.rt_locks):  # fmt: skip
@@ -740,7 +743,8 @@ class Kernel:
             return False
         ck = self.checks
         if ck is not None:
-            ck.on_lock(task, op.mutex, op, True, True, False)
+            if task.held:
+                ck.on_lock(task, op.mutex, op, True, True, False)
             ck.acquire(task.cpu, key)
         self.owner[key] = task
         task.held.append(op.mutex)
@@ -756,7 +760,7 @@ class Kernel:
         key = (id(lock), task.cpu)
         owner = self.owner.get(key)
         ck = self.checks
-        if ck is not None and task.wait is None:
+        if ck is not None and task.wait is None and task.held:
             ck.on_lock(task, lock, op, False, True, False)
         if not self.preempt_rt:
             if owner is not None:
