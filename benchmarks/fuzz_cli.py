@@ -30,6 +30,7 @@ import io
 import json
 import os
 import random
+import re
 import signal
 import sqlite3
 import sys
@@ -66,6 +67,8 @@ class Case:
     label: str
     #: a path that must not exist afterwards (a refused compare must not create its database)
     must_not_exist: str | None = None
+    #: the value under test (an option-like value such as "-1" may be refused as an option)
+    value: str | None = None
     env: dict[str, str] = field(default_factory=dict)
 
 
@@ -96,9 +99,21 @@ class Outcome:
         return p is not None and os.path.exists(p)
 
     @property
+    def baseline_broken(self) -> bool:
+        """Refused for a reason other than the value under test: the baseline command line no
+        longer parses (an option renamed), so the case tests nothing."""
+        if self.case.label.startswith("top"):
+            return False
+        v = self.case.value
+        m = re.search(r"No such option:? '?([^'\s]*)", self.err)
+        if m is not None:
+            return v is None or m.group(1) not in v
+        return "Missing option" in self.err and not (v or "x").startswith("-")
+
+    @property
     def failed(self) -> bool:
         return (self.traceback or self.hang or self.bad_exit or self.silent_accept
-                or self.half_written)  # fmt: skip
+                or self.half_written or self.baseline_broken)  # fmt: skip
 
 
 # -- the input files -----------------------------------------------------------------------------
@@ -417,9 +432,9 @@ def generate(ws: Workspace, rng: random.Random) -> Iterator[Case]:
             return Case(_vary(pft_base, "-m", str(p)), ANY, f"pft -m damaged-profile:{how}")
         if rng.random() < 0.25:
             v = rng.choice(good[opt])
-            return Case(_vary(pft_base, opt, v), ANY, f"pft {opt} {v[:20]!r}")
+            return Case(_vary(pft_base, opt, v), ANY, f"pft {opt} {v[:20]!r}", value=v)
         v = rng.choice(bad[opt])
-        return Case(_vary(pft_base, opt, v), BAD, f"pft {opt} {v[:20]!r}")
+        return Case(_vary(pft_base, opt, v), BAD, f"pft {opt} {v[:20]!r}", value=v)
 
     noise_base = ["noise", "-m", "rpi4", "-d", "rcu", "--isolated", "2", "--duration", "0.001"]
 
@@ -443,9 +458,9 @@ def generate(ws: Workspace, rng: random.Random) -> Iterator[Case]:
                "-m": ["bogus", str(ws.a_dir), ""]}  # fmt: skip
         if rng.random() < 0.25:
             v = rng.choice(good[opt])
-            return Case(_vary(noise_base, opt, v), ANY, f"noise {opt} {v[:20]!r}")
+            return Case(_vary(noise_base, opt, v), ANY, f"noise {opt} {v[:20]!r}", value=v)
         v = rng.choice(bad[opt])
-        return Case(_vary(noise_base, opt, v), BAD, f"noise {opt} {v[:20]!r}")
+        return Case(_vary(noise_base, opt, v), BAD, f"noise {opt} {v[:20]!r}", value=v)
 
     @add(1)
     def oom() -> Case:
@@ -456,7 +471,7 @@ def generate(ws: Workspace, rng: random.Random) -> Iterator[Case]:
         if rng.random() < 0.05:
             return Case(_vary(base, "--memory-mib", rng.choice(["8", "16"])), ANY, "oom small")
         v = rng.choice(bad[opt])
-        return Case(_vary(base, opt, v), BAD, f"oom {opt} {v[:20]!r}")
+        return Case(_vary(base, opt, v), BAD, f"oom {opt} {v[:20]!r}", value=v)
 
     check_base = ["check", "--design", "rcu", "--scenario", "free-vs-global-drain", "--mode",
                   "random", "--executions", "5"]  # fmt: skip
@@ -482,12 +497,12 @@ def generate(ws: Workspace, rng: random.Random) -> Iterator[Case]:
         if opt == "--replay":
             tok, how = ws.token()
             return Case(["check", "--replay", tok], ANY if how in ("valid", "flip", "extra",
-                        "trunc") else BAD, f"check --replay {how}")  # fmt: skip
+                        "trunc") else BAD, f"check --replay {how}", value=tok)  # fmt: skip
         if rng.random() < 0.25:
             v = rng.choice(good[opt])
-            return Case(_vary(check_base, opt, v), ANY, f"check {opt} {v[:20]!r}")
+            return Case(_vary(check_base, opt, v), ANY, f"check {opt} {v[:20]!r}", value=v)
         v = rng.choice(bad[opt])
-        return Case(_vary(check_base, opt, v), BAD, f"check {opt} {v[:20]!r}")
+        return Case(_vary(check_base, opt, v), BAD, f"check {opt} {v[:20]!r}", value=v)
 
     @add(2)
     def machines() -> Case:
@@ -501,7 +516,7 @@ def generate(ws: Workspace, rng: random.Random) -> Iterator[Case]:
                                 "--min-free-kbytes": ["0", "-1", str(2**31), "x"],
                                 "--kernel": ["x", "", "99.99.99.99", "5"]}[opt])  # fmt: skip
                 return Case(["machines", "show", "--zoneinfo", str(ws.good_zoneinfo), opt, v],
-                            BAD, f"machines show --zoneinfo {opt} {v!r}")
+                            BAD, f"machines show --zoneinfo {opt} {v!r}", value=v)
             p, how = ws.damaged_zoneinfo()
             kind = BAD if how in ("free-big", "swap-wmark") else ANY
             return Case(["machines", "show", "--zoneinfo", str(p)], kind, f"zoneinfo {how}")
@@ -509,7 +524,7 @@ def generate(ws: Workspace, rng: random.Random) -> Iterator[Case]:
             p, how = ws.damaged_profile()
             return Case(["machines", "show", str(p)], ANY, f"machines show profile:{how}")
         v = rng.choice(["bogus", "", str(ws.a_dir), str(ws.regular), "./missing.toml"])
-        return Case(["machines", "show", v], BAD, f"machines show {v[:20]!r}")
+        return Case(["machines", "show", v], BAD, f"machines show {v[:20]!r}", value=v)
 
     @add(0.3)
     def designs() -> Case:
@@ -540,7 +555,7 @@ def generate(ws: Workspace, rng: random.Random) -> Iterator[Case]:
         args = _vary(compare_base, opt, v) + ["--db", str(db)]
         if opt == "--out":
             args.remove("--no-plots")
-        return Case(args, BAD, f"compare {opt} {v[:20]!r}", must_not_exist=str(db))
+        return Case(args, BAD, f"compare {opt} {v[:20]!r}", must_not_exist=str(db), value=v)
 
     @add(0.5)
     def compare_fake() -> Case:
@@ -580,7 +595,8 @@ def generate(ws: Workspace, rng: random.Random) -> Iterator[Case]:
             args += ["-o", target]
             kind = BAD if tkind == BAD else kind
         must_not = str(db) if label.endswith("bad --db") and str(db).endswith(".db") else None
-        return Case([*args, "--db", str(db)], kind, label, must_not_exist=must_not)
+        return Case([*args, "--db", str(db)], kind, label, must_not_exist=must_not,
+                    value=args[2] if sub == "show" else None)
 
     @add(1.5)
     def export() -> Case:
@@ -768,6 +784,7 @@ def summary(outcomes: list[Outcome]) -> dict[str, Any]:
         "bad_exit_codes": sum(o.bad_exit for o in outcomes),
         "silent_accepts": sum(o.silent_accept for o in outcomes),
         "half_written": sum(o.half_written for o in outcomes),
+        "baseline_broken": sum(o.baseline_broken for o in outcomes),
         "exit_codes": dict(sorted(codes.items())),
         "per_command": dict(sorted(by.items())),
         "slowest_s": round(max((o.seconds for o in outcomes), default=0.0), 2),
@@ -804,7 +821,8 @@ def main() -> None:
         return
     print(f"pcplab CLI fuzz campaign: seed {a.seed}, {s['inputs']} inputs "
           f"({s['bad_inputs']} out-of-range or broken), {s['seconds']} s")
-    for k in ("tracebacks", "hangs", "bad_exit_codes", "silent_accepts", "half_written"):
+    for k in ("tracebacks", "hangs", "bad_exit_codes", "silent_accepts", "half_written",
+              "baseline_broken"):
         print(f"  {k:<16} {s[k]}")
     print(f"  exit codes       {s['exit_codes']}")
     print(f"  per command      {s['per_command']}")
