@@ -63,6 +63,9 @@ def check_output_path(path: str | os.PathLike[str], what: str = "output file") -
             raise PcplabError(f"{what} {name} is a directory; give a file path inside it")
         if not stat.S_ISREG(st.st_mode):
             return  # a device, FIFO or socket: written through
+        if not os.access(p, os.W_OK):
+            # renaming over it would succeed in a writable directory; a read-only file says no
+            raise PcplabError(f"{what} {name} is read-only; make it writable or choose another")
     parent = p.parent if str(p.parent) else Path(".")
     try:
         pst = os.stat(parent)

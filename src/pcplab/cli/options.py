@@ -178,7 +178,10 @@ def check_design(name: str, option: str = "--design") -> Any:
 
 def isolated_cpus(text: str, profile: Any, option: str = "--isolated") -> list[int]:
     """nohz_full CPUs on ``profile``: within the machine and leaving at least one CPU for the
-    load (the kernel keeps a housekeeping CPU: ``housekeeping_setup`` refuses to isolate all)."""
+    load.  The kernel never isolates every CPU either: kernel/sched/isolation.c
+    ``housekeeping_setup`` warns "Housekeeping: must include one present CPU, using boot CPU"
+    and takes the boot CPU back as a housekeeping CPU; here the run is refused instead, so the
+    result describes the CPUs asked for."""
     n = profile.nr_cpus
     cpus = parse_int_list(text, option, 0, n - 1, "CPU")
     if len(cpus) >= n:
