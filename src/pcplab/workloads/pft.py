@@ -461,12 +461,11 @@ PLACEMENTS: dict[str, Callable[..., list[int]]] = {
 
 def zonelist(machine: Any, distance: list[list[int]], node: int) -> list[Any]:
     """Zones an allocation on ``node`` tries: local node's zones highest first, then the other
-    nodes by distance (``build_zonelists``, node order)."""
-    order = sorted({z.node for z in machine.zones}, key=lambda n: (distance[node][n], n))
-    out = []
-    for n in order:
-        out.extend(sorted((z for z in machine.zones if z.node == n), key=lambda z: -z.idx))
-    return out
+    nodes in the CONFIG_NUMA kernel's order (``find_next_best_node``: by distance, equidistant
+    nodes round-robin; :mod:`pcplab.workloads.zonelist`, shared with the slow path)."""
+    from pcplab.workloads.zonelist import zonelists
+
+    return zonelists(machine, distance)[node]
 
 
 def assign_zones(

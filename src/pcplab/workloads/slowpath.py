@@ -61,6 +61,7 @@ from pcplab.kernel.ops import EnterKernel, MutexTrylock, MutexUnlock, Sleep, Wor
 from pcplab.mm import ops as mm
 from pcplab.mm.constants import MIGRATE_MOVABLE, MIGRATE_UNMOVABLE
 from pcplab.mm.state import Zone
+from pcplab.workloads.zonelist import machine_distance, zonelists
 
 Gen = Generator[Any, Any, Any]
 Page = tuple[Zone, int]  # (zone, pfn) of an order-0 page
@@ -159,11 +160,14 @@ class MemoryEnv:
             self.kswapd_wake.setdefault(node, False)
 
     def zonelist(self, ctx: Any) -> list[Zone]:
-        """The fallback zonelist of the running CPU's node (``page_alloc.node_zonelist``)."""
+        """The fallback zonelist of the running CPU's node (v5.17 CONFIG_NUMA
+        ``build_zonelists``, :mod:`pcplab.workloads.zonelist`)."""
         node = self.machine.cpu_node(ctx.cpu)
         zl = self._zonelists.get(node)
         if zl is None:
-            zl = self._zonelists[node] = page_alloc.node_zonelist(self.machine, node)
+            # CONFIG_NUMA's distance order, the same builder as pft's (workloads/zonelist.py)
+            self._zonelists.update(zonelists(self.machine, machine_distance(self.machine)))
+            zl = self._zonelists[node]
         return zl
 
     def count(self, key: str, n: int = 1) -> None:
