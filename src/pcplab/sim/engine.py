@@ -67,7 +67,14 @@ Scheduling (per CPU, kernel-pcp.md §9.4)
   by distance for lock words and ``Load``/``Store``/``Work.data`` objects, clear_page at the
   core's cache store rate with the node's memory writing the zeroed lines back in turn
   (``_clear_ns``), SMT siblings slowing each other), times a
-  seeded lognormal jitter.
+  seeded lognormal jitter.  Lock, IRQ-flag and local-lock ops cost their architecture's
+  uncontended price (``CostModel.spin_lock_ns`` etc., per ``costs.kernel_config``: PREEMPT_RT
+  turns on ``Kernel(preempt_rt=True)`` too); ``PcpEnter`` and a pcp lock add the lines of the
+  design's ``per_cpu_pages`` layout (``CostModel.pageset_prices``); ``Work`` adds its per-call
+  part (``CostModel.work_call_ns``: the buddy path's call overhead and zone lines); with
+  CONFIG_DEBUG_PREEMPT a pcp section pays the ``this_cpu_ptr()`` check, and a design that takes
+  its own CPU's pcp lock while still preemptible also writes the global ratelimit line
+  (``Simulator.preempt_checks_slow`` counts those).
 
 Speed (``benchmarks/bench_sim.py``)
 -----------------------------------
