@@ -12,7 +12,9 @@ small valid values) may give 0, 1 or 2.  Every input runs in this process throug
 * hangs: no exit within the timeout,
 * bad exits: an exit code outside {0, 1, 2},
 * silent accepts: a ``bad`` value that did not give exit 2,
-* half-written: a refused ``compare`` that left a results database behind.
+* half-written: a refused ``compare`` that left a results database behind,
+* unclear errors: a refusal that is not exactly one ``pcplab: error:`` line on stderr,
+* baseline broken: a refusal for another reason than the value under test.
 
 Usage::
 
@@ -99,6 +101,16 @@ class Outcome:
         return p is not None and os.path.exists(p)
 
     @property
+    def unclear(self) -> bool:
+        """A refusal that is not one ``pcplab: error:`` line (warnings aside) on stderr."""
+        if self.hang or self.code != 2 or self.case.label.startswith("top"):
+            return False
+        lines = [ln for ln in self.err.splitlines() if ln.strip()]
+        errors = [ln for ln in lines if ln.startswith("pcplab: error: ")]
+        others = [ln for ln in lines if not ln.startswith(("pcplab: error: ", "pcplab: warning: "))]
+        return len(errors) != 1 or bool(others)
+
+    @property
     def baseline_broken(self) -> bool:
         """Refused for a reason other than the value under test: the baseline command line no
         longer parses (an option renamed), so the case tests nothing."""
@@ -113,7 +125,7 @@ class Outcome:
     @property
     def failed(self) -> bool:
         return (self.traceback or self.hang or self.bad_exit or self.silent_accept
-                or self.half_written or self.baseline_broken)  # fmt: skip
+                or self.half_written or self.baseline_broken or self.unclear)  # fmt: skip
 
 
 # -- the input files -----------------------------------------------------------------------------
@@ -785,6 +797,7 @@ def summary(outcomes: list[Outcome]) -> dict[str, Any]:
         "silent_accepts": sum(o.silent_accept for o in outcomes),
         "half_written": sum(o.half_written for o in outcomes),
         "baseline_broken": sum(o.baseline_broken for o in outcomes),
+        "unclear_errors": sum(o.unclear for o in outcomes),
         "exit_codes": dict(sorted(codes.items())),
         "per_command": dict(sorted(by.items())),
         "slowest_s": round(max((o.seconds for o in outcomes), default=0.0), 2),
@@ -822,7 +835,7 @@ def main() -> None:
     print(f"pcplab CLI fuzz campaign: seed {a.seed}, {s['inputs']} inputs "
           f"({s['bad_inputs']} out-of-range or broken), {s['seconds']} s")
     for k in ("tracebacks", "hangs", "bad_exit_codes", "silent_accepts", "half_written",
-              "baseline_broken"):
+              "baseline_broken", "unclear_errors"):
         print(f"  {k:<16} {s[k]}")
     print(f"  exit codes       {s['exit_codes']}")
     print(f"  per command      {s['per_command']}")

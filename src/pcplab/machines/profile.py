@@ -585,9 +585,10 @@ class _Validator:
                     f"costs.{key}.value must be a finite number within 0..{MAX_COST:g}, "
                     f"got {_short(value)}"
                 )
-            if key in REQUIRED_COSTS and value == 0:
-                # the simulator divides by these (bandwidth, clock) or scales by them
-                raise self.fail(f"costs.{key}.value must be above 0 (it is a rate or a size)")
+            if value == 0:
+                # the cost model divides by most facts (bandwidths, clocks, bytes per cycle) and
+                # scales by the rest; no built-in figure is 0, so a 0 is a typo
+                raise self.fail(f"costs.{key}.value must be above 0 (a rate, size or time)")
             out[key] = Fact(float(value), self.get("unit", str, entry, where), source)
         missing = [k for k in REQUIRED_COSTS if k not in out]
         if missing:
