@@ -14,7 +14,9 @@ small valid values) may give 0, 1 or 2.  Every input runs in this process throug
 * silent accepts: a ``bad`` value that did not give exit 2,
 * half-written: a refused ``compare`` that left a results database behind,
 * unclear errors: a refusal that is not exactly one ``pcplab: error:`` line on stderr,
-* baseline broken: a refusal for another reason than the value under test.
+* baseline broken: a refusal for another reason than the value under test,
+* verdicts on scenarios: a fuzzed scenario file on the correct ``rcu`` design ending in a
+  violation (a scenario that cannot run must be exit 2, never a verdict about the design).
 
 Usage::
 
@@ -111,6 +113,12 @@ class Outcome:
         return len(errors) != 1 or bool(others)
 
     @property
+    def verdict_on_scenario(self) -> bool:
+        """A fuzzed scenario file run on a correct design (rcu) that ends in a violation: either
+        the scenario could not run as meant and was judged as a kernel bug, or rcu has a bug."""
+        return self.case.label.startswith("check --scenario-file") and self.code == 1
+
+    @property
     def baseline_broken(self) -> bool:
         """Refused for a reason other than the value under test: the baseline command line no
         longer parses (an option renamed), so the case tests nothing."""
@@ -125,7 +133,8 @@ class Outcome:
     @property
     def failed(self) -> bool:
         return (self.traceback or self.hang or self.bad_exit or self.silent_accept
-                or self.half_written or self.baseline_broken or self.unclear)  # fmt: skip
+                or self.half_written or self.baseline_broken or self.unclear
+                or self.verdict_on_scenario)  # fmt: skip
 
 
 # -- the input files -----------------------------------------------------------------------------
@@ -798,6 +807,7 @@ def summary(outcomes: list[Outcome]) -> dict[str, Any]:
         "half_written": sum(o.half_written for o in outcomes),
         "baseline_broken": sum(o.baseline_broken for o in outcomes),
         "unclear_errors": sum(o.unclear for o in outcomes),
+        "verdicts_on_scenarios": sum(o.verdict_on_scenario for o in outcomes),
         "exit_codes": dict(sorted(codes.items())),
         "per_command": dict(sorted(by.items())),
         "slowest_s": round(max((o.seconds for o in outcomes), default=0.0), 2),
@@ -835,7 +845,7 @@ def main() -> None:
     print(f"pcplab CLI fuzz campaign: seed {a.seed}, {s['inputs']} inputs "
           f"({s['bad_inputs']} out-of-range or broken), {s['seconds']} s")
     for k in ("tracebacks", "hangs", "bad_exit_codes", "silent_accepts", "half_written",
-              "baseline_broken", "unclear_errors"):
+              "baseline_broken", "unclear_errors", "verdicts_on_scenarios"):
         print(f"  {k:<16} {s[k]}")
     print(f"  exit codes       {s['exit_codes']}")
     print(f"  per command      {s['per_command']}")
