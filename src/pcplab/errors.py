@@ -46,4 +46,31 @@ def expected_failure(exc: BaseException) -> str | None:
         return "input is nested too deeply to read; it is not something pcplab wrote"
     if isinstance(exc, MemoryError):
         return "out of memory; the input asks for more than this machine has (use smaller values)"
+    if isinstance(exc, ValueError | OverflowError):
+        parser = _raising_parser(exc)
+        if parser is not None:
+            return one_line(f"cannot read the input ({parser}: {exc}); is it damaged or edited?")
+    return None
+
+
+#: names of the functions that turn input text into values: a ValueError/OverflowError raised
+#: directly inside one (``int("x")``, ``int(float("1e999"))``) is bad input, not a bug
+_PARSER_PREFIXES = ("parse", "_parse", "load", "_load", "read", "_read", "import", "_import",
+                    "decode", "_decode", "from_text", "_int", "_float")  # fmt: skip
+
+
+def _raising_parser(exc: BaseException) -> str | None:
+    """The name of the pcplab parsing function whose own code raised ``exc`` (the innermost
+    Python frame), or None.  Anywhere else a ValueError is a bug and is reported as one."""
+    tb = exc.__traceback__
+    last = None
+    while tb is not None:
+        last = tb
+        tb = tb.tb_next
+    if last is None:
+        return None
+    code = last.tb_frame.f_code
+    in_pcplab = "/pcplab/" in code.co_filename.replace("\\", "/")
+    if in_pcplab and code.co_name.startswith(_PARSER_PREFIXES):
+        return code.co_name
     return None

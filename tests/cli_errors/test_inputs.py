@@ -180,3 +180,24 @@ def test_compare_keys_a_profile_file_by_its_content(cli: Run, tmp_path: Path) ->
     box.write_text(box.read_text().replace("cacheline_bytes = 64", "cacheline_bytes = 128"))
     again = cli(*args)
     assert again.code == 0 and "0 run(s) new" not in again.err  # edited file: not reused
+
+
+def test_value_errors_from_parsers_are_input_errors_elsewhere_bugs() -> None:
+    """A ValueError raised inside a pcplab parsing function (``parse_*``, ``load_*`` ...) is
+    bad input (exit 2); the same error anywhere else is a bug (exit 70)."""
+    from pcplab.errors import expected_failure
+
+    ns: dict[str, object] = {}
+    code = "def parse_line(s):\n    return int(float(s))\ndef tabulate(s):\n    return int(s)\n"
+    exec(compile(code, "/site-packages/pcplab/report/fake_log.py", "exec"), ns)  # noqa: S102
+    for func, arg, expected in ((ns["parse_line"], "1e999", True), (ns["parse_line"], "x", True),
+                                (ns["tabulate"], "x", False)):  # fmt: skip
+        try:
+            func(arg)  # type: ignore[operator]
+        except (ValueError, OverflowError) as exc:
+            msg = expected_failure(exc)
+            assert (msg is not None) is expected, (arg, msg)
+            if expected:
+                assert "parse_line" in msg and "\n" not in msg  # type: ignore[operator]
+        else:
+            raise AssertionError("no error")
