@@ -62,15 +62,17 @@ _PARSER_PREFIXES = ("parse", "_parse", "load", "_load", "read", "_read", "import
 def _raising_parser(exc: BaseException) -> str | None:
     """The name of the pcplab parsing function whose own code raised ``exc`` (the innermost
     Python frame), or None.  Anywhere else a ValueError is a bug and is reported as one."""
+    frames = []
     tb = exc.__traceback__
-    last = None
     while tb is not None:
-        last = tb
+        frames.append(tb.tb_frame.f_code)
         tb = tb.tb_next
-    if last is None:
+    # the innermost frame that is not a comprehension or lambda inside the raising function
+    for code in reversed(frames):
+        if code.co_name.startswith("<"):
+            continue
+        in_pcplab = "/pcplab/" in code.co_filename.replace("\\", "/")
+        if in_pcplab and code.co_name.startswith(_PARSER_PREFIXES):
+            return code.co_name
         return None
-    code = last.tb_frame.f_code
-    in_pcplab = "/pcplab/" in code.co_filename.replace("\\", "/")
-    if in_pcplab and code.co_name.startswith(_PARSER_PREFIXES):
-        return code.co_name
     return None

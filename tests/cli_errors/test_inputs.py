@@ -188,7 +188,8 @@ def test_value_errors_from_parsers_are_input_errors_elsewhere_bugs() -> None:
     from pcplab.errors import expected_failure
 
     ns: dict[str, object] = {}
-    code = "def parse_line(s):\n    return int(float(s))\ndef tabulate(s):\n    return int(s)\n"
+    code = ("def parse_line(s):\n    return tuple(int(float(f)) for f in s.split())\n"
+            "def tabulate(s):\n    return int(s)\n")
     exec(compile(code, "/site-packages/pcplab/report/fake_log.py", "exec"), ns)  # noqa: S102
     for func, arg, expected in ((ns["parse_line"], "1e999", True), (ns["parse_line"], "x", True),
                                 (ns["tabulate"], "x", False)):  # fmt: skip
