@@ -6,6 +6,13 @@ Two checks per seed row (``/work/shared/data/seed/pft-vanilla-vs-rcu.csv`` or ``
   within ±3 percentage points of the seed's, for system and elapsed time;
 * **scaling**: simulated vanilla ``elapsed-N / elapsed-1`` within 20 % (relative) of the seed's.
 
+Issue 11's checks (:func:`issue11_section`): attempt [2] against vanilla on ``cascadelake-2s``
+with and without CONFIG_DEBUG_PREEMPT beside Mel Gorman's 5.16-rc1 and 5.17-rc5 tables (sign and
+magnitude per row, peak regression), and the 6.0 series' faults/sec on few threads.  Without
+DEBUG_PREEMPT the expected difference is the per-operation arithmetic of ``pcplab.sim.costs``:
+the lock word's RMW + release (x86: 20 + 1 cycles) and the lock's fifth pageset line (an L1
+hit, 5 cycles), ~26 cycles per fault against ~9000, ~0.3 % at one thread.
+
 No per-row or per-machine factor is fitted: every machine runs with the same global constants of
 ``pcplab.sim.costs``.  The machines whose seed tables are held back get their predictions printed
 too.  Usage: ``python benchmarks/fidelity.py [--iterations N] [--seed S] [--out docs/fidelity.md]``.
