@@ -258,6 +258,8 @@ def render(args, lines, summary, pred, total_diff, miss_diff, total_scale, miss_
             "PCP_ALLOC_CYCLES", "RMQUEUE_BULK_PAGE_CYCLES", "FAULT_ENTRY_EXIT_CYCLES",
             "FAULT_HANDLE_CYCLES", "LRU_ADD_PAGE_CYCLES", "USER_PAGE_CYCLES",
             "CLEAR_BYTES_PER_CYCLE", "CLEAR_NODE_BW_EFFICIENCY", "ATOMIC_CYCLES",
+            "BUDDY_CALL_CYCLES", "BUDDY_ZONE_LINES", "DEBUG_PREEMPT_CHECK_CYCLES",
+            "DEBUG_PREEMPT_SLOW_CYCLES",
         )
     )
     smt = ", ".join(f"{k}: {v}" for k, v in C.SMT_CORE_GAIN.items())

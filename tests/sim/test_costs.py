@@ -81,3 +81,20 @@ def test_clear_rate_is_a_per_architecture_profile_fact():
                     "xeon-e5-2640v3": 32}
     p9 = CostModel.for_profile(get_profile("power9"))
     assert p9.core_clear_bw() == pytest.approx(32 * p9.clock_ghz)
+
+
+def test_arch_ops_profile_overrides_and_the_l1_footprint_rule():
+    cl = CostModel.for_profile(get_profile("cascadelake-2s"))
+    assert cl.arch_ops.l2_hit == 14 and cl.arch_ops.l1d_bytes == 32 << 10  # profile facts
+    p9 = CostModel.for_profile(get_profile("power9"))
+    assert p9.arch_ops.lock_acquire > cl.arch_ops.lock_acquire  # larx/stcx + isync
+    # a line touched once per fault stays in L1 behind a 4 KiB clear, not behind a 64 KiB one
+    cl.footprint_bytes = 4096 + 2048
+    p9.footprint_bytes = 65536 + 2048
+    assert cl.line_cycles() == cl.arch_ops.l1_hit
+    assert p9.line_cycles() == p9.arch_ops.l2_hit
+    # the buddy path's zone lines are part of every buddy call and of each bulk refill
+    assert cl.work_call_ns("buddy_alloc") > cl.work_call_ns("rmqueue_bulk") > 0
+    assert cl.work_call_ns("pcp_alloc") == 0
+    names = {row[0] for row in cl.describe()}
+    assert {"lock_acquire_cycles", "BUDDY_CALL_CYCLES", "kernel_config"} <= names

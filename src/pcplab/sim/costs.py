@@ -505,8 +505,9 @@ class CostModel:
     def work_call_ns(self, kind: str) -> float:
         """The fixed part of one ``Work(kind)`` call besides its ``n`` units: the buddy path's
         per-call work and the zone's lines (:data:`BUDDY_ZONE_LINES`)."""
-        cycles = _PER_CALL_CYCLES.get(kind, 0)
+        cycles: float = _PER_CALL_CYCLES.get(kind, 0)
         if kind in _ZONE_LINE_KINDS:
+
             cycles += BUDDY_ZONE_LINES * self.line_cycles()
         return cycles / self.clock_ghz
 
@@ -652,9 +653,17 @@ class CostModel:
             "PCP_ALLOC_CYCLES", "PCP_FREE_CYCLES", "RMQUEUE_BULK_PAGE_CYCLES",
             "FREE_BULK_PAGE_CYCLES", "CLEAR_BYTES_PER_CYCLE", "CLEAR_NODE_BW_EFFICIENCY",
             "FAULT_ENTRY_EXIT_CYCLES", "FAULT_HANDLE_CYCLES", "LRU_ADD_PAGE_CYCLES",
-            "USER_PAGE_CYCLES",
+            "USER_PAGE_CYCLES", "BUDDY_CALL_CYCLES", "BUDDY_FREE_CALL_CYCLES",
+            "BUDDY_ZONE_LINES", "DEBUG_PREEMPT_CHECK_CYCLES", "DEBUG_PREEMPT_SLOW_CYCLES",
         ):  # fmt: skip
             rows.append((key, str(g[key]), "sim/costs.py docstring"))
+        a = self.arch_ops
+        for key in ("lock_acquire", "lock_release", "irq_save", "irq_restore", "l1_hit",
+                    "l2_hit"):
+            rows.append((f"{key}_cycles", f"{getattr(a, key)}",
+                         self.sources.get(f"{key}_cycles", a.source)))
+        rows.append(("l1d_kb", f"{a.l1d_bytes // 1024}", self.sources.get("l1d_kb", a.source)))
+        rows.append(("kernel_config", self.kernel_config.label, "sim/costs.py KernelConfig"))
         return rows
 
 
