@@ -22,8 +22,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from pcplab.check.scenario import Scenario, alloc, drain, drain_dead, enter_user, free, go_offline
-from pcplab.check.scenario import pcp_disable, pcp_enable
+from pcplab.check.scenario import (
+    Scenario,
+    alloc,
+    drain,
+    drain_dead,
+    enter_user,
+    free,
+    go_offline,
+    pcp_disable,
+    pcp_enable,
+)
 from pcplab.designs import common, workqueue
 from pcplab.designs.workqueue import State, drain_local_pages_wq, drain_pages_zone  # noqa: F401
 from pcplab.kernel.ops import FlushWork, MutexUnlock, QueueWorkOn

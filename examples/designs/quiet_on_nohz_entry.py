@@ -20,8 +20,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pcplab.check.scenario import Scenario, alloc, drain, drain_dead, enter_user, free, go_idle
-from pcplab.check.scenario import go_offline, pcp_disable, pcp_enable
+from pcplab.check.scenario import (
+    Scenario,
+    alloc,
+    drain,
+    drain_dead,
+    enter_user,
+    free,
+    go_idle,
+    go_offline,
+    pcp_disable,
+    pcp_enable,
+)
 from pcplab.designs import common, workqueue
 from pcplab.designs.standard import drain_local_pages
 from pcplab.designs.workqueue import (  # noqa: F401 - the unchanged v5.17 parts of this design

@@ -174,7 +174,7 @@ def free_unref_page_commit(
     free what ``nr_pcp_high``/``nr_pcp_free`` ask for (kernel-pcp.md §6)."""
     mm.take_back(zone, pfn, order)
     to_free = mm.free_unref_page_commit(zone, pcp, lists, pfn, order, mt)
-    yield Work("pcp_free", 1 << order, lists, pcp.cpu, func="free_unref_page_commit")
+    yield Work("pcp_free", 1 << order, lists, pcp.cpu)
     if to_free:
         pindex = zone.version.pindex_table[order][mt]
         yield from free_pcppages_bulk(ctx, zone, to_free, pcp, lists, pindex)
@@ -262,7 +262,7 @@ def pageset_update(ctx: Any, zone: Zone, high: int, batch: int, high_max: int | 
     one store step per CPU (readers use them with ``READ_ONCE``, kernel-pcp.md §3.4)."""
     hmax = high if high_max is None else high_max
     for pcp in zone.per_cpu_pageset:
-        yield Store(pcp, "batch", batch, owner=pcp.cpu, func="pageset_update")
+        yield Store(pcp, "batch", batch, owner=pcp.cpu)
         # same step: the model writes high and its bounds together with batch
         pcp.high_min = high
         pcp.high_max = hmax
@@ -273,7 +273,7 @@ def zone_pcp_disable(ctx: Any, zone: Zone, drain_all: Any) -> Gen:
     """``zone_pcp_disable`` [SRC✓ v5.17 page_alloc.c:9360-9365]: take ``pcp_batch_high_lock``, set
     ``high = 0, batch = 1`` on every CPU, then ``__drain_all_pages(zone, true)`` (``drain_all``).
     Returns holding the mutex; ``zone_pcp_enable`` releases it."""
-    yield MutexLock(ctx.state.pcp_batch_high_lock, func="zone_pcp_disable")
+    yield MutexLock(ctx.state.pcp_batch_high_lock)
     yield from pageset_update(ctx, zone, 0, 1)
     yield from drain_all(ctx, zone, True)
 
@@ -283,7 +283,7 @@ def zone_pcp_enable(ctx: Any, zone: Zone) -> Gen:
     yield from pageset_update(
         ctx, zone, zone.pageset_high_min, zone.pageset_batch, zone.pageset_high_max
     )
-    yield MutexUnlock(ctx.state.pcp_batch_high_lock, func="zone_pcp_enable")
+    yield MutexUnlock(ctx.state.pcp_batch_high_lock)
 
 
 def free_the_page(ctx: Any, zone: Zone, pfn: int, order: int, free_unref_page: Any) -> Gen:

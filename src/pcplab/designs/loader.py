@@ -216,7 +216,7 @@ def design_from_module(
             raise _err(f"design {name} ({origin}): State must be a dataclass subclass of "
                        "pcplab.designs.DesignState")  # fmt: skip
         setup = cls
-    hooks = {h: ns.get(h, getattr(base, h) if base is not None else None) for h in HOOKS}
+    hooks: dict[str, Any] = {h: ns.get(h, getattr(base, h) if base is not None else None) for h in HOOKS}
     for h, f in hooks.items():
         if f is not None and not callable(f):
             raise _err(f"design {name} ({origin}): {h} is not a function")

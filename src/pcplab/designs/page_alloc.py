@@ -68,7 +68,7 @@ def get_page_from_freelist(
     for zone in zonelist:
         if not alloc_flags & ALLOC_NO_WATERMARKS:
             mark = wmark_pages(zone, alloc_flags)
-            free = yield Load(zone, "nr_free_pages", func="get_page_from_freelist")
+            free = yield Load(zone, "nr_free_pages")
             if not zone_watermark_ok(zone, order, mark, free):
                 continue
         pfn = yield from design.alloc_pages(ctx, zone, order, mt)

@@ -62,39 +62,39 @@ def setup(machine: Any, kernel: Any) -> DesignState:
 
 def rmqueue_pcplist(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
     pagesets = ctx.state.pagesets
-    yield LocalLock(pagesets, func="rmqueue_pcplist")
+    yield LocalLock(pagesets)
     pcp = zone.per_cpu_pageset[ctx.cpu]
-    lp = yield Load(pcp, "lp", owner=ctx.cpu, acquire=True, func="rmqueue_pcplist")
-    yield PcpEnter(lp, ctx.cpu, func="rmqueue_pcplist")
+    lp = yield Load(pcp, "lp", owner=ctx.cpu, acquire=True)
+    yield PcpEnter(lp, ctx.cpu)
     common.mm.rmqueue_pcplist_prepare(pcp)
     page = yield from common.__rmqueue_pcplist(ctx, zone, order, mt, pcp, lp)
-    yield PcpExit(lp, ctx.cpu, func="rmqueue_pcplist")
-    yield LocalUnlock(pagesets, func="rmqueue_pcplist")
+    yield PcpExit(lp, ctx.cpu)
+    yield LocalUnlock(pagesets)
     return page
 
 
 def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
     pagesets = ctx.state.pagesets
-    yield LocalLock(pagesets, func="free_unref_page")
+    yield LocalLock(pagesets)
     pcp = zone.per_cpu_pageset[ctx.cpu]
     lp = yield Load(pcp, "lp", owner=ctx.cpu, acquire=True, func="free_unref_page_commit")
     yield PcpEnter(lp, ctx.cpu, func="free_unref_page_commit")
     yield from common.free_unref_page_commit(ctx, zone, pcp, lp, pfn, order, mt)
     yield PcpExit(lp, ctx.cpu, func="free_unref_page_commit")
-    yield LocalUnlock(pagesets, func="free_unref_page")
+    yield LocalUnlock(pagesets)
 
 
 def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> Gen:
     """Local (or dead-CPU) drain of ``lp``, under the running CPU's local lock."""
     pagesets = ctx.state.pagesets
-    yield LocalLock(pagesets, func="drain_pages_zone")
+    yield LocalLock(pagesets)
     pcp = zone.per_cpu_pageset[cpu]
-    lp = yield Load(pcp, "lp", owner=cpu, acquire=True, func="drain_pages_zone")
-    yield PcpEnter(lp, cpu, func="drain_pages_zone")
+    lp = yield Load(pcp, "lp", owner=cpu, acquire=True)
+    yield PcpEnter(lp, cpu)
     if lp.count:
         yield from common.free_pcppages_bulk(ctx, zone, lp.count, pcp, lp)
-    yield PcpExit(lp, cpu, func="drain_pages_zone")
-    yield LocalUnlock(pagesets, func="drain_pages_zone")
+    yield PcpExit(lp, cpu)
+    yield LocalUnlock(pagesets)
 
 
 # --- the drainer ---------------------------------------------------------------------------------

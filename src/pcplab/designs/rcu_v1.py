@@ -48,7 +48,7 @@ def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
                 has_pcps = True
         else:
             for z in ctx.machine.populated_zones():  # noqa: B007 - the bug: z is never used
-                pcp = zone.per_cpu_pageset[cpu]  # as posted: `zone` (NULL here), not `z`
+                pcp = zone.per_cpu_pageset[cpu]  # type: ignore[attr-defined]  # as posted: `zone` (NULL here), not `z`
                 lp = pcp.lp
                 if (yield from common.read_pcp_count(ctx, lp, cpu, func)):
                     has_pcps = True

@@ -100,10 +100,10 @@ def rmqueue_pcplist(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
     if pcp is None:
         return None  # may fail due to a parallel drain: the caller uses buddy
     lists = pcp.lp
-    yield PcpEnter(lists, ctx.cpu, func="rmqueue_pcplist")
+    yield PcpEnter(lists, ctx.cpu)
     common.mm.rmqueue_pcplist_prepare(pcp)
     page = yield from common.__rmqueue_pcplist(ctx, zone, order, mt, pcp, lists)
-    yield PcpExit(lists, ctx.cpu, func="rmqueue_pcplist")
+    yield PcpExit(lists, ctx.cpu)
     yield from pcp_spin_unlock_irqrestore(ctx, zone, pcp, "rmqueue_pcplist")
     return page
 
@@ -125,15 +125,15 @@ def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
 
 def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> Gen:
     pcp = zone.per_cpu_pageset[cpu]
-    if (yield Load(pcp.lp, "count", owner=cpu, func="drain_pages_zone")):
+    if (yield Load(pcp.lp, "count", owner=cpu)):
         lock = pcp_lock(ctx, zone, cpu)
-        yield SpinLock(lock, irqsave=True, func="drain_pages_zone")  # IRQs off for zone->lock
+        yield SpinLock(lock, irqsave=True)  # IRQs off for zone->lock
         lists = pcp.lp
-        yield PcpEnter(lists, cpu, func="drain_pages_zone")
+        yield PcpEnter(lists, cpu)
         if lists.count:  # the count passed to free_pcppages_bulk is read under the lock
             yield from common.free_pcppages_bulk(ctx, zone, lists.count, pcp, lists)
-        yield PcpExit(lists, cpu, func="drain_pages_zone")
-        yield SpinUnlock(lock, irqrestore=True, func="drain_pages_zone")
+        yield PcpExit(lists, cpu)
+        yield SpinUnlock(lock, irqrestore=True)
 
 
 def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:

@@ -47,38 +47,38 @@ pcp_lock = common.pcp_lock
 def rmqueue_pcplist(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
     pcp = zone.per_cpu_pageset[ctx.cpu]
     lock = pcp_lock(ctx, zone, ctx.cpu)
-    yield SpinLock(lock, irqsave=True, func="rmqueue_pcplist")
+    yield SpinLock(lock, irqsave=True)
     lists = pcp.lp
-    yield PcpEnter(lists, ctx.cpu, func="rmqueue_pcplist")
+    yield PcpEnter(lists, ctx.cpu)
     common.mm.rmqueue_pcplist_prepare(pcp)
     page = yield from common.__rmqueue_pcplist(ctx, zone, order, mt, pcp, lists)
-    yield PcpExit(lists, ctx.cpu, func="rmqueue_pcplist")
-    yield SpinUnlock(lock, irqrestore=True, func="rmqueue_pcplist")
+    yield PcpExit(lists, ctx.cpu)
+    yield SpinUnlock(lock, irqrestore=True)
     return page
 
 
 def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
     pcp = zone.per_cpu_pageset[ctx.cpu]
     lock = pcp_lock(ctx, zone, ctx.cpu)
-    yield SpinLock(lock, irqsave=True, func="free_unref_page")
+    yield SpinLock(lock, irqsave=True)
     lists = pcp.lp
     yield PcpEnter(lists, ctx.cpu, func="free_unref_page_commit")
     yield from common.free_unref_page_commit(ctx, zone, pcp, lists, pfn, order, mt)
     yield PcpExit(lists, ctx.cpu, func="free_unref_page_commit")
-    yield SpinUnlock(lock, irqrestore=True, func="free_unref_page")
+    yield SpinUnlock(lock, irqrestore=True)
 
 
 def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> Gen:
     """Drain ``cpu``'s lists of ``zone`` under that pcp's own lock (remote, local or dead)."""
     pcp = zone.per_cpu_pageset[cpu]
     lock = pcp_lock(ctx, zone, cpu)
-    yield SpinLock(lock, irqsave=True, func="drain_pages_zone")
+    yield SpinLock(lock, irqsave=True)
     lists = pcp.lp
-    yield PcpEnter(lists, cpu, func="drain_pages_zone")
+    yield PcpEnter(lists, cpu)
     if lists.count:
         yield from common.free_pcppages_bulk(ctx, zone, lists.count, pcp, lists)
-    yield PcpExit(lists, cpu, func="drain_pages_zone")
-    yield SpinUnlock(lock, irqrestore=True, func="drain_pages_zone")
+    yield PcpExit(lists, cpu)
+    yield SpinUnlock(lock, irqrestore=True)
 
 
 def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:

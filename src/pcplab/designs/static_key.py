@@ -114,10 +114,10 @@ def rmqueue_pcplist(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
     yield from pagesets_lock_irqsave(ctx, "rmqueue_pcplist")
     pcp = zone.per_cpu_pageset[ctx.cpu]
     lists = pcp.lp
-    yield PcpEnter(lists, ctx.cpu, func="rmqueue_pcplist")
+    yield PcpEnter(lists, ctx.cpu)
     common.mm.rmqueue_pcplist_prepare(pcp)
     page = yield from common.__rmqueue_pcplist(ctx, zone, order, mt, pcp, lists)
-    yield PcpExit(lists, ctx.cpu, func="rmqueue_pcplist")
+    yield PcpExit(lists, ctx.cpu)
     yield from pagesets_unlock_irqrestore(ctx, "rmqueue_pcplist")
     return page
 
@@ -139,17 +139,17 @@ def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> Gen:
     yield from pagesets_lock_cpu_irqsave(ctx, cpu, "drain_pages_zone")
     pcp = zone.per_cpu_pageset[cpu]
     lists = pcp.lp
-    yield PcpEnter(lists, cpu, func="drain_pages_zone")
+    yield PcpEnter(lists, cpu)
     if lists.count:
         yield from common.free_pcppages_bulk(ctx, zone, lists.count, pcp, lists)
-    yield PcpExit(lists, cpu, func="drain_pages_zone")
+    yield PcpExit(lists, cpu)
     yield from pagesets_unlock_cpu_irqrestore(ctx, cpu, "drain_pages_zone")
 
 
 def drain_local_pages_wq(ctx: Any, zone: Zone | None) -> Gen:
-    yield MigrateDisable(func="drain_local_pages_wq")
+    yield MigrateDisable()
     yield from drain_local_pages(ctx, zone)
-    yield MigrateEnable(func="drain_local_pages_wq")
+    yield MigrateEnable()
 
 
 def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:

@@ -62,14 +62,14 @@ class State(DesignState):
 
 def rmqueue_pcplist(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
     pagesets = ctx.state.pagesets
-    yield LocalLock(pagesets, func="rmqueue_pcplist")
+    yield LocalLock(pagesets)
     pcp = zone.per_cpu_pageset[ctx.cpu]
     lists = pcp.lp
-    yield PcpEnter(lists, ctx.cpu, func="rmqueue_pcplist")
+    yield PcpEnter(lists, ctx.cpu)
     common.mm.rmqueue_pcplist_prepare(pcp)  # free_factor >>= 1
     page = yield from common.__rmqueue_pcplist(ctx, zone, order, mt, pcp, lists)
-    yield PcpExit(lists, ctx.cpu, func="rmqueue_pcplist")
-    yield LocalUnlock(pagesets, func="rmqueue_pcplist")
+    yield PcpExit(lists, ctx.cpu)
+    yield LocalUnlock(pagesets)
     return page
 
 
@@ -78,13 +78,13 @@ def rmqueue_pcplist(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
 
 def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
     pagesets = ctx.state.pagesets
-    yield LocalLock(pagesets, func="free_unref_page")
+    yield LocalLock(pagesets)
     pcp = zone.per_cpu_pageset[ctx.cpu]
     lists = pcp.lp
     yield PcpEnter(lists, ctx.cpu, func="free_unref_page_commit")
     yield from common.free_unref_page_commit(ctx, zone, pcp, lists, pfn, order, mt)
     yield PcpExit(lists, ctx.cpu, func="free_unref_page_commit")
-    yield LocalUnlock(pagesets, func="free_unref_page")
+    yield LocalUnlock(pagesets)
 
 
 # --- drains --------------------------------------------------------------------------------------
@@ -94,22 +94,22 @@ def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> Gen:
     """Free all of ``cpu``'s pages of ``zone``.  Legal for the running CPU or a dead one: the
     local lock taken is the *running* CPU's."""
     pagesets = ctx.state.pagesets
-    yield LocalLock(pagesets, func="drain_pages_zone")
+    yield LocalLock(pagesets)
     pcp = zone.per_cpu_pageset[cpu]
     lists = pcp.lp
-    yield PcpEnter(lists, cpu, func="drain_pages_zone")
+    yield PcpEnter(lists, cpu)
     if lists.count:
         yield from common.free_pcppages_bulk(ctx, zone, lists.count, pcp, lists)
-    yield PcpExit(lists, cpu, func="drain_pages_zone")
-    yield LocalUnlock(pagesets, func="drain_pages_zone")
+    yield PcpExit(lists, cpu)
+    yield LocalUnlock(pagesets)
 
 
 def drain_local_pages_wq(ctx: Any, zone: Zone | None) -> Gen:
     """The work function, run by the bound kworker of the target CPU.  migrate_disable because
     during CPU offline the item may run on another CPU; draining that one is fine (§9.2)."""
-    yield MigrateDisable(func="drain_local_pages_wq")
+    yield MigrateDisable()
     yield from drain_local_pages(ctx, zone)
-    yield MigrateEnable(func="drain_local_pages_wq")
+    yield MigrateEnable()
 
 
 def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:

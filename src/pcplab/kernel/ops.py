@@ -23,12 +23,20 @@ Every op carries ``func``: the kernel function the step models, used in countere
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 
+def _caller() -> str:
+    """The name of the function that built the op (two frames up: the op's ``__init__``, then
+    the design code that yields it), so ``func`` defaults to the yielding function's name."""
+    return sys._getframe(2).f_code.co_name
+
+
 class Op:
-    """Base class: one scheduling point.  ``func`` names the kernel function it models.
+    """Base class: one scheduling point.  ``func`` names the kernel function it models; left
+    empty, it is the name of the function that built (and yields) the op.
 
     Subclasses set ``func`` themselves instead of calling ``super().__init__``: an op is built at
     every step of every simulated CPU, and the extra call was a third of the cost of building one.
@@ -37,7 +45,7 @@ class Op:
     __slots__ = ("func",)
 
     def __init__(self, func: str = "") -> None:
-        self.func = func
+        self.func = func or _caller()
 
     def describe(self) -> str:
         """One line for a trace: the op and its arguments, as a kernel engineer would say it."""
@@ -102,7 +110,7 @@ class SpinLock(Op):
     __slots__ = ("lock", "irqsave")
 
     def __init__(self, lock: Any, irqsave: bool = False, func: str = "") -> None:
-        self.func = func
+        self.func = func or _caller()
         self.lock = lock
         self.irqsave = irqsave
 
@@ -116,7 +124,7 @@ class SpinTrylock(Op):
     __slots__ = ("lock", "irqsave")
 
     def __init__(self, lock: Any, irqsave: bool = False, func: str = "") -> None:
-        self.func = func
+        self.func = func or _caller()
         self.lock = lock
         self.irqsave = irqsave
 
@@ -128,7 +136,7 @@ class SpinUnlock(Op):
     __slots__ = ("lock", "irqrestore")
 
     def __init__(self, lock: Any, irqrestore: bool = False, func: str = "") -> None:
-        self.func = func
+        self.func = func or _caller()
         self.lock = lock
         self.irqrestore = irqrestore
 
@@ -142,7 +150,7 @@ class MutexLock(Op):
     __slots__ = ("mutex",)
 
     def __init__(self, mutex: Any, func: str = "") -> None:
-        self.func = func
+        self.func = func or _caller()
         self.mutex = mutex
 
     def describe(self) -> str:
@@ -153,7 +161,7 @@ class MutexTrylock(Op):
     __slots__ = ("mutex",)
 
     def __init__(self, mutex: Any, func: str = "") -> None:
-        self.func = func
+        self.func = func or _caller()
         self.mutex = mutex
 
     def describe(self) -> str:
@@ -164,7 +172,7 @@ class MutexUnlock(Op):
     __slots__ = ("mutex",)
 
     def __init__(self, mutex: Any, func: str = "") -> None:
-        self.func = func
+        self.func = func or _caller()
         self.mutex = mutex
 
     def describe(self) -> str:
@@ -182,7 +190,7 @@ class LocalLock(Op):
     __slots__ = ("lock",)
 
     def __init__(self, lock: Any, func: str = "") -> None:
-        self.func = func
+        self.func = func or _caller()
         self.lock = lock
 
     def describe(self) -> str:
@@ -193,7 +201,7 @@ class LocalUnlock(Op):
     __slots__ = ("lock",)
 
     def __init__(self, lock: Any, func: str = "") -> None:
-        self.func = func
+        self.func = func or _caller()
         self.lock = lock
 
     def describe(self) -> str:
@@ -224,7 +232,7 @@ class Load(Op):
         func: str = "",
         marked: bool = True,
     ) -> None:
-        self.func = func
+        self.func = func or _caller()
         self.obj = obj
         self.attr = attr
         self.owner = owner
@@ -255,7 +263,7 @@ class Store(Op):
         func: str = "",
         marked: bool = True,
     ) -> None:
-        self.func = func
+        self.func = func or _caller()
         self.obj = obj
         self.attr = attr
         self.value = value
@@ -323,7 +331,7 @@ class PcpEnter(Op):
     __slots__ = ("lists", "owner")
 
     def __init__(self, lists: Any, owner: int, func: str = "") -> None:
-        self.func = func
+        self.func = func or _caller()
         self.lists = lists
         self.owner = owner
 
@@ -335,7 +343,7 @@ class PcpExit(Op):
     __slots__ = ("lists", "owner")
 
     def __init__(self, lists: Any, owner: int, func: str = "") -> None:
-        self.func = func
+        self.func = func or _caller()
         self.lists = lists
         self.owner = owner
 
@@ -372,7 +380,7 @@ class Work(Op):
     def __init__(
         self, kind: str, n: int = 1, data: Any = None, owner: int | None = None, func: str = ""
     ) -> None:
-        self.func = func
+        self.func = func or _caller()
         self.kind = kind
         self.n = n
         self.data = data
@@ -409,7 +417,7 @@ class SynchronizeRcu(Op):
     __slots__ = ("expedited",)
 
     def __init__(self, expedited: bool = False, func: str = "") -> None:
-        self.func = func
+        self.func = func or _caller()
         self.expedited = expedited
 
     def describe(self) -> str:
@@ -439,7 +447,7 @@ class QueueWorkOn(Op):
     __slots__ = ("cpu", "work")
 
     def __init__(self, cpu: int, work: WorkItem, func: str = "") -> None:
-        self.func = func
+        self.func = func or _caller()
         self.cpu = cpu
         self.work = work
 
@@ -453,7 +461,7 @@ class FlushWork(Op):
     __slots__ = ("work",)
 
     def __init__(self, work: WorkItem, func: str = "") -> None:
-        self.func = func
+        self.func = func or _caller()
         self.work = work
 
     def describe(self) -> str:
@@ -467,7 +475,7 @@ class IpiCall(Op):
     __slots__ = ("cpu", "fn", "args")
 
     def __init__(self, cpu: int, fn: Any, args: tuple[Any, ...] = (), func: str = "") -> None:
-        self.func = func
+        self.func = func or _caller()
         self.cpu = cpu
         self.fn = fn
         self.args = args
@@ -521,7 +529,7 @@ class UserRun(Op):
     __slots__ = ("ns",)
 
     def __init__(self, ns: int = 0, func: str = "") -> None:
-        self.func = func
+        self.func = func or _caller()
         self.ns = ns
 
     def describe(self) -> str:
@@ -534,7 +542,7 @@ class Sleep(Op):
     __slots__ = ("ns",)
 
     def __init__(self, ns: int, func: str = "") -> None:
-        self.func = func
+        self.func = func or _caller()
         self.ns = ns
 
     def describe(self) -> str:
@@ -549,7 +557,7 @@ class Checkpoint(Op):
     __slots__ = ("label",)
 
     def __init__(self, label: str = "", func: str = "") -> None:
-        self.func = func
+        self.func = func or _caller()
         self.label = label
 
     def describe(self) -> str:
@@ -564,7 +572,7 @@ class WaitCpuDead(Op):
     __slots__ = ("cpu",)
 
     def __init__(self, cpu: int, func: str = "") -> None:
-        self.func = func
+        self.func = func or _caller()
         self.cpu = cpu
 
     def describe(self) -> str:

@@ -16,14 +16,14 @@ from pcplab.mm.state import Zone
 
 def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> common.Gen:
     pcp = zone.per_cpu_pageset[cpu]
-    if (yield Load(pcp.lp, "count", owner=cpu, func="drain_pages_zone")):
-        yield IrqSave(func="drain_pages_zone")  # MUTATION: no spin_lock(&pcp->lock)
+    if (yield Load(pcp.lp, "count", owner=cpu)):
+        yield IrqSave()  # MUTATION: no spin_lock(&pcp->lock)
         lists = pcp.lp
-        yield PcpEnter(lists, cpu, func="drain_pages_zone")
+        yield PcpEnter(lists, cpu)
         if lists.count:
             yield from common.free_pcppages_bulk(ctx, zone, lists.count, pcp, lists)
-        yield PcpExit(lists, cpu, func="drain_pages_zone")
-        yield IrqRestore(func="drain_pages_zone")
+        yield PcpExit(lists, cpu)
+        yield IrqRestore()
 
 
 DESIGN = mutant_design(

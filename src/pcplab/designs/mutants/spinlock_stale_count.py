@@ -18,7 +18,7 @@ from pcplab.mm.state import Zone
 
 def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> common.Gen:
     mine = zone.per_cpu_pageset[ctx.cpu].lp
-    count = yield Load(mine, "count", owner=ctx.cpu, func="free_unref_page")  # MUTATION: unlocked
+    count = yield Load(mine, "count", owner=ctx.cpu)  # MUTATION: unlocked
     pcp = yield from pcp_spin_trylock_irqsave(ctx, zone, "free_unref_page")
     if pcp is None:
         yield from common.free_one_page(ctx, zone, pfn, order, mt)

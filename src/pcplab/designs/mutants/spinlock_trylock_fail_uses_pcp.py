@@ -25,13 +25,13 @@ def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> comm
     if pcp is None:
         # MUTATION: "the lock is only contended by a drain, just use the lists"
         yield from pcpu_task_pin(ctx, "free_unref_page")
-        yield IrqSave(func="free_unref_page")
+        yield IrqSave()
         pcp = zone.per_cpu_pageset[ctx.cpu]
         lists = pcp.lp
         yield PcpEnter(lists, ctx.cpu, func="free_unref_page_commit")
         yield from common.free_unref_page_commit(ctx, zone, pcp, lists, pfn, order, mt)
         yield PcpExit(lists, ctx.cpu, func="free_unref_page_commit")
-        yield IrqRestore(func="free_unref_page")
+        yield IrqRestore()
         yield from pcpu_task_unpin(ctx, "free_unref_page")
         return
     lists = pcp.lp
