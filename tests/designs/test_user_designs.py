@@ -304,3 +304,18 @@ def test_designs_command_lists_origins(tmp_path):
     rows = {x["name"]: x for x in json.loads(r.stdout)}
     assert rows["workqueue"]["origin"] == "built-in"
     assert rows["listed"]["origin"] == str(f.resolve())
+
+
+def test_a_user_design_that_drops_zone_lock_is_lock_not_held(tmp_path):
+    """The bypass example with ``spin_lock_irqsave(&zone->lock)`` dropped around its buddy
+    allocation: the checker names the lock (issue 15's owner rules reach user designs)."""
+    text = BYPASS.read_text().replace(
+        "return (yield from common.rmqueue_buddy(ctx, zone, order, mt))",
+        "return (yield from common.rmqueue_buddy_locked(ctx, zone, order, mt))",
+    ).replace('NAME = "nohz-bypass"', 'NAME = "nohz-bypass-unlocked"')
+    assert "rmqueue_buddy_locked" in text
+    f = write(tmp_path / "unlocked.py", text)
+    r = run_check(str(f), "all", bound=1)
+    v = r["violation"]
+    assert v is not None and v["kind"] == "lock-not-held"
+    assert "zone->lock" in v["message"]
