@@ -49,6 +49,8 @@ DEFAULT_LOAD = "drain-storm"
 DEFAULT_DRAIN_RATE = 400.0
 DEFAULT_DURATION = 0.05
 DEFAULT_CHECK_BOUND = 1
+#: --jobs above this is surely a typo (each job is a process with its own simulator)
+MAX_JOBS = 1024
 
 
 def _open_store(db: str | None, create: bool = True, missing: str = "") -> Any:
@@ -126,6 +128,9 @@ def _scenario_file(path: str | None) -> str | None:
 @click.option("--html", "html_dir", type=click.Path(file_okay=False), default=None,
               help="also write the self-contained HTML page into this directory")
 @click.option("--fresh", is_flag=True, help="run everything again instead of reusing stored runs")
+@click.option("--jobs", "-j", "jobs", default=None, type=IntRange(1, MAX_JOBS),
+              help="units run at once, each in its own process (default: the machine's cores; "
+                   "1: one after another in this process); the output is the same")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bars")
 @click.option("--no-plots", is_flag=True, help="skip plots (text/json only)")
 @click.option("--backend", default=None, hidden=True,
@@ -138,8 +143,8 @@ def compare(machine: str, designs: str, clients: str, iterations: int, seed: int
             load: str, drain_rate: float, duration: float, check_mode: str,
             check_bound: int | None, scenario_file: str | None, rule: str, fmt: str, brief: bool, plots_dir: str | None,
             out_dir: str | None, html_dir: str | None,
-            fresh: bool, quiet: bool, no_plots: bool, backend: str | None, timing: bool,
-            db: str | None) -> None:
+            fresh: bool, jobs: int | None, quiet: bool, no_plots: bool, backend: str | None,
+            timing: bool, db: str | None) -> None:
     """Compare drain designs: mmtests pft tables, isolated-CPU noise, drain latency, verdicts.
 
     With no arguments: the seed's experiment (vanilla = workqueue, rcu, spinlock) on a built-in
@@ -148,6 +153,7 @@ def compare(machine: str, designs: str, clients: str, iterations: int, seed: int
     """
     from pcplab.report import compare as cmp
     from pcplab.report.backends import get_backend
+    from pcplab.report.parallel import executor_for
 
     # everything is checked here, before the first (possibly minutes-long) run is started
     be = get_backend(backend)
@@ -187,7 +193,7 @@ def compare(machine: str, designs: str, clients: str, iterations: int, seed: int
 
     started = time.perf_counter()
     with _open_store(db) as store:
-        outcome = _run_with_progress(params, store, be, fresh, quiet)
+        outcome = _run_with_progress(params, store, be, fresh, quiet, executor_for(jobs))
         report = cmp.build_report(params, outcome)
 
     command = command_line()
@@ -222,44 +228,25 @@ def compare(machine: str, designs: str, clients: str, iterations: int, seed: int
         sys.exit(1)
 
 
-def _run_with_progress(params: Any, store: Any, be: Any, fresh: bool, quiet: bool) -> Any:
+def _run_with_progress(params: Any, store: Any, be: Any, fresh: bool, quiet: bool,
+                       executor: Any = None) -> Any:
+    from pcplab.cli.progress import Progress
     from pcplab.report import compare as cmp
 
-    if quiet:
-        return cmp.run_all(params, store, be, fresh=fresh)
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
-                  "{task.total}"), TimeElapsedColumn(), console=console, transient=True) as prog:
-        total = len(cmp.plan(params))
-        overall = prog.add_task("compare", total=total)
-        current: dict[str, Any] = {}
+    # compare prints its own closing line (runs new/reused, elapsed), so no second summary
+    with Progress("compare", len(cmp.plan(params)), unit="runs", enabled=not quiet,
+                  summary=False) as prog:
 
         def on_start(unit: Any, i: int, n: int) -> Any:
-            prog.update(overall, description=f"compare: {unit.describe()}")
-            task = prog.add_task(f"  {unit.describe()}", total=None)
-            current["task"] = task
-
-            def progress(*args: Any, **kwargs: Any) -> None:
-                # accept (done, total), (fraction,) or keyword forms from the simulator
-                done = kwargs.get("done", args[0] if args else None)
-                tot = kwargs.get("total", args[1] if len(args) > 1 else None)
-                if isinstance(done, int | float) and isinstance(tot, int | float) and tot:
-                    prog.update(task, completed=done, total=tot)
-                elif isinstance(done, float) and 0 <= done <= 1:
-                    prog.update(task, completed=done * 100, total=100)
-
-            return progress
+            prog.describe(f"compare: {unit.describe()}")
+            return prog.sub(unit.describe())
 
         def on_done(unit: Any, reused: bool) -> None:
-            task = current.pop("task", None)
-            if task is not None:
-                prog.remove_task(task)
-            prog.advance(overall)
+            prog.end_sub()
+            prog.advance()
 
-        return cmp.run_all(params, store, be, fresh=fresh, on_start=on_start, on_done=on_done)
+        return cmp.run_all(params, store, be, fresh=fresh, on_start=on_start, on_done=on_done,
+                           executor=executor)
 
 
 # -- runs -----------------------------------------------------------------------------------------

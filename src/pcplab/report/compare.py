@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -166,33 +165,91 @@ def run_all(
     fresh: bool = False,
     on_start: Callable[[Unit, int, int], Callable[..., Any] | None] | None = None,
     on_done: Callable[[Unit, bool], None] | None = None,
+    executor: Any = None,
 ) -> Outcome:
-    """Run or reuse every unit; each new result is stored before the next unit starts."""
+    """Run or reuse every unit; each new result is stored as soon as it can be (see run_units).
+
+    ``executor`` (:mod:`pcplab.report.parallel`; default: serial, in plan order) decides where
+    the units run.  The results do not depend on it: each unit is seeded by its own parameters,
+    and the report is built from the stored runs in plan order; rows are written in plan order too
+    (:func:`run_units`), so even the run ids equal a serial run's.  Only the provenance (wall
+    time) differs.
+    """
     out = Outcome()
     units = plan(p)
-    for i, unit in enumerate(units):
+    got = run_units(units, store, backend, fresh, on_start, on_done, executor)
+    for unit in units:
+        run, reused = got[unit.key]
+        out.runs[(unit.design, unit.workload)] = run
+        (out.reused if reused else out.ran).append(run.id)
+    return out
+
+
+def run_units(
+    units: Sequence[Unit],
+    store: Store,
+    backend: Backend,
+    fresh: bool = False,
+    on_start: Callable[[Unit, int, int], Callable[..., Any] | None] | None = None,
+    on_done: Callable[[Unit, bool], None] | None = None,
+    executor: Any = None,
+) -> dict[str, tuple[Run, bool]]:
+    """Every unit's stored run by key, with whether it was reused; units sharing a key run once.
+
+    Stored units are reused (unless ``fresh``); the others go to ``executor`` and each result is
+    saved in its own transaction (in plan order, see below), so a run killed with SIGINT loses
+    only the units in flight.
+    """
+    from pcplab.report.parallel import SerialExecutor
+
+    executor = executor or SerialExecutor()
+    got: dict[str, tuple[Run, bool]] = {}
+    todo: list[Unit] = []
+    queued: set[str] = set()
+    for unit in units:
         key = unit.key
+        if key in got or key in queued:
+            continue
         stored = None if fresh else store.find(key)
         if stored is not None:
-            out.runs[(unit.design, unit.workload)] = stored
-            out.reused.append(stored.id)
+            got[key] = (stored, True)
             if on_done:
                 on_done(unit, True)
-            continue
-        progress = on_start(unit, i, len(units)) if on_start else None
-        started = time.perf_counter()
-        result = execute(unit, backend, progress)
+        else:
+            todo.append(unit)
+            queued.add(key)
+
+    def start(i: int) -> Callable[..., Any] | None:
+        return on_start(todo[i], i, len(todo)) if on_start else None
+
+    def store_one(i: int, result: dict[str, Any], wall: float) -> None:
+        unit = todo[i]
         # versions, host, command line and wall time go with the stored run (never into the
         # report, which must be the same for the same seed)
-        result = dict(result, provenance=provenance(time.perf_counter() - started))
+        result = dict(result, provenance=provenance(wall))
         run_id = store.save(machine=unit.machine, design=unit.design, workload=unit.workload,
                             params=unit.params, seed=unit.seed, result=result,
-                            kernel=result.get("kernel"), key=key, replace=fresh)
-        out.runs[(unit.design, unit.workload)] = store.get(run_id)
-        out.ran.append(run_id)
+                            kernel=result.get("kernel"), key=unit.key, replace=fresh)
+        got[unit.key] = (store.get(run_id), False)
         if on_done:
             on_done(unit, False)
-    return out
+
+    # Rows are written in plan order, each as soon as every unit before it is stored: the run ids
+    # (in --format json, `runs table`'s default baseline, exports) are then those of a serial run.
+    # A unit that finishes before an earlier one waits here; if the command is interrupted or
+    # fails, the waiting results are stored at once (finally), so only a SIGKILL can lose them.
+    waiting: dict[int, tuple[dict[str, Any], float]] = {}
+    next_i = 0
+    try:
+        for i, result, wall in executor.run(todo, backend, start):
+            waiting[i] = (result, wall)
+            while next_i in waiting:
+                store_one(next_i, *waiting.pop(next_i))
+                next_i += 1
+    finally:
+        for i in sorted(waiting):
+            store_one(i, *waiting.pop(i))
+    return got
 
 
 # -- the report ----------------------------------------------------------------------------------
