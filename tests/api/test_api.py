@@ -97,8 +97,9 @@ def test_check_is_a_function_and_the_checker_package() -> None:
 
 
 def test_result_objects_of_the_single_workloads() -> None:
+    from tests.fake_backend import fake_run_check, fake_run_noise, fake_run_pft
+
     from pcplab.api import CheckResult, NoiseResult, PftResult
-    from pcplab.report.backends import fake_run_check, fake_run_noise, fake_run_pft
 
     pft = PftResult(fake_run_pft("m", "rcu", [1, 4], 3, 1))
     assert len(pft.to_frame()) == 2 * 3 and "Amean" in pft._repr_html_()

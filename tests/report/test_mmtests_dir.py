@@ -4,9 +4,9 @@ import re
 from pathlib import Path
 
 import pytest
+from tests.fake_backend import fake_run_pft
 
 from pcplab.errors import PcplabError
-from pcplab.report.backends import fake_run_pft
 from pcplab.report.mmtests_dir import TreeRun, export_tree, import_tree
 from pcplab.report.pft_log import PftLine, as_mmtests_sees, format_line, parse_line
 from pcplab.report.pft_tables import pft_report, pft_tables

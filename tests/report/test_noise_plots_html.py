@@ -2,8 +2,9 @@
 
 import re
 
+from tests.fake_backend import fake_run_check, fake_run_noise, fake_run_pft
+
 from pcplab.report import html, plots
-from pcplab.report.backends import fake_run_check, fake_run_noise, fake_run_pft
 from pcplab.report.noise import (
     check_summary,
     drain_latency_summary,

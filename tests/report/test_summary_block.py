@@ -11,9 +11,10 @@ import re
 from pathlib import Path
 
 import pytest
+from tests.fake_backend import fake_backend
 
 from pcplab.report import compare as cmp
-from pcplab.report.backends import fake_backend, get_backend
+from pcplab.report.backends import get_backend
 from pcplab.report.summary import gmean_ratio, rdiff
 from pcplab.store.db import Store
 

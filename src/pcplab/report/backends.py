@@ -2,28 +2,23 @@
 
 ``sim`` is the real path: ``pcplab.sim.api.run_pft`` / ``run_noise`` and
 ``pcplab.check.api.run_check``, imported lazily so the report side works (and says clearly what is
-missing) while those parts are absent.  ``fake`` produces synthetic, clearly labelled numbers in a
-few milliseconds (optionally sleeping ``PCPLAB_FAKE_DELAY`` seconds per unit); it exists so the
-store/resume/report machinery can be tested without the simulator.  Its numbers mean nothing.
+missing) while those parts are absent.  Other backends are registered with
+:func:`register_backend`; the tests register a fake one (``tests/fake_backend.py``, synthetic
+numbers in milliseconds) to exercise the store/resume/report machinery without the simulator.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from pcplab.errors import PcplabError
 
 ENV_BACKEND = "PCPLAB_COMPARE_BACKEND"
-ENV_FAKE_DELAY = "PCPLAB_FAKE_DELAY"
-BACKENDS = ("sim", "fake")
+ENV_BACKEND_MODULE = "PCPLAB_BACKEND_MODULE"
 
 Progress = Callable[..., Any] | None
 
@@ -83,90 +78,30 @@ def sim_backend() -> Backend:
     )
 
 
-# -- fake ----------------------------------------------------------------------------------------
-_FAKE_KERNEL = {"spinlock": "6.0"}
-_FAKE_FACTOR = {"workqueue": 1.0, "rcu": 1.004, "spinlock": 1.012}
+_REGISTRY: dict[str, Callable[[], Backend]] = {"sim": sim_backend}
 
 
-def _rng(*parts: object) -> np.random.Generator:
-    return np.random.default_rng(zlib.crc32(repr(parts).encode()))
+def register_backend(name: str, factory: Callable[[], Backend]) -> None:
+    """Make ``name`` a backend :func:`get_backend` can return (test doubles, out-of-tree runners).
 
-
-def _delay() -> None:
-    d = float(os.environ.get(ENV_FAKE_DELAY, "0") or 0)
-    if d > 0:
-        time.sleep(d)
-
-
-def fake_run_pft(machine: str, design: str, clients: list[int] | None, iterations: int,
-                 seed: int, progress: Progress = None, isolated: list[int] | None = None
-                 ) -> dict[str, Any]:
-    rng = _rng("pft", machine, design, seed)
-    clients = clients or [1, 2, 4]
-    pages = 1 << 20
-    factor = _FAKE_FACTOR.get(design, 1.0)
-    out = []
-    for k, n in enumerate(clients):
-        _delay()
-        user = (0.1e-6 * pages * rng.normal(1, 0.02, iterations)).round(6)
-        system = 2.5e-6 * pages * (1 + 0.03 * (n - 1)) * factor * rng.normal(1, 0.01, iterations)
-        elapsed = (system + user) / n * 1.05
-        out.append({
-            "clients": n, "pages": pages, "user": user.tolist(), "system": system.tolist(),
-            "elapsed": elapsed.tolist(), "faults_per_cpu": (pages / (user + system)).tolist(),
-            "faults_per_sec": (pages / elapsed).tolist(),
-        })
-        if progress is not None:
-            progress(k + 1, len(clients))
-    return {"machine": machine, "design": design, "kernel": _FAKE_KERNEL.get(design, "5.17"),
-            "seed": seed, "page_size": 4096, "pages": {str(n): pages for n in clients},
-            "gbyte": 4, "clients": out}
-
-
-def fake_run_noise(machine: str, design: str, isolated: list[int], load: str, drain_rate: float,
-                   duration_s: float, seed: int) -> dict[str, Any]:
-    _delay()
-    rng = _rng("noise", machine, design, tuple(isolated), load, drain_rate, duration_s, seed)
-    ncpu = max([*isolated, 3]) + 1
-    drains = max(1, int(drain_rate * duration_s))
-    hit = design == "workqueue"  # only the workqueue drain runs work on isolated CPUs
-    cpus = []
-    for c in range(ncpu):
-        iso = c in isolated
-        events = drains if (hit or not iso) else 0
-        per = rng.uniform(2000, 6000, events) if events else np.zeros(0)
-        noise = float(per.sum())
-        cpus.append({
-            "cpu": c, "isolated": iso,
-            "interference": {"irq": events, "ipi": events if hit else 0, "thread": events},
-            "sources": {f"kworker/{c}": events, "ipi": events} if events else {},
-            "noise_ns": round(noise), "max_single_noise_ns": round(float(per.max(initial=0))),
-            "available_pct": 100.0 * (1 - noise / (duration_s * 1e9)),
-        })
-    scale = {"workqueue": 60e3, "rcu": 4e6, "spinlock": 25e3}.get(design, 50e3)
-    samples = sorted(float(x) for x in rng.lognormal(np.log(scale), 0.3, drains).round())
-    return {"machine": machine, "design": design, "cpus": cpus, "drain_latency_ns": {
-        "min": samples[0], "mean": float(np.mean(samples)),
-        "p99": float(np.percentile(samples, 99)), "max": samples[-1], "samples": samples}}
-
-
-def fake_run_check(design: str, scenario: str = "all", mode: str = "exhaustive",
-                   bound: int | None = None, seed: int = 0, scenario_file: str | None = None
-                   ) -> dict[str, Any]:
-    _delay()
-    return {"design": design, "scenario": scenario, "mode": mode, "bound": bound,
-            "violation": None, "replay": None, "exhaustive": mode == "exhaustive",
-            "executions": 100 + len(design), "states": 1000 + 7 * len(design), "seconds": 0.01}
-
-
-def fake_backend() -> Backend:
-    return Backend("fake", fake_run_pft, fake_run_noise, fake_run_check)
+    ``sim`` cannot be replaced: stored results name their backend, and ``sim`` must always mean
+    the simulator and the checker."""
+    if name == "sim":
+        raise ValueError("the sim backend cannot be replaced")
+    _REGISTRY[name] = factory
 
 
 def get_backend(name: str | None = None) -> Backend:
+    """The backend called ``name`` (default ``$PCPLAB_COMPARE_BACKEND``, else ``sim``).
+
+    A name not registered yet is looked up after importing the module named by
+    ``$PCPLAB_BACKEND_MODULE``, which registers its backends with :func:`register_backend` when
+    imported; that is how a fresh process (a worker, a subprocess in the tests) finds them."""
     name = name or os.environ.get(ENV_BACKEND) or "sim"
-    if name == "sim":
-        return sim_backend()
-    if name == "fake":
-        return fake_backend()
-    raise PcplabError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    module = os.environ.get(ENV_BACKEND_MODULE)
+    if name not in _REGISTRY and module:
+        importlib.import_module(module)
+    factory = _REGISTRY.get(name)
+    if factory is None:
+        raise PcplabError(f"unknown backend {name!r}; choose one of {', '.join(sorted(_REGISTRY))}")
+    return factory()
