@@ -1,7 +1,8 @@
 """The `pcplab` command.
 
-Each command group lives in its own module and is imported lazily, so `pcplab --help` stays fast and
-a broken optional part never takes the whole command down.
+Each command group lives in its own module and is imported when that command runs, so a command
+loads only its own part of pcplab (`pcplab designs` does not import the simulator).  Every module
+in ``_COMMANDS`` is part of the package: failing to import one is a bug and fails loudly.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ _COMMANDS: dict[str, str] = {
     "designs": "pcplab.cli.check:designs",
     "check": "pcplab.cli.check:check",
     "pft": "pcplab.cli.sim:pft",
-    "noise": "pcplab.cli.sim:noise",
-    "oom": "pcplab.cli.sim:oom",
+    "noise": "pcplab.cli.sim_noise:noise",
+    "oom": "pcplab.cli.sim_noise:oom",
     "compare": "pcplab.cli.report:compare",
     "runs": "pcplab.cli.report:runs",
     "export": "pcplab.cli.report:export",
@@ -38,7 +39,7 @@ _COMMANDS: dict[str, str] = {
 
 class _LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(name for name in _COMMANDS if self._load(name) is not None)
+        return sorted(_COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return self._load(cmd_name)
@@ -49,13 +50,8 @@ class _LazyGroup(click.Group):
         if target is None:
             return None
         module_name, attr = target.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                return None  # that part is not built yet
-            raise
-        return getattr(module, attr, None)
+        command: click.Command = getattr(importlib.import_module(module_name), attr)
+        return command
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -148,9 +144,10 @@ def main(argv: list[str] | None = None) -> None:
     except SystemExit:
         raise
     except BaseException as exc:  # noqa: BLE001 - the boundary: nothing may escape as a traceback
-        msg = expected_failure(exc)
-        if msg is not None:
-            _fail(msg, EXIT_USAGE)
+        expected = expected_failure(exc)
+        if expected is not None:
+            _fail(expected, EXIT_USAGE)
+
         path = save_traceback(exc, argv)
         _fail(
             f"internal error (a pcplab bug): {type(exc).__name__}: {one_line(str(exc), 200)}; "

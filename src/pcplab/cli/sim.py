@@ -1,6 +1,6 @@
 """`pcplab pft`: simulate mmtests' pft on a machine profile with a drain design.
 
-(`noise` and `oom` live in :mod:`pcplab.cli.sim_noise`, imported at the bottom when present.)
+(`noise` and `oom` live in :mod:`pcplab.cli.sim_noise`.)
 """
 
 from __future__ import annotations
@@ -152,8 +152,3 @@ def pft(
         click.echo(f"isolated CPUs {','.join(map(str, iso))} ({res['isolated_task']}):")
         click.echo(format_isolated_latency(res))
 
-
-try:  # helper H7's commands (`noise`, `oom`), if present
-    from pcplab.cli.sim_noise import noise, oom  # noqa: F401,E402
-except ImportError:
-    pass

@@ -1,7 +1,4 @@
-"""`pcplab noise` and `pcplab oom`: drains seen from isolated CPUs, and the seed's OOM reproducer.
-
-(`pcplab.cli.sim` re-exports both commands.)
-"""
+"""`pcplab noise` and `pcplab oom`: drains seen from isolated CPUs, and the seed's OOM reproducer."""
 
 from __future__ import annotations
 

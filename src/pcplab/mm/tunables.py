@@ -10,12 +10,12 @@ zone of a real 6.18 ``/proc/zoneinfo`` (see ``tests/mm/test_tunables.py``).
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from pcplab.errors import PcplabError
+from pcplab.mm.version import parse_kernel
 
 MIGRATE_PCPTYPES = 3  # mirrors pcplab.mm.constants; kept local so this module has no siblings
 MIN_PERCPU_PAGELIST_HIGH_FRACTION = 8  # smallest non-zero sysctl value; 6.7+ uses it for high_max
@@ -161,23 +161,11 @@ def zone_highsize(
     return max(total // split, batch * 4)
 
 
-_VERSION_RE = re.compile(r"^\s*(\d+)\.(\d+)")
-
-
 def _autotunes(version: _HasAutotune | str) -> bool:
     """True if ``version`` (a KernelVersion or a string like "6.7") uses 6.7+ auto-tuning."""
     if not isinstance(version, str):
         return bool(version.autotune)
-    try:  # prefer the project's parser so names are validated in one place
-        from pcplab.mm.version import parse_kernel
-    except ImportError:
-        parse_kernel = None
-    if parse_kernel is not None:
-        return bool(parse_kernel(version).autotune)
-    m = _VERSION_RE.match(version)
-    if m is None:
-        raise PcplabError(f"unknown kernel version {version!r}; use e.g. 5.17, 6.0 or 6.7")
-    return (int(m.group(1)), int(m.group(2))) >= (6, 7)
+    return bool(parse_kernel(version).autotune)  # one parser validates names for all callers
 
 
 def pcp_sizing(

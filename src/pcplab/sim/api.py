@@ -1,4 +1,5 @@
-"""Entry points other parts call: :func:`run_pft` (helper H3's ``compare`` uses it)."""
+"""Entry points other parts call: :func:`run_pft`, and :func:`run_noise`/:func:`run_oom` from
+:mod:`pcplab.sim.api_noise` (``pcplab compare`` and the Python API use them)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 from pcplab.errors import PcplabError
+from pcplab.sim.api_noise import run_noise, run_oom
+
+__all__ = ["run_noise", "run_oom", "run_pft"]
 
 
 def run_pft(
@@ -106,36 +110,3 @@ def run_pft(
         res.update(isolated=iso, isolated_task=isolated_task,
                    **isolated_latency(s.isolated_log, iso))
     return res
-
-
-#: the drain workloads' entry points (helper H7's ``pcplab.sim.api_noise``), re-exported lazily so
-#: this module stays importable whatever state that one is in
-_DRAIN_API = "pcplab.sim.api_noise"
-
-
-def _drain_entry(name: str) -> Any:
-    import importlib
-
-    try:
-        mod = importlib.import_module(_DRAIN_API)
-    except ModuleNotFoundError as exc:
-        if exc.name != _DRAIN_API:
-            raise
-        mod = None
-    impl = getattr(mod, name, None)
-    if impl is None:
-        raise PcplabError(
-            f"the drain workloads are not part of this build (no {name} in {_DRAIN_API}); "
-            "use `pcplab pft` or update pcplab"
-        )
-    return impl
-
-
-def run_noise(*args: Any, **kwargs: Any) -> dict[str, Any]:
-    """OS noise of drains on isolated CPUs; see ``pcplab.sim.api_noise.run_noise``."""
-    return _drain_entry("run_noise")(*args, **kwargs)
-
-
-def run_oom(*args: Any, **kwargs: Any) -> dict[str, Any]:
-    """The seed's OOM reproducer; see ``pcplab.sim.api_noise.run_oom``."""
-    return _drain_entry("run_oom")(*args, **kwargs)

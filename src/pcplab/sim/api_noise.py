@@ -1,6 +1,6 @@
 """Entry points for the drain workloads: :func:`run_oom` and :func:`run_noise`.
 
-``pcplab.sim.api`` re-exports them (helper H3's ``compare`` calls ``run_noise``).
+``pcplab.sim.api`` re-exports them.
 """
 
 from __future__ import annotations
