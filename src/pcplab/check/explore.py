@@ -34,6 +34,7 @@ import random
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import Any
 
 from pcplab.check.world import Violation, World
 from pcplab.kernel.checks import forget_lock_memory
@@ -55,7 +56,7 @@ class SearchResult:
     truncated: int = 0  # executions cut at max_steps
     cached_hits: int = 0
     mode: str = "exhaustive"
-    extra: dict[str, object] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # per-strategy extras, differing types
 
 
 class _Frame:
@@ -127,7 +128,8 @@ def explore_dfs(
         sleep = fr.sleep
         done = fr.done
         last_enabled = last is not None and last in cands
-        if last_enabled and cands[0] != last:
+        if last_enabled and last is not None and cands[0] != last:
+
             cands = [last] + [c for c in cands if c != last]
         for c in cands:
             if c in sleep or c in done:
@@ -240,7 +242,7 @@ def explore_dfs(
             continue  # a violation ends the branch (wanted: the loop stops)
         violation = descend(world, _child_sleep(fr, fr.choice) if por else frozenset())
     schedule = [f.choice for f in stack] if violation is not None else []
-    extra: dict[str, object] = {"other": others} if others else {}
+    extra: dict[str, Any] = {"other": others} if others else {}
     if violation is None and soft:
         violation, schedule = soft[0]
         extra["predicted"] = True

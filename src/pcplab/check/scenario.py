@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from pcplab.check.world import Violation, World
 from pcplab.designs import lifecycle
@@ -163,7 +163,7 @@ class Scenario:
         def fail(problem: str) -> PcplabError:
             return PcplabError(f"{what}: {problem}")
 
-        def is_int(x: Any) -> bool:
+        def is_int(x: Any) -> TypeGuard[int]:
             return isinstance(x, int) and not isinstance(x, bool)
 
         if not isinstance(self.name, str) or not self.name.strip() or len(self.name) > 80:
@@ -452,6 +452,7 @@ class ScenarioWorld(World):
         for a in prog:
             k = a.kind
             if k == "alloc":
+                assert a.zone is not None  # validate(): alloc always names a zone
                 self._start(ctx, a)
                 pfn = yield from d.alloc_pages(ctx, zones[a.zone], a.order, a.mt)
                 self._end(ctx)
@@ -474,12 +475,14 @@ class ScenarioWorld(World):
                 yield ops.Checkpoint("drain postcondition", func="drain_all_pages")
                 self._post(ctx, a, quiet, zone, a.force, res)
             elif k == "pcp_disable":
+                assert a.zone is not None  # validate(): pcp_disable always names a zone
                 quiet = self._start(ctx, a)
                 yield from d.zone_pcp_disable(ctx, zones[a.zone])
                 self._end(ctx)
                 yield ops.Checkpoint("drain postcondition", func="zone_pcp_disable")
                 self._post(ctx, a, quiet, zones[a.zone], True, True)
             elif k == "pcp_enable":
+                assert a.zone is not None  # validate(): pcp_enable always names a zone
                 self._start(ctx, a)
                 yield from d.zone_pcp_enable(ctx, zones[a.zone])
                 self._end(ctx)
@@ -535,7 +538,9 @@ class ScenarioWorld(World):
         if not still_quiet or self.pending is not None:
             return
         cpu = a.cpu
+        assert cpu is not None  # validate(): drain_dead always names a CPU
         for z in self.machine.zones:
+
             pcp = z.per_cpu_pageset[cpu]
             for lists in (pcp.lp, pcp.drain):
                 if lists is not None and (lists.count or any(lists.lists)):

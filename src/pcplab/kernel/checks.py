@@ -50,7 +50,6 @@ from pcplab.kernel.ownership import _cache as _rules
 from pcplab.kernel.ownership import holds, protection_text, rule_for
 from pcplab.mm.owners import IRQ_CONTEXT_LOCKS
 
-_MISSING = object()
 _clocks: dict[int, list[list[int]]] = {}
 
 
@@ -227,8 +226,9 @@ class Checks:
         word: bool,
         func: str,
     ) -> None:
-        rule = _rules.get((type(obj), field), _MISSING)
-        if rule is _MISSING:
+        try:  # the cache first: a miss happens once per (type, field)
+            rule = _rules[(type(obj), field)]
+        except KeyError:
             rule = rule_for(obj, field)
         if rule is not None:
             need = rule.write if write else rule.read

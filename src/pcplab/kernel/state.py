@@ -987,10 +987,13 @@ class Kernel:
             task.wait = op
             task.spinning = True
             return BLOCKED
-        if not task.irq_task.done:
+        irq = task.irq_task
+        assert irq is not None  # set when the IPI was sent, above
+        if not irq.done:
             return BLOCKED
         if self.checks is not None:
-            self.checks.join_cpu(task.cpu, task.irq_task.cpu)
+            self.checks.join_cpu(task.cpu, irq.cpu)
+
         task.wait = None
         task.spinning = False
         task.irq_task = None

@@ -117,8 +117,8 @@ def host_profile(
     settings = host_settings(proc_root, sys_root)
     topo = zi.topology(
         thp=settings["thp"] if isinstance(settings["thp"], bool) else True,
-        watermark_scale_factor=int(settings["watermark_scale_factor"] or 10),  # type: ignore[arg-type]
-        percpu_pagelist_high_fraction=int(settings["percpu_pagelist_high_fraction"] or 0),  # type: ignore[arg-type]
+        watermark_scale_factor=int(settings["watermark_scale_factor"] or 10),  # type: ignore[call-overload]  # int | None from _read_int
+        percpu_pagelist_high_fraction=int(settings["percpu_pagelist_high_fraction"] or 0),  # type: ignore[call-overload]  # int | None
         name="host",
     )
     topo.extra["host"] = settings

@@ -296,7 +296,7 @@ class _Parser:
         missing = [k for k in REQUIRED_ZONE_KEYS if k not in cur]
         if missing:
             raise self.fail(
-                int(cur["line"]),  # type: ignore[arg-type]
+                int(cur["line"]),  # type: ignore[call-overload]  # "line" is set to an int on the zone header
                 f"zone '{label}' lacks {', '.join(missing)} (file truncated?)",
             )
         sets = []
@@ -317,7 +317,7 @@ class _Parser:
                 )
             sets.append(ReportedPageset(**{k: v for k, v in ps.items() if k != "_line"}))
         if len({p.cpu for p in sets}) != len(sets):
-            raise self.fail(int(cur["line"]), f"zone '{label}' lists a CPU twice")  # type: ignore[arg-type]
+            raise self.fail(int(cur["line"]), f"zone '{label}' lists a CPU twice")  # type: ignore[call-overload]  # an int
         self._consistent(cur, label)
         cur_fields = {k: v for k, v in cur.items() if k != "cma"}
         self.zones.append(ReportedZone(**cur_fields, pagesets=tuple(sets)))  # type: ignore[arg-type]

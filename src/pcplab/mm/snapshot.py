@@ -30,9 +30,7 @@ _ZONE_PLAIN = tuple(s for s in Zone.__slots__ if s not in ZONE_CONTAINERS)
 _PCP_PLAIN = tuple(s for s in PerCpuPages.__slots__ if s not in PCP_CONTAINERS)
 
 
-def _clone_lists(lists: PcpLists | None, memo: dict[int, PcpLists]) -> PcpLists | None:
-    if lists is None:
-        return None
+def _clone_lists(lists: PcpLists, memo: dict[int, PcpLists]) -> PcpLists:
     got = memo.get(id(lists))
     if got is None:
         got = PcpLists.__new__(PcpLists)
@@ -60,7 +58,8 @@ def _clone_pcp(pcp: PerCpuPages, memo: dict[int, PcpLists]) -> PerCpuPages:
     new.nr_lists = pcp.nr_lists
     new.autotune = pcp.autotune
     new.lp = _clone_lists(pcp.lp, memo)
-    new.drain = _clone_lists(pcp.drain, memo)
+    new.drain = None if pcp.drain is None else _clone_lists(pcp.drain, memo)
+
     return new
 
 

@@ -70,7 +70,7 @@ def parse_log(lines: Iterable[str]) -> list[PftLine]:
 
 def lines_from_client(gbyte: int, entry: Mapping[str, object]) -> list[PftLine]:
     """The log lines of one client count of a pft result (one per iteration)."""
-    n = int(entry["clients"])  # type: ignore[arg-type]
+    n = int(entry["clients"])  # type: ignore[call-overload]  # a result entry: clients is an int
     cols: list[Sequence[float]] = [entry[m] for m in METRICS]  # type: ignore[misc]
     count = len(cols[0])
     if any(len(c) != count for c in cols):
