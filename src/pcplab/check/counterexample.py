@@ -159,7 +159,7 @@ def context_text(cpu: int, ctx: tuple[Any, ...]) -> str:
 
 def starting_state(world: World) -> list[str]:
     """The state the search starts from: the scenario's prefill and what it left on the lists."""
-    out = []
+    out: list[str] = []
     sc = getattr(world, "scenario", None)
     if sc is not None:
         if sc.prefill:

@@ -129,7 +129,6 @@ def explore_dfs(
         done = fr.done
         last_enabled = last is not None and last in cands
         if last_enabled and last is not None and cands[0] != last:
-
             cands = [last] + [c for c in cands if c != last]
         for c in cands:
             if c in sleep or c in done:

@@ -255,7 +255,7 @@ class Scenario:
                 if a.kind == "pcp_enable":
                     if a.zone not in disabled:
                         raise fail(f"{where}: pcp_enable({a.zone}) without an earlier pcp_disable")
-                    disabled.discard(a.zone)  # type: ignore[arg-type]
+                    disabled.discard(a.zone)
             if disabled:
                 raise fail(f"cpu{cpu}: pcp_disable of zone(s) {sorted(disabled)} never re-enabled")
         if not isinstance(self.prefill, tuple | list):
@@ -540,7 +540,6 @@ class ScenarioWorld(World):
         cpu = a.cpu
         assert cpu is not None  # validate(): drain_dead always names a CPU
         for z in self.machine.zones:
-
             pcp = z.per_cpu_pageset[cpu]
             for lists in (pcp.lp, pcp.drain):
                 if lists is not None and (lists.count or any(lists.lists)):

@@ -58,7 +58,8 @@ def footprint(kernel: Kernel, t: Task) -> frozenset[Hashable] | None:
         toks.update(t.windows)
     if t.work is not None:
         toks.add(("work", id(t.work)))
-    op = t.op
+    # Any: dispatched on its exact type (``tp is ...``), which mypy cannot narrow through
+    op: Any = t.op
     if op is None:
         return frozenset(toks)
     tp = type(op)
@@ -147,7 +148,7 @@ class World:
         if hit is not None and hit[0] == t.steps and hit[1] == t.cpu:
             return hit[2]
         fp = footprint(self.kernel, t)
-        op = t.op
+        op: Any = t.op  # Any: dispatched on its exact type, as in footprint()
         tp = type(op)
         if not ((tp is ops.Load or tp is ops.Store) and op.owner is None):
             self._fp_cache[index] = (t.steps, t.cpu, fp)

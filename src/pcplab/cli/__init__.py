@@ -31,6 +31,7 @@ _COMMANDS: dict[str, str] = {
     "noise": "pcplab.cli.sim_noise:noise",
     "oom": "pcplab.cli.sim_noise:oom",
     "compare": "pcplab.cli.report:compare",
+    "sweep": "pcplab.cli.sweep:sweep",
     "runs": "pcplab.cli.report:runs",
     "export": "pcplab.cli.report:export",
     "import": "pcplab.cli.report:import_",
@@ -147,7 +148,6 @@ def main(argv: list[str] | None = None) -> None:
         expected = expected_failure(exc)
         if expected is not None:
             _fail(expected, EXIT_USAGE)
-
         path = save_traceback(exc, argv)
         _fail(
             f"internal error (a pcplab bug): {type(exc).__name__}: {one_line(str(exc), 200)}; "

@@ -42,7 +42,7 @@ def machines() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_(as_json: bool) -> None:
     """List the built-in machine profiles (and `host`)."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     broken = []
     for name in profile_names():
         if name == HOST:

@@ -452,6 +452,7 @@ def export(run_ids: tuple[int, ...], mmtests_dir: str | None, fmt: str | None,
     if fmt is not None:
         _emit(_export_text(selected, fmt), output)
         return
+    assert mmtests_dir is not None  # exactly one of --mmtests / --format, checked above
     from pcplab.report.mmtests_dir import TreeRun, export_tree
     from pcplab.report.naming import run_name, unique_names
 

@@ -993,7 +993,6 @@ class Kernel:
             return BLOCKED
         if self.checks is not None:
             self.checks.join_cpu(task.cpu, irq.cpu)
-
         task.wait = None
         task.spinning = False
         task.irq_task = None

@@ -180,7 +180,7 @@ class Profile:
         }
         if self.imported is not None:
             base = self.imported
-            fields = {
+            fields: dict[str, Any] = {
                 "nodes": base.nodes,
                 "page_size": base.page_size,
                 "pageblock_order": base.pageblock_order,

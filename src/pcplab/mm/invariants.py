@@ -101,7 +101,7 @@ def _isolation_lists(zone: Zone) -> list[str]:
 
     (The kernel's isolation accounting depends on it: ISOLATE pages must never be allocatable.)
     """
-    errs = []
+    errs: list[str] = []
     pbo = zone.pageblock_order
     pmt = zone.pageblock_mt
     base = zone.pageblock_base

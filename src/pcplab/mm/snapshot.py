@@ -59,7 +59,6 @@ def _clone_pcp(pcp: PerCpuPages, memo: dict[int, PcpLists]) -> PerCpuPages:
     new.autotune = pcp.autotune
     new.lp = _clone_lists(pcp.lp, memo)
     new.drain = None if pcp.drain is None else _clone_lists(pcp.drain, memo)
-
     return new
 
 

@@ -373,7 +373,7 @@ def build_report(p: CompareParams, outcome: Outcome) -> Report:
         "seed": p.seed, "significance rule": p.rule, "backend": p.backend,
         "runs": ", ".join(f"{d}/{w}={r.id}" for (d, w), r in sorted(outcome.runs.items())),
     }
-    data = {
+    data: dict[str, Any] = {
         "pcplab_version": __version__,
         "parameters": asdict(p),
         "runs": {f"{d}/{w}": r.id for (d, w), r in sorted(outcome.runs.items())},

@@ -53,7 +53,6 @@ def latency_by_design(runs: Sequence[tuple[str, dict[str, Any]]]) -> str:
         for key, what in ((ALLOC_KEY, "alloc"), (FREE_KEY, "free")):
             per: list[dict[str, Any]] = []
             for _, res in runs:
-
                 per.append(next((r for r in res.get(key) or [] if r["cpu"] == cpu), {}))
             for stat in ("p50", "p99", "max"):
                 row = f"{f'cpu{cpu} {what} {stat}':<16}"

@@ -217,8 +217,8 @@ def read_run(top: Path, warn: Warn | None = None) -> TreeRun | None:
         lines = by_clients[n]
         gbyte = lines[0].gbyte
         entry: dict[str, Any] = {"clients": n, "pages": None}
-        for m in ("user", "system", "elapsed", "faults_per_cpu", "faults_per_sec"):
-            entry[m] = [getattr(p, m) for p in lines]
+        for metric in ("user", "system", "elapsed", "faults_per_cpu", "faults_per_sec"):
+            entry[metric] = [getattr(p, metric) for p in lines]
         clients.append(entry)
     return TreeRun(top.name, {"gbyte": gbyte, "clients": clients}, _start_time(top))
 
@@ -293,10 +293,10 @@ def store_tree(store: Any, runs: Sequence[TreeRun], machine: str) -> list[tuple[
     added: list[str] = []
     out = []
     try:
-        for name, design, params, result, kernel, key in planned:
+        for name, design, params, result, run_kernel, key in planned:
             existed = store.find(key) is not None
             run_id = store.save(machine=machine, design=design, workload="pft", params=params,
-                                seed=None, result=result, kernel=kernel, source="mmtests",
+                                seed=None, result=result, kernel=run_kernel, source="mmtests",
                                 key=key)
             if not existed:
                 added.append(key)

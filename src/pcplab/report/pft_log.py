@@ -76,7 +76,7 @@ def lines_from_client(gbyte: int, entry: Mapping[str, object]) -> list[PftLine]:
     if any(len(c) != count for c in cols):
         raise PcplabError(f"pft result for {n} clients has sample lists of different lengths")
     return [
-        PftLine(gbyte, n, 1, *(float(c[i]) for c in cols))  # type: ignore[arg-type]
+        PftLine(gbyte, n, 1, *(float(c[i]) for c in cols))
         for i in range(count)
     ]
 

@@ -19,7 +19,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from matplotlib import rc_context
 from matplotlib.axes import Axes
@@ -28,7 +28,11 @@ from matplotlib.figure import Figure
 from pcplab.stats.diff import mean_diff
 from pcplab.stats.summary import amean, stddev
 
-_RC = {"svg.hashsalt": "pcplab", "svg.fonttype": "path", "figure.dpi": 100, "font.size": 9}
+if TYPE_CHECKING:  # matplotlib.typing is 3.8+ and only needed for the annotation
+    from matplotlib.typing import RcKeyType
+
+_RC: dict[RcKeyType, Any] = {"svg.hashsalt": "pcplab", "svg.fonttype": "path", "figure.dpi": 100,
+                             "font.size": 9}
 _SVG_META = {"Date": None, "Creator": None}
 _PNG_META = {"Software": None}
 FORMATS = ("png", "svg")

@@ -71,7 +71,6 @@ def _cpu(m: re.Match[str], hw_only: bool) -> dict[str, Any]:
             "% CPU Aval": aval, "Max Noise": float(max_noise), "Max Single": float(max_single),
             "HW": hw, "NMI": nmi, "IRQ": irq, "Softirq": softirq, "Thread": thread, "IPI": None}
     interference: dict[str, int | None] = {"hw": hw, "nmi": nmi}
-
     if irq is not None:
         interference.update(irq=irq, softirq=softirq, thread=thread)
     return {"cpu": cpu, "isolated": True, "noise_ns": noise * 1000,

@@ -507,7 +507,6 @@ class CostModel:
         per-call work and the zone's lines (:data:`BUDDY_ZONE_LINES`)."""
         cycles: float = _PER_CALL_CYCLES.get(kind, 0)
         if kind in _ZONE_LINE_KINDS:
-
             cycles += BUDDY_ZONE_LINES * self.line_cycles()
         return cycles / self.clock_ghz
 

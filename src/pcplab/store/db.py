@@ -305,6 +305,7 @@ class Store:
                 self.cur.execute("ROLLBACK")
 
     def _transaction(self) -> Store._Tx:
+        assert self._con is not None
         return Store._Tx(self._con)
 
     def close(self) -> None:

@@ -243,10 +243,12 @@ def _sched_levels(costs: CostModel, distance: list[list[int]], reclaim: int) -> 
         ("MC", False, True, lambda c: places[c].llc),
         ("NODE", False, True, lambda c: places[c].node),
     ]
+    def within(d: int) -> Callable[[int], frozenset[int]]:
+        """The nodes within distance ``d`` of CPU c's node (a NUMA level's span)."""
+        return lambda c: frozenset(m for m in nodes if distance[places[c].node][m] <= d)
+
     for d in sorted({distance[a][b] for a in nodes for b in nodes if a != b}):
-        spec.append((f"NUMA{d}", True, d <= reclaim,
-                     lambda c, d=d: frozenset(m for m in nodes
-                                              if distance[places[c].node][m] <= d)))
+        spec.append((f"NUMA{d}", True, d <= reclaim, within(d)))
     child_key: Callable[[int], Any] = lambda c: c  # noqa: E731 - a single CPU
     levels: list[_Level] = []
     for name, numa, fork, key in spec:
