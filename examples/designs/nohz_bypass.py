@@ -35,7 +35,7 @@ from pcplab.check.scenario import (
 )
 from pcplab.designs import common, workqueue
 from pcplab.designs.workqueue import State, drain_local_pages_wq, drain_pages_zone  # noqa: F401
-from pcplab.kernel.ops import FlushWork, MutexUnlock, QueueWorkOn
+from pcplab.kernel.ops import MutexUnlock
 from pcplab.mm.state import Zone
 
 NAME = "nohz-bypass"
@@ -72,13 +72,7 @@ def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
         return False
     mask = yield from common.cpus_with_pcps(ctx, zone, force_all_cpus, func)
     mask = [cpu for cpu in mask if cpu not in ctx.kernel.nohz_full]
-    for cpu in mask:
-        work = st.pcpu_drain[cpu]
-        work.fn = drain_local_pages_wq
-        work.args = (zone,)
-        yield QueueWorkOn(cpu, work, func=func)
-    for cpu in mask:
-        yield FlushWork(st.pcpu_drain[cpu], func=func)
+    yield from workqueue.queue_and_flush_drains(ctx, zone, mask, func)
     yield MutexUnlock(st.pcpu_drain_mutex, func=func)
     return True
 

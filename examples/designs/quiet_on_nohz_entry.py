@@ -41,7 +41,7 @@ from pcplab.designs.workqueue import (  # noqa: F401 - the unchanged v5.17 parts
     free_unref_page,
     rmqueue_pcplist,
 )
-from pcplab.kernel.ops import FlushWork, Load, MutexUnlock, QueueWorkOn
+from pcplab.kernel.ops import Load, MutexUnlock
 from pcplab.mm.state import Zone
 
 NAME = "quiet-on-nohz-entry"
@@ -86,13 +86,7 @@ def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
     if not (yield from common.drain_mutex_enter(ctx, zone, func)):
         return False
     mask = yield from cpus_with_pcps(ctx, zone, force_all_cpus, func)
-    for cpu in mask:
-        work = st.pcpu_drain[cpu]
-        work.fn = drain_local_pages_wq
-        work.args = (zone,)
-        yield QueueWorkOn(cpu, work, func=func)
-    for cpu in mask:
-        yield FlushWork(st.pcpu_drain[cpu], func=func)
+    yield from workqueue.queue_and_flush_drains(ctx, zone, mask, func)
     yield MutexUnlock(st.pcpu_drain_mutex, func=func)
     return True
 

@@ -25,7 +25,7 @@ from pcplab.designs.base import (
     size_record,
     v517_fields,
 )
-from pcplab.designs.standard import drain_pages
+from pcplab.designs.standard import drain_cpus
 from pcplab.designs.state import PcpLockState
 from pcplab.kernel.ops import (
     Load,
@@ -145,11 +145,7 @@ def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
     cpus_with_pcps = yield from common.cpus_with_pcps(ctx, zone, force_all_cpus, func)
 
     # all on this CPU, one CPU after another
-    for cpu in cpus_with_pcps:
-        if zone is not None:
-            yield from drain_pages_zone(ctx, cpu, zone)
-        else:
-            yield from drain_pages(ctx, cpu)
+    yield from drain_cpus(ctx, zone, cpus_with_pcps)
 
     yield MutexUnlock(st.pcpu_drain_mutex, func=func)
     return True

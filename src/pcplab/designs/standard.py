@@ -67,6 +67,18 @@ def drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool = False) -
     return (yield from impl(ctx).__drain_all_pages(ctx, zone, force_all_cpus))
 
 
+def drain_cpus(ctx: Any, zone: Zone | None, cpus: list[int]) -> Gen:
+    """The remote-drain loop of ``__drain_all_pages`` (6.0, and attempts [1]/[2]): every CPU
+    of the mask drained from this CPU, one after another, with the design's ``drain_pages_zone``
+    (``zone``) or ``drain_pages`` (all zones)."""
+    d = impl(ctx)
+    for cpu in cpus:
+        if zone is not None:
+            yield from d.drain_pages_zone(ctx, cpu, zone)
+        else:
+            yield from d.drain_pages(ctx, cpu)
+
+
 def drain_dead_cpu(ctx: Any, cpu: int) -> Gen:
     """``page_alloc_cpu_dead``: once ``cpu`` is dead, drain its lists from this CPU (legal for
     every design: nobody else touches a dead CPU's lists).
@@ -112,6 +124,7 @@ __all__ = [
     "REQUIRED",
     "WRAPPERS",
     "drain_all_pages",
+    "drain_cpus",
     "drain_dead_cpu",
     "drain_local_pages",
     "drain_pages",

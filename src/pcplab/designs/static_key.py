@@ -24,11 +24,11 @@ from typing import Any
 from pcplab.designs import common
 from pcplab.designs.base import size_record
 from pcplab.designs.base import v517_fields as _v517_fields
-from pcplab.designs.standard import drain_local_pages, drain_pages
+from pcplab.designs.standard import drain_cpus
 from pcplab.designs.state import DesignState
+from pcplab.designs.workqueue import queue_and_flush_drains
 from pcplab.kernel.locks import Spinlock
 from pcplab.kernel.ops import (
-    FlushWork,
     LocalLock,
     LocalUnlock,
     MigrateDisable,
@@ -36,7 +36,6 @@ from pcplab.kernel.ops import (
     MutexUnlock,
     PcpEnter,
     PcpExit,
-    QueueWorkOn,
     SpinLock,
     SpinUnlock,
     WorkItem,
@@ -146,12 +145,6 @@ def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> Gen:
     yield from pagesets_unlock_cpu_irqrestore(ctx, cpu, "drain_pages_zone")
 
 
-def drain_local_pages_wq(ctx: Any, zone: Zone | None) -> Gen:
-    yield MigrateDisable()
-    yield from drain_local_pages(ctx, zone)
-    yield MigrateEnable()
-
-
 def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
     st = ctx.state
     func = "__drain_all_pages"
@@ -161,19 +154,9 @@ def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
     cpus_with_pcps = yield from common.cpus_with_pcps(ctx, zone, force_all_cpus, func)
 
     if st.remote_pcpu_cache_access:
-        for cpu in cpus_with_pcps:
-            if zone is not None:
-                yield from drain_pages_zone(ctx, cpu, zone)
-            else:
-                yield from drain_pages(ctx, cpu)
+        yield from drain_cpus(ctx, zone, cpus_with_pcps)
     else:
-        for cpu in cpus_with_pcps:
-            drain = st.pcpu_drain[cpu]
-            drain.fn = drain_local_pages_wq
-            drain.args = (zone,)
-            yield QueueWorkOn(cpu, drain, func=func)
-        for cpu in cpus_with_pcps:
-            yield FlushWork(st.pcpu_drain[cpu], func=func)
+        yield from queue_and_flush_drains(ctx, zone, cpus_with_pcps, func)
 
     yield MutexUnlock(st.pcpu_drain_mutex, func=func)
     return True

@@ -122,16 +122,24 @@ def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
 
     cpus_with_pcps = yield from common.cpus_with_pcps(ctx, zone, force_all_cpus, func)
 
-    for cpu in cpus_with_pcps:
+    yield from queue_and_flush_drains(ctx, zone, cpus_with_pcps, func)
+
+    yield MutexUnlock(st.pcpu_drain_mutex, func=func)
+    return True
+
+
+def queue_and_flush_drains(ctx: Any, zone: Zone | None, cpus: list[int], func: str) -> Gen:
+    """v5.17's work loop of ``__drain_all_pages``: queue ``drain_local_pages_wq`` on every CPU of
+    the mask, then ``flush_work`` each.  Designs that keep the workqueue drain for some CPUs
+    reuse it (``static-key`` without nohz_full CPUs, the examples)."""
+    st = ctx.state
+    for cpu in cpus:
         drain = st.pcpu_drain[cpu]
         drain.fn = drain_local_pages_wq  # INIT_WORK(&drain->work, drain_local_pages_wq)
         drain.args = (zone,)  # drain->zone = zone
         yield QueueWorkOn(cpu, drain, func=func)
-    for cpu in cpus_with_pcps:
+    for cpu in cpus:
         yield FlushWork(st.pcpu_drain[cpu], func=func)
-
-    yield MutexUnlock(st.pcpu_drain_mutex, func=func)
-    return True
 
 
 def size_statement(machine: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from pcplab.designs import common
 from pcplab.designs.mutants import mutant_design, mutate
-from pcplab.designs.spinlock import drain_pages, drain_pages_zone
+from pcplab.designs.standard import drain_cpus
 from pcplab.kernel.ops import MutexLock, MutexUnlock, SpinLock, SpinUnlock
 from pcplab.mm.state import Zone
 
@@ -27,11 +27,7 @@ def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> comm
     if not (yield from common.drain_mutex_enter(ctx, zone, func)):
         return False
     cpus_with_pcps = yield from common.cpus_with_pcps(ctx, zone, force_all_cpus, func)
-    for cpu in cpus_with_pcps:
-        if zone is not None:
-            yield from drain_pages_zone(ctx, cpu, zone)
-        else:
-            yield from drain_pages(ctx, cpu)
+    yield from drain_cpus(ctx, zone, cpus_with_pcps)
     yield MutexUnlock(st.pcpu_drain_mutex, func=func)
     z = zone if zone is not None else ctx.machine.populated_zones()[0]
     lock = common.pcp_lock(ctx, z, ctx.cpu)
