@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pcplab.mm import MIGRATE_MOVABLE, Watermarks, Zone, parse_kernel
+from pcplab.mm.buddy import free_all_managed
 from pcplab.mm.ops import hand_out, rmqueue_buddy
 
 
@@ -22,7 +23,7 @@ def make_zone(
     populate: bool = True,
 ) -> Zone:
     kv = parse_kernel(version).configured(thp_order=pageblock_order)
-    return Zone(
+    zone = Zone(
         0,
         "Normal",
         start_pfn,
@@ -38,8 +39,10 @@ def make_zone(
         high_max=high_max,
         pageblock_order=pageblock_order,
         max_order=max_order,
-        populate=populate,
     )
+    if populate:
+        free_all_managed(zone)
+    return zone
 
 
 def take_pages(zone: Zone, n: int, order: int = 0, mt: int = MIGRATE_MOVABLE) -> list[int]:

@@ -19,6 +19,7 @@ from pcplab.mm import (
 )
 from pcplab.mm.buddy import (
     buddy_free,
+    free_all_managed,
     free_block_at,
     isolate_pageblock,
     pageblock_migratetype,
@@ -176,7 +177,7 @@ def _unmovable_zone_with_free(blocks):
     """One UNMOVABLE pageblock whose only free blocks are ``blocks`` [(pfn, order)]."""
     zone = make_zone("6.0", pages=512, populate=False)
     set_pageblock_migratetype(zone, 0, MIGRATE_UNMOVABLE)
-    zone.free_all_managed()
+    free_all_managed(zone)
     whole = rmqueue_smallest(zone, 9, MIGRATE_UNMOVABLE)
     assert whole == 0
     free = set()
@@ -221,7 +222,7 @@ def test_fallback_order_and_highatomic_isolate_never_taken():
     zone = make_zone("6.0", pages=2048, populate=False)
     for pb, mt in enumerate((MIGRATE_HIGHATOMIC, MIGRATE_ISOLATE, MIGRATE_RECLAIMABLE, 1)):
         set_pageblock_migratetype(zone, pb * 512, mt)
-    zone.free_all_managed()
+    free_all_managed(zone)
     # blocks: 0 HIGHATOMIC, 512 ISOLATE, 1024 RECLAIMABLE, 1536 MOVABLE (types differ: no merge)
     # UNMOVABLE falls back to RECLAIMABLE first (both fallbacks have order-9 blocks)
     assert rmqueue(zone, 0, MIGRATE_UNMOVABLE) == 1024
@@ -247,7 +248,7 @@ def test_fallback_order_and_highatomic_isolate_never_taken():
 def test_movable_uses_cma_only_when_its_own_lists_are_empty():
     zone = make_zone("6.0", pages=1024, populate=False)
     set_pageblock_migratetype(zone, 0, MIGRATE_CMA)
-    zone.free_all_managed()
+    free_all_managed(zone)
     assert rmqueue(zone, 9, MIGRATE_MOVABLE) == 512
     assert rmqueue(zone, 0, MIGRATE_MOVABLE) == 0  # CMA
     assert rmqueue(zone, 0, MIGRATE_UNMOVABLE) is None  # never CMA, nothing to steal

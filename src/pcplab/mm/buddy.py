@@ -354,3 +354,44 @@ def unisolate_pageblock(zone: Zone, pfn: int, mt: int = MIGRATE_MOVABLE) -> None
     _split_covering_block(zone, start)
     move_freepages_block(zone, start, mt)
     _refree_pageblock(zone, start, mt)
+
+
+def free_all_managed(zone: Zone) -> None:
+    """Boot (``memblock_free_all`` down to ``__free_pages_core``): every managed page of a new zone
+    free, in the largest aligned blocks, lowest pfn at the head.
+
+    The kernel frees boot memory to the list tail (``__free_pages_core`` with
+    ``FPI_TO_TAIL``, "mm/page_alloc: place pages to tail in __free_pages_core()", 5.10), in
+    ascending pfn order, so the lowest block is taken first; the model adds blocks in
+    descending pfn order at the head, which gives the same list order.
+    """
+    blocks: list[tuple[int, int]] = []
+    pfn, end, max_order = zone.managed_start, zone.managed_end, zone.max_order
+    while pfn < end:
+        order = min((pfn & -pfn).bit_length() - 1 if pfn else max_order, max_order)
+        while pfn + (1 << order) > end:
+            order -= 1
+        blocks.append((pfn, order))
+        pfn += 1 << order
+    area, info = zone.free_area, zone.buddy_info
+    pbo, base, pmt = zone.pageblock_order, zone.pageblock_base, zone.pageblock_mt
+    total = 0
+    mixed: list[tuple[int, int]] = []
+    for pfn, order in reversed(blocks):
+        mt = pmt[(pfn >> pbo) - base]
+        if order > pbo:
+            first = (pfn >> pbo) - base
+            types = pmt[first : first + (1 << (order - pbo))]
+            if types.count(mt) != len(types):
+                mixed.append((pfn, order))
+                continue
+        area[order][mt][pfn] = None
+        info[pfn] = (order << 3) | mt
+        total += 1 << order
+    zone.nr_free_pages += total
+    if mixed:
+        # pageblocks of different types under one block (set before boot, e.g. CMA):
+        # free pageblock by pageblock so the merge rules decide what joins
+        for pfn, order in mixed:
+            for p in range(pfn + (1 << order) - (1 << pbo), pfn - 1, -(1 << pbo)):
+                buddy_free(zone, p, pbo, pmt[(p >> pbo) - base])

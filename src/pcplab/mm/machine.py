@@ -9,7 +9,7 @@
 3. sizes every zone's pcp (``batch``, ``high`` or ``high_min``/``high_max``) with
    ``tunables.pcp_sizing`` for the version (``split`` = CPUs of the zone's node; memory-only
    nodes split over all CPUs);
-4. frees all managed pages into buddy in the largest aligned blocks (``Zone.free_all_managed``).
+4. frees all managed pages into buddy in the largest aligned blocks (``buddy.free_all_managed``).
 
 Tiny machines for tests and the checker: :func:`tiny_topology`, and ``batch``/``high`` overrides.
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from pcplab.errors import PcplabError
 from pcplab.mm import tunables
+from pcplab.mm.buddy import free_all_managed
 from pcplab.mm.constants import PCPF_FREE_HIGH_BATCH, ZONE_NAMES
 from pcplab.mm.state import Watermarks, Zone
 from pcplab.mm.topology import NodeSpec, Topology, ZoneSpec
@@ -155,8 +156,9 @@ class Machine:
                 high_max=hmax,
                 pageblock_order=topology.pageblock_order,
                 max_order=topology.max_order,
-                populate=populate,
             )
+            if populate:
+                free_all_managed(zone)
             if kv.autotune and isinstance(slice_bytes, int):
                 # setup_pcp_cacheinfo (6.7+): keep a batch for consecutive high-order frees when
                 # this CPU's slice of the data cache exceeds 3 batches.  ASSUMPTION: off unless

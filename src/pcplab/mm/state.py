@@ -7,7 +7,7 @@ Compact representation (kernel-pcp.md §3; DESIGN.md "compact arrays"):
   the dict is the list **head**: ``d[pfn] = None`` adds at the head, ``d.popitem()`` takes the
   head, ``del d[pfn]`` unlinks.  Simplification: the kernel sometimes adds at the tail
   (``FPI_TO_TAIL``, and ``__free_one_page`` when the next-higher buddy is free); the model always
-  adds at the head, except at boot (see ``Machine.build``).
+  adds at the head, except at boot (see ``pcplab.mm.buddy.free_all_managed``).
 * ``zone.buddy_info[pfn] = (order << 3) | mt`` for every free buddy block: the model's
   ``PageBuddy`` + ``buddy_order`` + "which list", needed to merge in O(1).
 * pcp lists are deques: **head = left end**, tail = right end (kernel-pcp.md §3.3).
@@ -186,7 +186,6 @@ class Zone:
         high_max: int | None = None,
         pageblock_order: int | None = None,
         max_order: int = 10,
-        populate: bool = True,
     ) -> None:
         self.node = node
         self.idx = ZONE_NAMES.index(zone_name) if zone_name in ZONE_NAMES else len(ZONE_NAMES)
@@ -231,49 +230,6 @@ class Zone:
             )
             for cpu in range(nr_cpus)
         ]
-        if populate:
-            self.free_all_managed()
-
-    def free_all_managed(self) -> None:
-        """Boot: every managed page free, in the largest aligned blocks, lowest pfn at the head.
-
-        The kernel frees boot memory to the list tail (``__free_pages_core`` with
-        ``FPI_TO_TAIL``, "mm/page_alloc: place pages to tail in __free_pages_core()", 5.10), in
-        ascending pfn order, so the lowest block is taken first; the model adds blocks in
-        descending pfn order at the head, which gives the same list order.
-        """
-        blocks: list[tuple[int, int]] = []
-        pfn, end, max_order = self.managed_start, self.managed_end, self.max_order
-        while pfn < end:
-            order = min((pfn & -pfn).bit_length() - 1 if pfn else max_order, max_order)
-            while pfn + (1 << order) > end:
-                order -= 1
-            blocks.append((pfn, order))
-            pfn += 1 << order
-        area, info = self.free_area, self.buddy_info
-        pbo, base, pmt = self.pageblock_order, self.pageblock_base, self.pageblock_mt
-        total = 0
-        mixed: list[tuple[int, int]] = []
-        for pfn, order in reversed(blocks):
-            mt = pmt[(pfn >> pbo) - base]
-            if order > pbo:
-                first = (pfn >> pbo) - base
-                types = pmt[first : first + (1 << (order - pbo))]
-                if types.count(mt) != len(types):
-                    mixed.append((pfn, order))
-                    continue
-            area[order][mt][pfn] = None
-            info[pfn] = (order << 3) | mt
-            total += 1 << order
-        self.nr_free_pages += total
-        if mixed:
-            # pageblocks of different types under one block (set before boot, e.g. CMA):
-            # free pageblock by pageblock so the merge rules decide what joins
-            from pcplab.mm.buddy import buddy_free
-
-            for pfn, order in mixed:
-                for p in range(pfn + (1 << order) - (1 << pbo), pfn - 1, -(1 << pbo)):
-                    buddy_free(self, p, pbo, pmt[(p >> pbo) - base])
 
     def pcp(self, cpu: int) -> PerCpuPages:
         return self.per_cpu_pageset[cpu]
