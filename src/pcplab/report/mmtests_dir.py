@@ -44,6 +44,7 @@ from typing import Any
 
 from pcplab.errors import PcplabError
 from pcplab.report.pft_log import PftLine, format_line, lines_from_client, parse_log
+from pcplab.safe_write import write_output
 
 _LOG_NAME = re.compile(r"^pft-(\d+)\.log(\.gz)?$")
 Warn = Callable[[str], None]
@@ -69,10 +70,9 @@ def _mapping_bytes(result: Mapping[str, Any], entry: Mapping[str, Any]) -> int:
 
 
 def _write(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a killed export leaves no half file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    """Atomically (a killed export leaves no half file), never over a symlink or directory
+    (:mod:`pcplab.safe_write`)."""
+    write_output(path, text, "mmtests log")
 
 
 def export_tree(root: str | os.PathLike[str], runs: Sequence[TreeRun]) -> list[Path]:

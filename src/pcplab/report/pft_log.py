@@ -59,7 +59,7 @@ def parse_line(text: str) -> PftLine | None:
     try:
         g, n, c = (int(float(f)) for f in fields[:3])
         u, s, e, fc, fs = (float(f) for f in fields[3:])
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise PcplabError(f"pft log line is not numeric: {text.strip()!r}") from exc
     return PftLine(g, n, c, u, s, e, fc, fs)
 
