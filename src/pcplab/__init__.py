@@ -11,9 +11,8 @@ import sys
 import types
 from typing import Any
 
-__version__ = "0.1.0"
-
-from pcplab.api import (  # noqa: E402
+from pcplab._version import __version__
+from pcplab.api import (
     CheckResult,
     CompareResult,
     NoiseResult,
@@ -22,7 +21,7 @@ from pcplab.api import (  # noqa: E402
     noise,
     pft,
 )
-from pcplab.api import check as _check  # noqa: E402
+from pcplab.api import check as _check
 
 
 class _CheckEntry:

@@ -19,7 +19,7 @@ from typing import NoReturn
 
 import click
 
-from pcplab import __version__
+from pcplab._version import __version__
 from pcplab.errors import EXIT_ABORTED, EXIT_BUG, EXIT_USAGE, expected_failure, one_line
 
 # command name -> "module:attribute" of a click command or group

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pcplab import __version__
+from pcplab._version import __version__
 from pcplab.errors import PcplabError
 from pcplab.report import html as html_page
 from pcplab.report import isolated_latency

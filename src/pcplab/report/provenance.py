@@ -15,7 +15,7 @@ from typing import Any
 import matplotlib
 import numpy
 
-from pcplab import __version__
+from pcplab._version import __version__
 
 
 def command_line(argv: list[str] | None = None) -> str:

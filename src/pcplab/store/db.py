@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pcplab import __version__
+from pcplab._version import __version__
 from pcplab.errors import PcplabError
 
 ENV_DB = "PCPLAB_DB"
