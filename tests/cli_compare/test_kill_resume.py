@@ -26,14 +26,15 @@ def _rows(db: Path) -> int:
         return 0  # schema not created yet
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
-def test_interrupt_then_resume(tmp_path: Path, sig: signal.Signals) -> None:
-    reference = pcplab(*ARGS, "--db", str(tmp_path / "ref.db"), cwd=tmp_path)
+def test_interrupt_then_resume(tmp_path: Path, sig: signal.Signals, jobs: str) -> None:
+    reference = pcplab(*ARGS, "--jobs", "1", "--db", str(tmp_path / "ref.db"), cwd=tmp_path)
     assert reference.returncode == 0, reference.stderr
 
     db = tmp_path / "r.db"
     # 0.25 s per unit (per client count for pft): 9 units take over 3 s
-    proc = popen(*ARGS, "--db", str(db), cwd=tmp_path, delay=0.25)
+    proc = popen(*ARGS, "--jobs", jobs, "--db", str(db), cwd=tmp_path, delay=0.25)
     deadline = time.monotonic() + 60
     while _rows(db) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -49,7 +50,7 @@ def test_interrupt_then_resume(tmp_path: Path, sig: signal.Signals) -> None:
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     con.close()
 
-    resumed = pcplab(*ARGS, "--db", str(db), cwd=tmp_path)
+    resumed = pcplab(*ARGS, "--jobs", jobs, "--db", str(db), cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert f"{9 - kept} run(s) new, {kept} reused" in resumed.stderr
     assert resumed.stdout == reference.stdout

@@ -157,17 +157,7 @@ def compare(machine: str, designs: str, clients: str, iterations: int, seed: int
 
     # everything is checked here, before the first (possibly minutes-long) run is started
     be = get_backend(backend)
-    profile = machine_profile(machine)
-    from pcplab.machines.registry import pinned_name
-
-    machine = pinned_name(machine)  # a profile file: stored runs keyed by its content too
-    from pcplab.workloads.pft import MAX_CLIENTS
-
-    iso = (() if isolated.strip() in ("", "default")
-           else tuple(isolated_cpus(isolated, profile)))  # fmt: skip
-    # pft's threads never run on the isolated CPUs
-    client_list = (None if clients.strip() in ("", "default") else tuple(parse_int_list(
-        clients, "--clients", 1, min(profile.nr_cpus - len(iso), MAX_CLIENTS), "client count")))
+    machine, iso, client_list = machine_inputs(machine, isolated, clients)
     # plots only when asked (--plots, or --out with text/json) or for the HTML page
     if fmt == "html":
         out_dir = out_dir or "pcplab-out"
@@ -226,6 +216,23 @@ def compare(machine: str, designs: str, clients: str, iterations: int, seed: int
             click.echo("files: " + " ".join(str(p) for p in written))
     if any(r.result.get("violation") for (_, w), r in outcome.runs.items() if w == "check"):
         sys.exit(1)
+
+
+def machine_inputs(machine: str, isolated: str, clients: str, option: str = "--machine"
+                   ) -> tuple[str, tuple[int, ...], tuple[int, ...] | None]:
+    """(stored machine name, isolated CPUs, pft client counts or None for mmtests' default),
+    checked against the machine (bad input is a PcplabError naming the option)."""
+    from pcplab.machines.registry import pinned_name
+    from pcplab.workloads.pft import MAX_CLIENTS
+
+    profile = machine_profile(machine, option)
+    name = pinned_name(machine)  # a profile file: stored runs keyed by its content too
+    iso = (() if isolated.strip() in ("", "default")
+           else tuple(isolated_cpus(isolated, profile)))  # fmt: skip
+    # pft's threads never run on the isolated CPUs
+    client_list = (None if clients.strip() in ("", "default") else tuple(parse_int_list(
+        clients, "--clients", 1, min(profile.nr_cpus - len(iso), MAX_CLIENTS), "client count")))
+    return name, iso, client_list
 
 
 def _run_with_progress(params: Any, store: Any, be: Any, fresh: bool, quiet: bool,
