@@ -20,6 +20,16 @@ owner, so a kworker that runs while the owner sleeps between its periods still c
 noise (it used the isolated CPU), but only time the owner wanted to run delays it:
 ``delay_ns`` is that part (owner runnable, something else running), as a separate figure.  The
 owner's own time spinning on a lock another CPU holds is reported as ``lock_spin_ns``.
+
+The measured window and what runs after it (decided in issue 12; ``pcplab.sim.api_noise.run_noise``
+implements it): noise is counted in ``[start_ns, end_ns)`` only.  At ``end_ns`` the background
+traffic, the isolated programs and the OOM load stop issuing work (each finishes the operation it
+is in), and the drain-storm drainer starts no new drain; a drain already issued runs to completion
+and its latency is still measured.  Before, the drainer kept issuing the drains it had fallen
+behind on and the traffic ran until the last of them returned (an rcu drain waits ~11 ms for its
+grace period: 400 drains/s asked for 50 ms simulated ~208 ms), and with a fast design the traffic
+stopped at the last drain, up to one drain period before the window's end.  Traffic now fills
+exactly the window; a design slower than the asked drain rate shows it as fewer drains.
 """
 
 from __future__ import annotations
