@@ -18,7 +18,7 @@ def test_pft_json_matches_api():
         pft, ["-m", "xeon-e5-2640v3", "-d", "rcu", "--clients", "1,3", "-n", "2", "--json"]
     )
     assert r.exit_code == 0, r.output
-    data = json.loads(r.output)
+    data = json.loads(r.stdout)
     assert data == json.loads(json.dumps(run_pft("xeon-e5-2640v3", "rcu", [1, 3], 2)))
 
 
@@ -26,8 +26,8 @@ def test_pft_table_lists_means_and_samples():
     r = CliRunner().invoke(pft, ["-m", "xeon-e5-2640v3", "-d", "workqueue", "--clients", "1-2",
                                  "-n", "2"])
     assert r.exit_code == 0, r.output
-    assert "clients" in r.output and "samples" in r.output
-    assert r.output.count("/") >= 8  # 2 counts x 2 samples x user/system/elapsed
+    assert "clients" in r.stdout and "samples" in r.stdout
+    assert r.stdout.count("/") >= 8  # 2 counts x 2 samples x user/system/elapsed
 
 
 def test_pft_bad_input_is_one_line_exit_2():

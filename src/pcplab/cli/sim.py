@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 
@@ -103,26 +102,23 @@ def pft(
     if mapping_mb is not None and mapping_mb << 20 < profile.page_size:
         raise PcplabError(f"--mapping-mb {mapping_mb} is below one page of {profile.name}")
     mapping = None if mapping_mb is None else mapping_mb << 20
-    show = None
-    if not as_json and sys.stderr.isatty():
+    from pcplab.cli.progress import Progress
 
-        def show(done: int, total: int) -> None:
-            click.echo(f"\r{done}/{total} runs", err=True, nl=done == total)
-
-    res = run_pft(
-        machine,
-        design,
-        clients=client_list,
-        iterations=iterations,
-        seed=seed,
-        progress=show,
-        exact=exact,
-        mapping_bytes=mapping,
-        placement=placement,
-        kernel_config=kernel_config,
-        isolated=iso,
-        isolated_task=isolated_task,
-    )
+    with Progress("pft", None, unit="runs") as prog:
+        res = run_pft(
+            machine,
+            design,
+            clients=client_list,
+            iterations=iterations,
+            seed=seed,
+            progress=prog.update,
+            exact=exact,
+            mapping_bytes=mapping,
+            placement=placement,
+            kernel_config=kernel_config,
+            isolated=iso,
+            isolated_task=isolated_task,
+        )
     if as_json:
         click.echo(json.dumps(res, indent=1))
         return

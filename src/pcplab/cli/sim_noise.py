@@ -130,19 +130,25 @@ def noise(
     check_design(design)
     cpus = parse_cpu_list(isolated, profile)
     check_memory_mib(memory_mib, profile, "--memory-mib")
-    res = run_noise(
-        machine,
-        design,
-        cpus,
-        load=load,
-        drain_rate=drain_rate,
-        duration_s=duration,
-        seed=seed,
-        isolated_task=isolated_task,
-        memory_mib=memory_mib,
-        rt_runtime_us=rt_runtime_us,
-        progress=_progress() if not as_json and sys.stderr.isatty() else None,
-    )
+    from pcplab.cli.progress import Progress
+
+    # simulated seconds done of the run's (the run is sliced only when watched)
+    with Progress("noise", duration, unit="s simulated") as prog:
+        res = run_noise(
+            machine,
+            design,
+            cpus,
+            load=load,
+            drain_rate=drain_rate,
+            duration_s=duration,
+            seed=seed,
+            isolated_task=isolated_task,
+            memory_mib=memory_mib,
+            rt_runtime_us=rt_runtime_us,
+            progress=(lambda t_ns, end_ns: prog.update(t_ns / 1e9, end_ns / 1e9))
+            if prog.live else None,
+        )
+        prog.update(duration)
     if as_json:
         from pcplab.report.noise import osnoise_json
 
@@ -152,13 +158,6 @@ def noise(
         click.echo(format_noise(res, all_cpus=all_cpus), nl=False)
     if res.get("oops") or (res.get("pages_lost") or 0) > 0 or res.get("invariant_errors"):
         sys.exit(1)
-
-
-def _progress() -> Any:
-    def show(t_ns: int, end_ns: int) -> None:
-        click.echo(f"\r{t_ns / 1e9:.3f} of {end_ns / 1e9:.3f} s simulated", err=True, nl=False)
-
-    return show
 
 
 @click.command("oom")

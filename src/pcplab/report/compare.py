@@ -27,9 +27,10 @@ from pcplab.report.pft_tables import common_clients, fault_ops, pft_tables, timi
 from pcplab.report.plots import PlotMeta
 from pcplab.report.provenance import environment, provenance
 from pcplab.report.summary import Summary, build_summary
+from pcplab.report.units import Unit, design_identity, execute  # noqa: F401 - re-exported
 from pcplab.stats import significance, summarise
 from pcplab.stats.summary import row_pct
-from pcplab.store.db import Run, Store, run_key
+from pcplab.store.db import Run, Store
 
 WORKLOADS = ("pft", "noise", "check")
 
@@ -54,32 +55,6 @@ class CompareParams:
     backend: str = "sim"
     #: a checker scenario file (absolute path) whose scenarios are added to the standard set
     check_scenario_file: str | None = None
-
-
-@dataclass(frozen=True)
-class Unit:
-    design: str
-    workload: str
-    machine: str
-    params: dict[str, Any]
-    seed: int | None
-
-    @property
-    def key(self) -> str:
-        # the design's identity includes a hash of its source when it is not built in, so an
-        # edited design file is run anew, never served the old results
-        return run_key(self.machine, design_identity(self.design), self.workload, self.params,
-                       self.seed)  # fmt: skip
-
-    def describe(self) -> str:
-        return f"{self.workload} {design_label(self.design)}"
-
-
-def design_identity(spec: str) -> str:
-    """What identifies a design's code in a run key: a built-in's name, else ``name@hash``."""
-    from pcplab import designs
-
-    return designs.get(spec).key
 
 
 def scenario_file_hash(path: str | None) -> str | None:
@@ -133,22 +108,6 @@ def plan(p: CompareParams) -> list[Unit]:
         units.append(Unit(d, "check", "-", check_params,
                           None if p.check_mode == "exhaustive" else p.seed))
     return units
-
-
-def execute(unit: Unit, backend: Backend, progress: Callable[..., Any] | None) -> dict[str, Any]:
-    pr = unit.params
-    if unit.workload == "pft":
-        iso = {"isolated": pr["isolated"]} if pr.get("isolated") else {}
-        return backend.run_pft(unit.machine, unit.design, pr["clients"], pr["iterations"],
-                               unit.seed, progress=progress, **iso)
-    if unit.workload == "noise":
-        return backend.run_noise(unit.machine, unit.design, pr["isolated"], pr["load"],
-                                 pr["drain_rate"], pr["duration_s"], unit.seed)
-    if unit.workload == "check":
-        extra = {"scenario_file": pr["scenario_file"]} if pr.get("scenario_file") else {}
-        return backend.run_check(unit.design, scenario=pr["scenario"], mode=pr["mode"],
-                                 bound=pr["bound"], seed=unit.seed or 0, **extra)
-    raise AssertionError(unit.workload)
 
 
 @dataclass

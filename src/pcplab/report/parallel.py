@@ -1,6 +1,6 @@
 """Where the units of a `compare` or `sweep` run: in this process, in worker processes, on Dask.
 
-A unit (one machine x design x workload, :class:`pcplab.report.compare.Unit`) is independent of
+A unit (one machine x design x workload, :class:`pcplab.report.units.Unit`) is independent of
 every other and seeded by its own parameters, so the order in which units finish changes nothing
 in their results.  Every executor here takes plain data (the unit, whose design is the spec string
 as given -- a built-in name or an absolute file path, loaded again by the worker -- and the
@@ -40,7 +40,7 @@ def run_unit(unit: Any, backend: Any, progress: Callable[..., Any] | None = None
              ) -> tuple[dict[str, Any], float]:
     """Run one unit with ``backend`` (a Backend, or its name in a worker); (result, wall s)."""
     from pcplab.report.backends import get_backend
-    from pcplab.report.compare import execute
+    from pcplab.report.units import execute
 
     started = time.perf_counter()
     if isinstance(backend, str):
@@ -84,9 +84,18 @@ class SerialExecutor:
             yield i, result, wall
 
 
+#: imported once by the fork server, so that each worker forked from it starts with them loaded
+#: (about a second per worker otherwise on a loaded 2-core machine); design files given by path
+#: are not among them: every worker loads those itself
+PRELOAD = ["pcplab.report.units", "pcplab.report.backends", "pcplab.sim.api", "pcplab.check.api"]
+
+
 def _context() -> multiprocessing.context.BaseContext:
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(PRELOAD)
+        return ctx
+    return multiprocessing.get_context("spawn")
 
 
 class ProcessExecutor:
