@@ -153,6 +153,9 @@ def sweep(machines: str, designs: str, seeds: str, clients: str, iterations: int
     for name, _, _ in inputs:
         be.validate(name, design_specs)
     executor = executor_for(jobs, scheduler)
+    connect = getattr(executor, "connect", None)
+    if connect is not None:
+        connect()  # an unreachable cluster is refused before the database is opened
 
     units = [u for p in params for u in cmp.plan(p)]
     total = len({u.key for u in units})

@@ -149,17 +149,27 @@ class DaskExecutor:
     def __init__(self, scheduler: str) -> None:
         self.scheduler = scheduler
         self.jobs = 0  # decided by the cluster
+        self.client: Any = None
+
+    def connect(self) -> None:
+        """Reach the scheduler now (the CLI does, before it opens the database): an unreachable
+        cluster is bad input, reported before any work."""
+        if self.client is not None:
+            return
+        distributed = import_distributed()
+        try:
+            self.client = distributed.Client(self.scheduler, timeout="10s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise PcplabError(f"cannot reach the Dask scheduler {self.scheduler} ({exc}); "
+                              "start it (dask scheduler) or check --scheduler") from None
 
     def run(self, units: Sequence[Any], backend: Any,
             on_start: UnitProgress | None = None) -> Iterator[Finished]:
         if not units:
             return
         distributed = import_distributed()
-        try:
-            client = distributed.Client(self.scheduler, timeout="10s")
-        except (OSError, TimeoutError) as exc:
-            raise PcplabError(f"cannot reach the Dask scheduler {self.scheduler} ({exc}); "
-                              "start it (dask scheduler) or check --scheduler") from None
+        self.connect()
+        client = self.client
         try:
             # pure=False: every unit is its own task even when two look alike to Dask's hashing
             futures = {client.submit(run_unit, unit, backend.name, pure=False,
@@ -170,6 +180,7 @@ class DaskExecutor:
                 yield futures[fut], result, wall
         finally:
             client.close()
+            self.client = None
 
 
 def import_distributed() -> Any:
