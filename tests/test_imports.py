@@ -52,9 +52,6 @@ KNOWN_CYCLES: list[set[str]] = [
     # the loader lists the mutants package's files; a mutant module derives its design through
     # the loader (function-level import).  Breaking it means moving the derivation helper.
     {"pcplab.designs.loader", "pcplab.designs.mutants"},
-    # report.parallel (new, in progress) runs units with compare.execute, and compare picks an
-    # executor from parallel.
-    {"pcplab.report.compare", "pcplab.report.parallel"},
 ]
 
 
