@@ -50,6 +50,13 @@ from typing import Any
 BAD = "bad"
 ANY = "any"
 
+# the fake compare backend is a test double (tests/fake_backend.py): get_backend("fake") imports
+# it from the repository root
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+FAKE_BACKEND_ENV = {"PCPLAB_COMPARE_BACKEND": "fake", "PCPLAB_BACKEND_MODULE": "tests.fake_backend"}
+
 #: values that are no number at all, or not a finite one
 GARBAGE = ["", " ", "abc", "nan", "NaN", "inf", "-inf", "1e999", "-1e999", "0x10", "1..2", "--",
            "1 2", "١٢", "\x00", "💥", "9" * 400, "-" + "9" * 400, "1e", "e5", "+", "None"]  # fmt: skip
@@ -584,7 +591,7 @@ def generate(ws: Workspace, rng: random.Random) -> Iterator[Case]:
         args = ["compare", "--clients", rng.choice(["1", "1,2"]), "--iterations", "2", "--quiet",
                 "--no-plots", "--format", rng.choice(["text", "json"]), "--db", str(db),
                 "--seed", rng.choice(seeds_ok)]  # fmt: skip
-        return Case(args, ANY, "compare (fake backend)", env={"PCPLAB_COMPARE_BACKEND": "fake"})
+        return Case(args, ANY, "compare (fake backend)", env=FAKE_BACKEND_ENV)
 
     @add(4)
     def runs() -> Case:
