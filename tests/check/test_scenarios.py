@@ -116,9 +116,10 @@ def test_user_scenario_file(tmp_path, monkeypatch):
     # the token carries the file's absolute path: it replays from any directory
     monkeypatch.chdir(tmp_path / "b")
     again = replay_token(r["replay"])
-    assert again["violation"]["kind"] == "null-deref" and again["notes"] == []
+    assert again["violation"]["kind"] == "null-deref"
+    assert again["notes"] == [f"note: running scenario file {f.resolve()}"]
     f.write_text(f.read_text() + "# edited\n")
-    assert "changed" in replay_token(r["replay"])["notes"][0]
+    assert "changed" in replay_token(r["replay"])["notes"][-1]
     # the file's scenarios are added to the standard set; --only-scenario-file runs them alone
     ok = run_check("rcu", "all", scenario_file=str(f), bound=1)
     assert ok["violation"] is None

@@ -108,6 +108,9 @@ def _token_design(tok: ReplayToken) -> tuple[Any, list[str]]:
         d = _design(origin)
     else:
         d = _design(tok.design)
+    if d.origin not in ("built-in", "registered"):
+        # a token names code to run: say which, so a pasted token never runs a file unseen
+        notes.append(f"note: running design {d.name} from {d.origin}")
     if tok.design_hash and d.source_hash and d.source_hash != tok.design_hash:
         notes.append(f"note: design {d.name} ({d.origin}) changed since this token was made "
                      f"(source {tok.design_hash} -> {d.source_hash}); replaying the current code")  # fmt: skip
@@ -274,6 +277,8 @@ def replay_token(token: str, scenario_file: str | None = None) -> dict[str, Any]
     if sc_file and not scenario_file and not os.path.exists(sc_file):
         raise PcplabError(f"the token's scenario file {sc_file} no longer exists; pass "
                           "--scenario-file with its new place")  # fmt: skip
+    if sc_file:
+        notes.append(f"note: running scenario file {os.path.realpath(sc_file)}")
     if tok.scenario_hash and sc_file and _file_hash(sc_file) != tok.scenario_hash:
         notes.append(f"note: scenario file {sc_file} changed since this token was made; "
                      "replaying the current file")  # fmt: skip
