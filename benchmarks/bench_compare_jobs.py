@@ -8,6 +8,13 @@ processes in this one process, and prints each wall time, the medians and the ra
 serial / parallel (above 1: --jobs 2 is faster).  The two runs' reports must be byte-identical;
 the benchmark stops if they are not.
 
+Measured 2026-12-04 on the 2-core development box shared with other jobs (load 4-5, i.e. both
+cores already busy: two independent pft runs took 2.0x as long side by side as one alone):
+``--iterations 5 --repeats 3`` gave 0.86x and 0.91x (each unit ran ~1.9x slower in a worker, and
+the workqueue checker unit, ~40 % of the serial time, is one unit).  The default `pcplab compare`
+(xeon-e5-2640v3), one run each at load ~3.5: ``--jobs 1`` 222 s, ``--jobs 2`` 119 s (1.9x),
+identical stdout.
+
 Usage: ``python benchmarks/bench_compare_jobs.py [--machine rpi4] [--iterations 10]
 [--repeats 3] [--jobs 2]``.
 """
