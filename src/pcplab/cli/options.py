@@ -78,18 +78,22 @@ class FiniteFloat(click.ParamType):
         return x
 
 
+def _plain_int(t: click.ParamType, value: Any, param: click.Parameter | None,
+               ctx: click.Context | None) -> int:
+    """``value`` as a plain ASCII decimal integer, or a click failure naming it."""
+    text = str(value).strip()
+    if not _ASCII_INT.fullmatch(text):
+        t.fail(f"{value!r} is not an integer", param, ctx)
+    return int(text)
+
+
 class RtRuntime(click.ParamType):
     """``sched_rt_runtime_us``: -1 (no RT throttling) or 1..1000000 (the default RT period)."""
 
     name = "us"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        try:
-            if not _ASCII_INT.fullmatch(str(value).strip()):
-                raise ValueError(value)
-            v = int(str(value).strip())
-        except ValueError:
-            self.fail(f"{value!r} is not an integer", param, ctx)
+        v = _plain_int(self, value, param, ctx)
         if v != -1 and not 1 <= v <= 1_000_000:
             self.fail(f"{value!r} must be -1 (no throttling) or 1..1000000 µs", param, ctx)
         return v
@@ -101,12 +105,7 @@ class PageSize(click.ParamType):
     name = "bytes"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        try:
-            if not _ASCII_INT.fullmatch(str(value).strip()):
-                raise ValueError(value)
-            v = int(str(value).strip())
-        except ValueError:
-            self.fail(f"{value!r} is not an integer", param, ctx)
+        v = _plain_int(self, value, param, ctx)
         if not 4096 <= v <= 1 << 20 or v & (v - 1):
             self.fail(f"{value!r} must be a power of two from 4096 to 1048576", param, ctx)
         return v
