@@ -319,3 +319,22 @@ def test_a_user_design_that_drops_zone_lock_is_lock_not_held(tmp_path):
     v = r["violation"]
     assert v is not None and v["kind"] == "lock-not-held"
     assert "zone->lock" in v["message"]
+
+
+def test_a_registered_design_is_keyed_by_its_code():
+    from pcplab.designs import common, spinlock
+
+    def alloc_a(ctx, zone, order, mt):
+        return (yield from common.rmqueue_buddy(ctx, zone, order, mt))
+
+    def alloc_b(ctx, zone, order, mt):
+        page = yield from spinlock.rmqueue_pcplist(ctx, zone, order, mt)
+        return page
+
+    base = designs.get("spinlock")
+    a = designs.register(replace(base, name="keyed-by-code", alloc_pages=alloc_a))
+    assert a.key == f"keyed-by-code@{a.source_hash}"
+    again = designs.register(replace(base, name="keyed-by-code", alloc_pages=alloc_a))
+    assert again.key == a.key  # same code, same key
+    b = designs.register(replace(base, name="keyed-by-code", alloc_pages=alloc_b))
+    assert b.key != a.key  # the edited function is run anew, not served a's results

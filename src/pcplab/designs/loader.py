@@ -448,6 +448,55 @@ def _file_key(spec: str) -> str | None:
     return f"{real}:{attr}@{digest}"
 
 
+def _code_bytes(obj: Any, h: Any, seen: set[int]) -> None:
+    code = getattr(obj, "__code__", None)
+    if code is None:
+        wrapped = getattr(obj, "__wrapped__", None)
+        if wrapped is not None:
+            _code_bytes(wrapped, h, seen)
+        return
+    stack = [code]
+    while stack:
+        c = stack.pop()
+        if id(c) in seen:
+            continue
+        seen.add(id(c))
+        h.update(c.co_qualname.encode())
+        h.update(c.co_code)
+        for k in c.co_consts:
+            if isinstance(k, types.CodeType):
+                stack.append(k)
+            else:
+                h.update(repr(k).encode())
+        h.update(repr(c.co_names).encode())
+    for cell in getattr(obj, "__closure__", None) or ():
+        try:
+            inner = cell.cell_contents
+        except ValueError:
+            continue
+        if callable(inner):
+            _code_bytes(inner, h, seen)
+
+
+def code_digest(design: Design) -> str:
+    """A hash of the code of a design's functions (entry points, hooks, resolved namespace)."""
+    h = hashlib.sha256()
+    seen: set[int] = set()
+    fields = ["setup", "alloc_pages", "free_pages", "drain_all_pages", "drain_local_pages",
+              "drain_dead_cpu", "zone_pcp_disable", "zone_pcp_enable", "postcondition",
+              "size_statement", *HOOKS]  # fmt: skip
+    for name in fields:
+        fn = getattr(design, name, None)
+        if fn is not None:
+            h.update(name.encode())
+            _code_bytes(fn, h, seen)
+    for name, fn in sorted(vars(design.impl or types.SimpleNamespace()).items()):
+        h.update(name.encode())
+        _code_bytes(fn, h, seen)
+    h.update(design.kernel_version.encode())
+    return h.hexdigest()[:16]
+
+
 def register(design: Design) -> Design:
     """Make ``design`` available by its name to every command run in this process."""
     if not isinstance(design, Design):
@@ -455,7 +504,9 @@ def register(design: Design) -> Design:
     if design.name in builtin_names(mutants=True):
         raise _err(f"cannot register {design.name!r}: a built-in design has that name")
     if design.origin == "built-in":
-        design = replace(design, origin="registered")
+        # built in Python: its code is not a file, so hash the functions' code objects (an
+        # edited function registered again gets a new key, never the old stored results)
+        design = replace(design, origin="registered", source_hash=code_digest(design))
     _registered[design.name] = design
     _cache.pop(design.name, None)
     return design
