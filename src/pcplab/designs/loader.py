@@ -338,7 +338,7 @@ def _load_file(path: str, attr: str | None) -> Design:
         except SyntaxError as exc:
             sys.modules.pop(modname, None)
             raise _err(f"design file {path}, line {exc.lineno}: syntax error: {exc.msg}") from None
-        except Exception as exc:  # noqa: BLE001 - the user's code: report it in one line
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's code: one line
             sys.modules.pop(modname, None)
             raise _err(f"design file {path} failed to load: {type(exc).__name__}: {exc}") from None
         finally:
@@ -375,7 +375,7 @@ def _load_module(modname: str, attr: str | None, spec: str) -> Design:
     except ModuleNotFoundError as exc:
         raise _err(f"unknown design {spec!r}: no module {exc.name!r}; use a built-in name "
                    "(see 'pcplab designs'), a .py file or package.module[:attr]") from None
-    except Exception as exc:  # noqa: BLE001 - the user's code
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's code
         raise _err(f"design module {modname} failed to import: {type(exc).__name__}: {exc}") from None
     obj: Any = mod if attr is None else getattr(mod, attr, None)
     if obj is None:
