@@ -35,7 +35,7 @@ from pcplab.kernel.ops import WorkItem
 from pcplab.mm.state import PcpLists, PerCpuPages, Zone
 
 #: fields every state has that the walkers below do not summarise (the machine and kernel are
-#: keyed and copied by the checker itself; ``impl`` is the design's code)
+#: keyed and copied by the checker itself; the design's code is the ``_impl`` attribute)
 _OWN = frozenset({"machine", "kernel"})
 
 
