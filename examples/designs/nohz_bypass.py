@@ -7,9 +7,10 @@ other CPU keeps v5.17's pcp lists and workqueue drain.  The price is paid on the
 itself: each allocation takes ``zone->lock`` (``rmqueue_buddy``) instead of the lock-free local
 list.
 
-This file is a complete pcplab design: the two fast paths and the drain mask differ from
-``workqueue`` (v5.17); everything else (the per-CPU drain work, the standard wrappers, the state)
-is reused.  The drain leaves nohz_full CPUs out of its mask even when forced
+This file is a complete pcplab design: the two fast paths and the drain mask
+(``cpus_with_pcps``) differ from ``workqueue`` (v5.17); everything else (v5.17's
+``__drain_all_pages``, which asks the design for its mask, the standard wrappers, the state) is
+reused.  The drain leaves nohz_full CPUs out of its mask even when forced
 (``force_all_cpus``, e.g. ``zone_pcp_disable``): their lists are never used, so there is nothing
 there for a kworker to free.
 
@@ -34,8 +35,7 @@ from pcplab.check.scenario import (
     pcp_enable,
 )
 from pcplab.designs import common, workqueue
-from pcplab.designs.workqueue import State, drain_local_pages_wq, drain_pages_zone  # noqa: F401
-from pcplab.kernel.ops import MutexUnlock
+from pcplab.designs.workqueue import State, __drain_all_pages, drain_pages_zone  # noqa: F401
 from pcplab.mm.state import Zone
 
 NAME = "nohz-bypass"
@@ -64,17 +64,10 @@ def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
     yield from workqueue.free_unref_page(ctx, zone, pfn, order, mt)
 
 
-def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
-    """v5.17's drain, with the nohz_full CPUs taken out of the mask."""
-    st = ctx.state
-    func = "__drain_all_pages"
-    if not (yield from common.drain_mutex_enter(ctx, zone, func)):
-        return False
+def cpus_with_pcps(ctx: Any, zone: Zone | None, force_all_cpus: bool, func: str) -> Gen:
+    """v5.17's drain mask without the nohz_full CPUs (``workqueue.__drain_all_pages`` uses it)."""
     mask = yield from common.cpus_with_pcps(ctx, zone, force_all_cpus, func)
-    mask = [cpu for cpu in mask if cpu not in ctx.kernel.nohz_full]
-    yield from workqueue.queue_and_flush_drains(ctx, zone, mask, func)
-    yield MutexUnlock(st.pcpu_drain_mutex, func=func)
-    return True
+    return [cpu for cpu in mask if cpu not in ctx.kernel.nohz_full]
 
 
 def size_statement(machine: Any) -> dict[str, Any]:

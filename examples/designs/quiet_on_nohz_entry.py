@@ -36,12 +36,12 @@ from pcplab.designs import common, workqueue
 from pcplab.designs.standard import drain_local_pages
 from pcplab.designs.workqueue import (  # noqa: F401 - the unchanged v5.17 parts of this design
     State,
-    drain_local_pages_wq,
+    __drain_all_pages,
     drain_pages_zone,
     free_unref_page,
     rmqueue_pcplist,
 )
-from pcplab.kernel.ops import Load, MutexUnlock
+from pcplab.kernel.ops import Load
 from pcplab.mm.state import Zone
 
 NAME = "quiet-on-nohz-entry"
@@ -65,10 +65,12 @@ def on_idle_entry(ctx: Any) -> Gen:
     yield from drain_local_pages(ctx, None)
 
 
-# --- the drain: v5.17's, skipping CPUs that are in an EQS --------------------------------------
+# --- the drain mask: v5.17's, skipping nohz_full CPUs in user mode ----------------------------
 
 
 def cpus_with_pcps(ctx: Any, zone: Zone | None, force_all_cpus: bool, func: str) -> Gen:
+    """v5.17's mask without nohz_full CPUs found in user mode (v5.17's ``__drain_all_pages``,
+    reused from ``workqueue``, asks the design for its mask)."""
     mask = yield from common.cpus_with_pcps(ctx, zone, force_all_cpus, func)
     out = []
     for cpu in mask:
@@ -78,17 +80,6 @@ def cpus_with_pcps(ctx: Any, zone: Zone | None, force_all_cpus: bool, func: str)
                 continue  # it flushed its lists on the way out to user space
         out.append(cpu)
     return out
-
-
-def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
-    st = ctx.state
-    func = "__drain_all_pages"
-    if not (yield from common.drain_mutex_enter(ctx, zone, func)):
-        return False
-    mask = yield from cpus_with_pcps(ctx, zone, force_all_cpus, func)
-    yield from workqueue.queue_and_flush_drains(ctx, zone, mask, func)
-    yield MutexUnlock(st.pcpu_drain_mutex, func=func)
-    return True
 
 
 def size_statement(machine: Any) -> dict[str, Any]:

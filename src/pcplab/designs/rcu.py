@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pcplab.designs import common
+from pcplab.designs import common, standard
 from pcplab.designs.base import LIST_HEAD, size_record, struct_layout
 from pcplab.designs.state import DesignState
 from pcplab.kernel.ops import (
@@ -148,7 +148,7 @@ def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
 
     # cpus_with_pcps from racy reads of pcp->lp->count; ->lp itself is stable: only we change
     # it, under the mutex (rcu_dereference_protected).
-    cpus_with_pcps = yield from common.cpus_with_pcps(ctx, zone, force_all_cpus, func)
+    cpus_with_pcps = yield from standard.cpus_with_pcps(ctx, zone, force_all_cpus, func)
 
     if cpus_with_pcps:
         yield from swap_pcplists(ctx, zone, cpus_with_pcps, func)

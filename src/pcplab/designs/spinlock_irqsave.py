@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pcplab.designs import common
+from pcplab.designs import common, standard
 from pcplab.designs.base import (
     SPINLOCK,
     size_record,
@@ -87,7 +87,7 @@ def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
     if not (yield from common.drain_mutex_enter(ctx, zone, func)):
         return False
 
-    cpus_with_pcps = yield from common.cpus_with_pcps(ctx, zone, force_all_cpus, func)
+    cpus_with_pcps = yield from standard.cpus_with_pcps(ctx, zone, force_all_cpus, func)
 
     yield from drain_cpus(ctx, zone, cpus_with_pcps)
 

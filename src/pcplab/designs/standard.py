@@ -67,6 +67,13 @@ def drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool = False) -
     return (yield from impl(ctx).__drain_all_pages(ctx, zone, force_all_cpus))
 
 
+def cpus_with_pcps(ctx: Any, zone: Zone | None, force_all_cpus: bool, func: str) -> Gen:
+    """The drain mask: the design's own ``cpus_with_pcps`` if it defines one (a design that only
+    changes which CPUs a drain visits writes just that), else v5.17's racy count reads
+    (:func:`pcplab.designs.common.cpus_with_pcps`)."""
+    return (yield from impl(ctx).cpus_with_pcps(ctx, zone, force_all_cpus, func))
+
+
 def drain_cpus(ctx: Any, zone: Zone | None, cpus: list[int]) -> Gen:
     """The remote-drain loop of ``__drain_all_pages`` (6.0, and attempts [1]/[2]): every CPU
     of the mask drained from this CPU, one after another, with the design's ``drain_pages_zone``
@@ -109,6 +116,7 @@ WRAPPERS: dict[str, Any] = {
     "drain_dead_cpu": drain_dead_cpu,
     "zone_pcp_disable": zone_pcp_disable,
     "zone_pcp_enable": zone_pcp_enable,
+    "cpus_with_pcps": common.cpus_with_pcps,
 }
 
 #: what a design must define, and which wrapper needs it (a design that defines the wrapper
@@ -123,6 +131,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 __all__ = [
     "REQUIRED",
     "WRAPPERS",
+    "cpus_with_pcps",
     "drain_all_pages",
     "drain_cpus",
     "drain_dead_cpu",

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pcplab.designs import common
+from pcplab.designs import common, standard
 from pcplab.designs.base import size_record
 from pcplab.designs.base import v517_fields as _v517_fields
 from pcplab.designs.standard import drain_cpus
@@ -151,7 +151,7 @@ def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
     if not (yield from common.drain_mutex_enter(ctx, zone, func)):
         return False
 
-    cpus_with_pcps = yield from common.cpus_with_pcps(ctx, zone, force_all_cpus, func)
+    cpus_with_pcps = yield from standard.cpus_with_pcps(ctx, zone, force_all_cpus, func)
 
     if st.remote_pcpu_cache_access:
         yield from drain_cpus(ctx, zone, cpus_with_pcps)
