@@ -313,14 +313,13 @@ def _finish(d: Any, origin: str, files: list[str] | None) -> Design:
     return replace(d, origin=origin, source_hash=digest)
 
 
-def _load_file(path: str, attr: str | None) -> Design:
-    p = Path(path).expanduser()
-    if not p.is_file():
-        raise _err(f"design file {path} does not exist (or is not a file); give a path to a .py "
-                   "file or a built-in name (see 'pcplab designs')")  # fmt: skip
-    real = str(p.resolve())
-    files = source_files(real, [str(Path(real).parent)])
-    digest = hash_files(files)
+def _load_file(
+    path: str, attr: str | None, source: tuple[str, str, list[str], str] | None
+) -> Design:
+    if source is None:
+        raise _err(f"design file {path} does not exist (or is not a readable file); give a .py "
+                   "file path or a built-in name (see 'pcplab designs')")  # fmt: skip
+    real, _, files, digest = source
     modname = f"pcplab_user_design_{hashlib.sha256(real.encode()).hexdigest()[:12]}_{digest}"
     mod = sys.modules.get(modname)
     if mod is None:
@@ -396,7 +395,8 @@ def get_design(spec: str) -> Design:
     """The design ``spec`` names (see the module docstring); :class:`PcplabError` otherwise."""
     if not isinstance(spec, str) or not spec.strip():
         raise _err("empty design name; use one of: " + ", ".join(builtin_names()))
-    file_key = _file_key(spec)
+    source = _file_source(spec)
+    file_key = f"{source[0]}:{source[1]}@{source[3]}" if source else None
     d = _cache.get(file_key or spec)
     if d is not None:
         return d
@@ -417,7 +417,7 @@ def get_design(spec: str) -> Design:
                            f"{type(exc).__name__}: {exc}") from None  # fmt: skip
             d = _check_clash(_finish(obj, f"entry point {spec}", None), spec)
         elif path.endswith(".py") or os.sep in path or "/" in path:
-            d = _check_clash(_load_file(path, attr or None), spec)
+            d = _check_clash(_load_file(path, attr or None, source), spec)
         elif "." in path or attr:
             d = _check_clash(_load_module(path, attr or None, spec), spec)
         else:
@@ -431,9 +431,10 @@ def get_design(spec: str) -> Design:
     return d
 
 
-def _file_key(spec: str) -> str | None:
-    """For a file spec, a cache key that changes when the file (or a user module it imports)
-    does, so an edited design is re-read even within one process."""
+def _file_source(spec: str) -> tuple[str, str, list[str], str] | None:
+    """For a file spec: ``(absolute path, attr, source files, their hash)``, read once per lookup;
+    the hash makes the cache key change when the file (or a user module it imports) does, so an
+    edited design is re-read even within one process.  None for other specs."""
     path, _, attr = spec.partition(":") if not os.path.exists(spec) else (spec, "", "")
     if not (path.endswith(".py") or os.sep in path or "/" in path):
         return None
@@ -442,10 +443,10 @@ def _file_key(spec: str) -> str | None:
         return None
     real = str(p.resolve())
     try:
-        digest = hash_files(source_files(real, [str(Path(real).parent)]))
+        files = source_files(real, [str(Path(real).parent)])
+        return real, attr, files, hash_files(files)
     except OSError:
         return None
-    return f"{real}:{attr}@{digest}"
 
 
 def _code_bytes(obj: Any, h: Any, seen: set[int]) -> None:
