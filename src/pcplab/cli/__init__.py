@@ -35,6 +35,8 @@ _COMMANDS: dict[str, str] = {
     "runs": "pcplab.cli.report:runs",
     "export": "pcplab.cli.report:export",
     "import": "pcplab.cli.report:import_",
+    "measure": "pcplab.cli.measure:measure",
+    "calibrate": "pcplab.cli.calibrate:calibrate",
 }
 
 
