@@ -1,8 +1,8 @@
 """Where `pcplab compare` gets results from.
 
 ``sim`` is the real path: ``pcplab.sim.api.run_pft`` / ``run_noise`` and
-``pcplab.check.api.run_check``, imported lazily so the report side works (and says clearly what is
-missing) while those parts are absent.  Other backends are registered with
+``pcplab.check.api.run_check``, imported when a run starts (so that commands which only read the
+store do not load the simulator).  Other backends are registered with
 :func:`register_backend`; the tests register a fake one (``tests/fake_backend.py``, synthetic
 numbers in milliseconds) to exercise the store/resume/report machinery without the simulator.
 """
@@ -37,32 +37,30 @@ class Backend:
     validate: Callable[[str, tuple[str, ...]], None] = _no_validation
 
 
-def _lazy(module: str, func: str) -> Callable[..., dict[str, Any]]:
-    def call(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name and module.startswith(exc.name):
-                raise PcplabError(
-                    f"{module}.{func} is missing (that part of pcplab is not built yet); "
-                    "install a complete pcplab"
-                ) from exc
-            raise
-        fn = getattr(mod, func, None)
-        if fn is None:
-            raise PcplabError(f"{module} has no {func}(); this pcplab build is incomplete")
-        return fn(*args, **kwargs)
+def _run_pft(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    # imported when a run starts, so that `pcplab runs` / `export` do not load the simulator
+    from pcplab.sim.api import run_pft
 
-    return call
+    return run_pft(*args, **kwargs)
+
+
+def _run_noise(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    from pcplab.sim.api import run_noise
+
+    return run_noise(*args, **kwargs)
+
+
+def _run_check(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    from pcplab.check.api import run_check
+
+    return run_check(*args, **kwargs)
 
 
 def _sim_validate(machine: str, designs: tuple[str, ...]) -> None:
     """Fail before the first (possibly long) run rather than halfway through."""
-    try:
-        from pcplab import designs as registry
-        from pcplab.machines.registry import get_profile
-    except ImportError:
-        return  # the runs themselves will name what is missing
+    from pcplab import designs as registry
+    from pcplab.machines.registry import get_profile
+
     get_profile(machine)
     for d in designs:
         registry.get(d)
@@ -71,9 +69,9 @@ def _sim_validate(machine: str, designs: tuple[str, ...]) -> None:
 def sim_backend() -> Backend:
     return Backend(
         "sim",
-        _lazy("pcplab.sim.api", "run_pft"),
-        _lazy("pcplab.sim.api", "run_noise"),
-        _lazy("pcplab.check.api", "run_check"),
+        _run_pft,
+        _run_noise,
+        _run_check,
         _sim_validate,
     )
 
