@@ -3,8 +3,6 @@
 import json
 from pathlib import Path
 
-import pytest
-
 from .helpers import pcplab
 
 SMALL = ("--clients", "1,2", "--iterations", "3", "--quiet")
@@ -82,16 +80,6 @@ def test_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
             pcplab(*args, *(() if "--db" in args else ("--db", db)), cwd=tmp_path)
         assert res.returncode == 2, (args, res.stderr)
         assert needle in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
-
-
-def test_missing_parts_are_named() -> None:
-    from pcplab.errors import PcplabError
-    from pcplab.report.backends import _lazy
-
-    with pytest.raises(PcplabError, match=r"pcplab\.not_built\.run_pft is missing"):
-        _lazy("pcplab.not_built", "run_pft")()
-    with pytest.raises(PcplabError, match=r"pcplab\.errors has no run_noise\(\)"):
-        _lazy("pcplab.errors", "run_noise")()
 
 
 def test_runs_export_and_mmtests_round_trip(tmp_path: Path) -> None:
