@@ -51,6 +51,7 @@ struct worker_record {
 	double user;       /* CPU seconds in user mode during the loop */
 	double system;     /* and in the kernel */
 	long minflt;       /* minor faults during the loop */
+	double run_delay;  /* seconds runnable but waiting for a CPU (schedstat), -1 if unknown */
 	volatile int ready;
 	volatile int done;
 };
@@ -106,6 +107,8 @@ static long parse_size(const char *text)
 	return (long)value;
 }
 
+static double run_delay_now(void);
+
 /* the fault loop of worker i over its slice of the region */
 static void run_worker(int i)
 {
@@ -113,10 +116,12 @@ static void run_worker(int i)
 	struct rusage before, after;
 	char *base = region + (size_t)i * pages_per_worker * page_size;
 	long p, c;
+	double delay;
 
 	rec->ready = 1;
 	while (!shared->go)
 		sched_yield();
+	delay = run_delay_now();
 	if (getrusage(RUSAGE_THREAD, &before))
 		die("getrusage");
 	rec->start = now();
@@ -132,7 +137,24 @@ static void run_worker(int i)
 	rec->user = tv_seconds(&after.ru_utime) - tv_seconds(&before.ru_utime);
 	rec->system = tv_seconds(&after.ru_stime) - tv_seconds(&before.ru_stime);
 	rec->minflt = after.ru_minflt - before.ru_minflt;
+	rec->run_delay = delay < 0 ? -1 : run_delay_now() - delay;
 	rec->done = 1;
+}
+
+/* seconds this thread has waited on a run queue (the 2nd field of /proc/thread-self/schedstat:
+ * time runnable but not running), -1 without schedstats; the share of the wall time other work on
+ * the host took from pft, which neither rusage nor pft reports */
+static double run_delay_now(void)
+{
+	unsigned long long on_cpu, waited;
+	FILE *f = fopen("/proc/thread-self/schedstat", "r");
+	int got;
+
+	if (!f)
+		return -1;
+	got = fscanf(f, "%llu %llu", &on_cpu, &waited);
+	fclose(f);
+	return got == 2 ? waited / 1e9 : -1;
 }
 
 static void *thread_main(void *arg)
@@ -165,6 +187,7 @@ int main(int argc, char **argv)
 	pid_t pids[MAX_WORKERS];
 	double first = 0, last = 0, user = 0, system = 0, elapsed;
 	long minflt = 0;
+	double run_delay = 0;
 
 	while ((opt = getopt(argc, argv, "m:t:n:c:Tx")) != -1) {
 		switch (opt) {
@@ -260,6 +283,10 @@ int main(int argc, char **argv)
 		user += rec->user;
 		system += rec->system;
 		minflt += rec->minflt;
+		if (rec->run_delay < 0 || run_delay < 0)
+			run_delay = -1;
+		else
+			run_delay += rec->run_delay;
 	}
 	elapsed = last - first;
 	if (elapsed <= 0)
@@ -274,7 +301,7 @@ int main(int argc, char **argv)
 	       pages / elapsed);
 	if (extra)
 		printf("pcplab-pft pages=%ld workers=%ld processes=%d page_size=%ld user=%.6f "
-		       "system=%.6f elapsed=%.9f minflt=%ld\n", pages, nr, use_processes, page_size,
-		       user, system, elapsed, minflt);
+		       "system=%.6f elapsed=%.9f minflt=%ld run_delay=%.6f\n", pages, nr, use_processes,
+		       page_size, user, system, elapsed, minflt, run_delay);
 	return 0;
 }

@@ -13,6 +13,8 @@ does the same with ``pcplab-pft`` (``pft.c``, built by :mod:`pcplab.measure.buil
   take it);
 * ``<output>/<name>/pcplab-measure.json``: the same samples at full precision (pft prints
   seconds with two decimals, which is 1 % of a one-second run), the minor faults, the page count,
+  ``run_delay`` (seconds the workers were runnable but waited for a CPU, summed over workers,
+  from ``/proc/thread-self/schedstat``: the time other work on the host took from pft),
   the host (kernel, CPUs, memory, THP mode, load average before and after each run, steal time)
   and the binary (compiler, flags, source hash).
 
@@ -159,7 +161,7 @@ def run_table(
     for n in clients:
         row: dict[str, Any] = {"clients": n, "pages": None, "user": [], "system": [],
                                "elapsed": [], "faults_per_cpu": [], "faults_per_sec": [],
-                               "minflt": [], "loadavg_before": [], "steal_ticks": []}
+                               "minflt": [], "run_delay": [], "loadavg_before": [], "steal_ticks": []}
         text = []
         for _ in range(iterations):
             line, errs, extra = run_once(binary, mapping_bytes, n, processes, timeout)
@@ -177,6 +179,8 @@ def run_table(
             row["faults_per_cpu"].append(pages / (user + system) if user + system > 0 else 0.0)
             row["faults_per_sec"].append(pages / elapsed)
             row["minflt"].append(int(extra["minflt"]))
+            delay = float(extra.get("run_delay", -1))
+            row["run_delay"].append(None if delay < 0 else delay)
             row["loadavg_before"].append(extra.get("loadavg_before"))
             row["steal_ticks"].append(extra.get("steal_ticks"))
             done += 1
