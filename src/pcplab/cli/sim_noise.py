@@ -108,7 +108,7 @@ def _isolated_latency_text(res: dict[str, Any]) -> str:
 @click.option("--all-cpus", is_flag=True,
               help="Show every CPU, not only the isolated ones (rtla shows the CPUs of -c).")
 @click.option("--json", "as_json", is_flag=True,
-              help="Print the result as JSON (with 'osnoise_top': the table's rows).")
+              help="Print the result as JSON (with 'osnoise_top' and 'wakeup_latency': the tables' rows).")
 def noise(
     machine: str,
     design: str,
@@ -150,9 +150,10 @@ def noise(
         )
         prog.update(duration)
     if as_json:
-        from pcplab.report.noise import osnoise_json
+        from pcplab.report.noise import osnoise_json, wakeup_json
 
-        out = dict(res, osnoise_top=osnoise_json(res, all_cpus=all_cpus))
+        out = dict(res, osnoise_top=osnoise_json(res, all_cpus=all_cpus),
+                   wakeup_latency=wakeup_json(res))
         click.echo(json.dumps(out, indent=1, sort_keys=True))
     else:
         click.echo(format_noise(res, all_cpus=all_cpus), nl=False)

@@ -283,6 +283,79 @@ def check_summary(verdicts: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
     return grid(header, rows, align="lllrrrrl")
 
 
+# -- wakeup latency (timerlat / cyclictest) -------------------------------------------------------
+#: the wakeup-latency table's columns (``pcplab noise --json``'s ``wakeup_latency`` rows carry the
+#: same names, plus ``Histogram``)
+WAKEUP_COLUMNS = ("CPU", "Task", "Cycles", "Min", "Avg", "Max", "p99")
+
+
+def wakeup_fields(cpu: Mapping[str, Any]) -> dict[str, Any]:
+    """One CPU's wakeup latency as the table's fields, times in us (cyclictest prints us);
+    ``p99`` None where the sample count does not support it (:func:`percentile_supported`);
+    ``Histogram``: cyclictest's ``--json`` histogram, ``{"<whole us>": count}``."""
+    w = cpu["wakeup_latency"]
+    n = int(w["cycles"])
+
+    def us(key: str) -> float | None:
+        v = w.get(key)
+        return None if v is None else round(v / 1000, 3)
+
+    return {
+        "CPU": int(cpu["cpu"]), "Task": cpu.get("task"), "Cycles": n,
+        "Min": us("min_ns"), "Avg": us("avg_ns"), "Max": us("max_ns"),
+        "p99": us("p99_ns") if percentile_supported(n, 99) else None,
+        "Histogram": dict(w.get("histogram_us") or {}),
+    }
+
+
+def wakeup_json(res: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The rows of :func:`wakeup_latency_text` as data (``pcplab noise --json``)."""
+    return [wakeup_fields(c) for c in isolated_cpus(res) if "wakeup_latency" in c]
+
+
+def wakeup_histogram_line(hist_us: Mapping[str, int]) -> str:
+    """cyclictest's 1 us histogram folded into log2 buckets: ``0-1:n 1-2:n 2-4:n ...`` (us),
+    empty buckets left out."""
+    buckets: dict[int, int] = {}
+    for key, n in hist_us.items():
+        us = int(key)
+        hi = 1 if us == 0 else 2 ** (us.bit_length())
+        buckets[hi] = buckets.get(hi, 0) + int(n)
+    return " ".join(f"{hi // 2 if hi > 1 else 0}-{hi}:{buckets[hi]}" for hi in sorted(buckets)) \
+        or "-"
+
+
+def wakeup_latency_text(res: Mapping[str, Any]) -> str:
+    """The isolated tasks' wakeup latency, one row per isolated CPU (timerlat's thread latency,
+    cyclictest's Min/Avg/Max in us; :mod:`pcplab.workloads.noise`), then each CPU's histogram.
+    A result without the measurement (an imported capture, a run without a periodic task) gives
+    one line saying why."""
+    rows = wakeup_json(res)
+    title = ("Wakeup latency of the isolated tasks (timerlat / cyclictest: timer expiry to the "
+             "task running); time is in us\n")
+    if not rows:
+        if not any("wakeup_latency" in c for c in res.get("cpus", [])) and res.get(
+                "isolated_task") in (None, "idle"):
+            return ""
+        return title + "no wakeups measured\n"
+    if all(r["Cycles"] == 0 for r in rows):
+        return (title + f"no timer wakeups: the isolated task ({res.get('isolated_task')}) never "
+                "sleeps on a periodic timer (a periodic task: --isolated-task fifo)\n")
+
+    def num(v: float | None) -> str:
+        return "-" if v is None else f"{v:.2f}"
+
+    table = grid(WAKEUP_COLUMNS, [[str(r["CPU"]), str(r["Task"] or "-"), str(r["Cycles"]),
+                                   num(r["Min"]), num(r["Avg"]), num(r["Max"]), num(r["p99"])]
+                                  for r in rows], align="rlrrrrr")
+    notes = ""
+    if any(r["p99"] is None for r in rows):
+        notes += f"p99: - where fewer than {min_samples(99)} wakeups (it would be the maximum)\n"
+    hist = "".join(f"cpu{r['CPU']} wakeup latency histogram (us: count): "
+                   f"{wakeup_histogram_line(r['Histogram'])}\n" for r in rows)
+    return title + table + notes + hist
+
+
 # -- `pcplab noise` ------------------------------------------------------------------------------
 def latency_line(lat: Mapping[str, Any]) -> str:
     """One line: min, mean, p99 (where supported), max and the sample count, in us."""
@@ -328,6 +401,7 @@ def noise_run_text(res: Mapping[str, Any], all_cpus: bool = False) -> str:
     ]
     text = "\n".join(lines) + "\n" + osnoise_top([(res.get("design", "?"), res)],
                                                  all_cpus=all_cpus)
+    text += wakeup_latency_text(res)
     lat = res.get("drain_latency_ns") or {}
     skipped = res.get("drains_skipped")
     text += (f"drain_all_pages latency (us): {latency_line(lat)}"

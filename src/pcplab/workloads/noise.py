@@ -30,12 +30,47 @@ behind on and the traffic ran until the last of them returned (an rcu drain wait
 grace period: 400 drains/s asked for 50 ms simulated ~208 ms), and with a fast design the traffic
 stopped at the last drain, up to one drain period before the window's end.  Traffic now fills
 exactly the window; a design slower than the asked drain rate shows it as fewer drains.
+
+**Wakeup latency** (timerlat's *thread* latency, what cyclictest measures): the timerlat tracer
+(torvalds/linux ``Documentation/trace/timerlat-tracer.rst``; torvalds/linux@03ab8e62
+``kernel/trace/trace_osnoise.c``: ``timerlat_irq``, the hrtimer handler, takes ``now -
+tlat->abs_period``; ``timerlat_main``, the SCHED_FIFO thread it wakes, takes the same difference
+once it runs, then ``wait_next_period`` arms the next absolute period) and cyclictest arm a
+periodic timer that wakes an RT thread and take the time from the timer's expiry to when the
+thread runs, *gross*: any IRQ, IPI, kworker or other thread running on that CPU at expiry, a
+section with preemption or IRQs off, and the context switch all count.  The meter does the same
+for the isolated periodic task (``pcplab.workloads.isolated.fifo_loop``) through the simulator's
+op hook (``Simulator.on_op``, a tracepoint that changes nothing): each of the owner's
+``clock_nanosleep`` sleeps arms a timer at ``start + ns`` (what the engine wakes it at), and the
+owner's next op starts when it runs again; the difference is one sample.  Only expiries inside
+``[start_ns, end_ns)`` count.  Per CPU the meter keeps the count, min, mean, max, p99 (nearest
+rank, only from :data:`P99_MIN_WAKEUPS` samples) and cyclictest's histogram (``--json``:
+``"histogram": {"<us>": count}``, 1 us buckets, the latency truncated to whole us).
+
+ASSUMPTIONs / limits of the model (see also the engine's docstring): the timer interrupt itself
+is free and never delayed -- the engine wakes the task at the expiry even while the CPU runs with
+IRQs off -- so timerlat's separate *IRQ* latency is not modelled, and an undisturbed wakeup on an
+idle CPU costs 0 (no idle exit, no hrtimer handler, no switch back to the task that ran last).
+A section with IRQs or preemption off still delays the task (it runs when the running task next
+becomes preemptible), as it delays the real thread.  The loop sleeps relative to when it got
+ready to sleep (the expiry is the armed timer's, not a planned absolute period), and a period
+it overran is started at once without a sleep, so it gives no sample (cyclictest's absolute
+timer would count the overrun as latency).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
+
+from pcplab.kernel.ops import Sleep
+
+#: the sleep whose expiry is a periodic timer's (``pcplab.workloads.isolated``'s period sleep)
+TIMER_SLEEP_FUNC = "clock_nanosleep"
+#: fewer wakeups give no p99: by nearest rank it would be the maximum
+#: (``pcplab.report.noise.percentile_supported``)
+P99_MIN_WAKEUPS = 100
 
 
 @dataclass
@@ -72,12 +107,29 @@ class NoiseMeter:
         self.cpus = [CpuNoise(c, c in isolated) for c in range(nr_cpus)]
         self.start_ns = start_ns
         self.end_ns: int | None = None
+        #: id(isolated owner task) -> its wakeup log (the owners stay referenced by ``cpus``)
+        self._timers: dict[int, Wakeups] = {}
 
     def set_owner(self, cpu: int, task: Any) -> None:
         self.cpus[cpu].owner = task
+        if self.cpus[cpu].isolated:
+            self._timers[id(task)] = Wakeups()
 
     def attach(self, sim: Any) -> None:
         sim.on_segment(self.segment)
+        sim.on_op(self.op)
+
+    def op(self, task: Any, op: Any, t: int, ns: int) -> None:
+        """``Simulator.on_op``: an isolated owner's timer sleeps and the op it wakes up to."""
+        w = self._timers.get(id(task))
+        if w is None:
+            return
+        if w.expiry >= 0:
+            if w.expiry >= self.start_ns and (self.end_ns is None or w.expiry < self.end_ns):
+                w.samples.append(t - w.expiry)
+            w.expiry = -1
+        if type(op) is Sleep and op.func == TIMER_SLEEP_FUNC:
+            w.expiry = t + ns
 
     def segment(self, cpu: int, t0: int, t1: int, task: Any, what: str) -> None:
         if t1 <= self.start_ns or (self.end_ns is not None and t0 >= self.end_ns):
@@ -137,4 +189,37 @@ class NoiseMeter:
                     "lock_spin_ns": rec.lock_spin_ns,
                 }
             )
+            w = self._timers.get(id(rec.owner)) if rec.owner is not None else None
+            if w is not None:
+                out[-1]["wakeup_latency"] = wakeup_summary(w.samples)
         return out
+
+
+@dataclass
+class Wakeups:
+    """One owner's timer wakeups: the pending expiry (-1: none armed) and the latencies in ns."""
+
+    expiry: int = -1
+    samples: list[int] = field(default_factory=list)
+
+
+def wakeup_summary(samples: list[int]) -> dict[str, Any]:
+    """``{"cycles", "min_ns", "avg_ns", "max_ns", "p99_ns", "histogram_us"}`` of wakeup latencies
+    (ns); ``p99_ns`` None below :data:`P99_MIN_WAKEUPS`, the statistics None without samples;
+    ``histogram_us``: cyclictest's 1 us buckets, ``{"<whole us>": count}``, empty ones left out."""
+    if not samples:
+        return {"cycles": 0, "min_ns": None, "avg_ns": None, "max_ns": None, "p99_ns": None,
+                "histogram_us": {}}
+    s = sorted(samples)
+    hist: dict[int, int] = {}
+    for x in s:
+        hist[x // 1000] = hist.get(x // 1000, 0) + 1
+    n = len(s)
+    return {
+        "cycles": n,
+        "min_ns": s[0],
+        "avg_ns": round(sum(s) / n, 3),
+        "max_ns": s[-1],
+        "p99_ns": s[math.ceil(0.99 * n) - 1] if n >= P99_MIN_WAKEUPS else None,
+        "histogram_us": {str(k): hist[k] for k in sorted(hist)},
+    }
