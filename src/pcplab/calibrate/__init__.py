@@ -72,6 +72,7 @@ def calibrate(
     sim_iterations: int = 5,
     name: str = DEFAULT_NAME,
     mapping_mb: int | None = None,
+    fit_on: str = "elapsed",
     proc_root: str | Path = "/proc",
     sys_root: str | Path = "/sys",
     warn: Callable[[str], None] | None = None,
@@ -80,6 +81,8 @@ def calibrate(
     from pcplab import designs
     from pcplab.machines.host import host_profile, host_zoneinfo
 
+    if fit_on not in ("elapsed", "cpu"):
+        raise PcplabError(f"fit target {fit_on!r} unknown; use elapsed or cpu")
     m = read_measurement(results, run=run, mapping_mb=mapping_mb, warn=warn)
     if m.use_processes:
         raise PcplabError("the measurement ran pft with processes (-n); the simulator models "
@@ -100,7 +103,8 @@ def calibrate(
     measured = {n: {k: m.mean(n, k) for k in ("elapsed", "system", "user")} for n in m.rows}
     label = (f"measured pft {m.name!r} ({m.kind}, samples sha256 {m.digest}, mapping "
              f"{m.mapping_bytes} bytes), fit on {','.join(map(str, fit_rows))} thread(s) "
-             f"with design {design}, seed {seed}, {sim_iterations} simulated iterations")
+             f"with design {design}, seed {seed}, {sim_iterations} simulated iterations, "
+             f"fit on {'user+system' if fit_on == 'cpu' else 'elapsed'}")
 
     def costs_for(values: Mapping[str, float], fitted: Sequence[str]) -> tuple[
             dict[str, Fact], dict[str, str]]:
@@ -116,7 +120,8 @@ def calibrate(
                 continue
             if key == "clock_ghz":
                 why = (f"FITTED (per machine) by pcplab calibrate: the effective clock at which "
-                       f"sim/costs.py's global cycle constants give the measured elapsed; "
+                       f"sim/costs.py's global cycle constants give the measured "
+                       f"{'user+system time' if fit_on == 'cpu' else 'elapsed'}; "
                        f"/proc/cpuinfo says {nominal} GHz, so this host's fault path takes "
                        f"{nominal / value:.3f}x the global cycle figures")
             elif key == "cacheline_local_ns":
@@ -143,7 +148,9 @@ def calibrate(
 
     render_values(prior)  # layout errors surface before any simulation
     sim = simulator(render_values, design, m.mapping_bytes, sim_iterations, seed)
-    result = fit(sim, {n: v["elapsed"] for n, v in measured.items()}, fit_rows, prior)
+    target = {n: (v["user"] + v["system"]) if fit_on == "cpu" else v["elapsed"]
+              for n, v in measured.items()}
+    result = fit(sim, target, fit_rows, prior, fit_on)
     rows = summary_rows(measured, result, fit_rows)
     calibration = {
         "tool": "pcplab calibrate",
@@ -152,6 +159,7 @@ def calibrate(
         "measurement_sha256": m.digest,
         "mapping_bytes": m.mapping_bytes,
         "fit_threads": fit_rows,
+        "fit_on": fit_on,
         "design": design,
         "seed": seed,
         "sim_iterations": sim_iterations,

@@ -21,7 +21,8 @@ everything else there is a global constant and is left alone):
 
 Method (deterministic: same measurement, same options -> the same figures): each evaluation is
 one seeded simulation (``pcplab.sim.api.run_pft``, fixed seed and iteration count) of the fit
-rows; the objective is the sum over fit rows of ``log(simulated / measured mean elapsed)^2``.
+rows; the objective is the sum over fit rows of ``log(simulated / measured mean elapsed)^2``
+(``--fit-on cpu``: of user + system instead, for a host whose CPUs other work shares).
 ``clock_ghz`` is found by golden-section search on its logarithm around the one-step estimate
 ``nominal * simulated / measured``; with multi-thread fit rows, each other fact is first
 probed at its bounds (a change under 0.5 % in every fit row's simulated elapsed means it is not
@@ -64,6 +65,10 @@ class Simulated:
     elapsed: float
     system: float
     user: float
+
+    def metric(self, name: str) -> float:
+        """``elapsed``, or ``cpu`` = user + system (the workers' own CPU time)."""
+        return self.user + self.system if name == "cpu" else self.elapsed
 
 
 @dataclass
@@ -131,10 +136,13 @@ def fit(
     measured: Mapping[int, float],
     fit_rows: Sequence[int],
     prior: Mapping[str, float],
+    target: str = "elapsed",
 ) -> FitResult:
     """Fit the facts of :data:`BOUNDS` to the measured mean elapsed of ``fit_rows``.
 
-    ``measured``: clients -> mean elapsed (s) of every measured row; ``prior``: the host
+    ``measured``: clients -> the measured mean of ``target`` (s) of every measured row:
+    ``elapsed`` (the default), or ``cpu`` (user + system, which other work sharing the CPUs
+    does not inflate, while it does inflate elapsed); ``prior``: the host
     profile's values of the facts in :data:`BOUNDS` and :data:`LINE_FACTS` (the start point and
     what unfitted facts keep)."""
     if not fit_rows:
@@ -147,7 +155,7 @@ def fit(
         nonlocal evals
         evals += 1
         sim = simulate(v, rows)
-        return sum(math.log(sim[n].elapsed / measured[n]) ** 2 for n in rows)
+        return sum(math.log(sim[n].metric(target) / measured[n]) ** 2 for n in rows)
 
     def with_fact(key: str, x: float) -> dict[str, float]:
         v = dict(values)
@@ -165,7 +173,7 @@ def fit(
         if key == "clock_ghz":
             # one Newton-like step first: at one thread elapsed ~ 1/clock
             sim = simulate(values, rows)
-            evals_ratio = math.exp(sum(math.log(sim[n].elapsed / measured[n]) for n in rows)
+            evals_ratio = math.exp(sum(math.log(sim[n].metric(target) / measured[n]) for n in rows)
                                    / len(rows))
             guess = min(max(values[key] * evals_ratio, lo), hi)
             lo, hi = max(lo, guess / 2), min(hi, guess * 2)
@@ -177,7 +185,8 @@ def fit(
         lo, hi = BOUNDS[key]
         a = simulate(with_fact(key, lo), rows)
         b = simulate(with_fact(key, hi), rows)
-        return any(abs(a[n].elapsed / b[n].elapsed - 1) > IDENTIFIABLE for n in rows)
+        return any(abs(a[n].metric(target) / b[n].metric(target) - 1) > IDENTIFIABLE
+                   for n in rows)
 
     fitted = ["clock_ghz"]
     not_identifiable: list[str] = []

@@ -48,11 +48,15 @@ def _check_output(path: str, force: bool) -> None:
               help="Simulated runs per client count in each fit step.")
 @click.option("--mapping-mb", default=None, type=IntRange(1, 2**40),
               help="Mapping size in MiB, for an mmtests tree whose commands.log lacks it.")
+@click.option("--fit-on", type=click.Choice(["elapsed", "cpu"]), default="elapsed",
+              show_default=True,
+              help="Measured figure to fit: elapsed, or cpu (user+system: not inflated by other "
+              "work sharing the CPUs).")  # fmt: skip
 @click.option("--force", is_flag=True, help="Replace an --output file calibrate did not write.")
 @click.option("--json", "as_json", is_flag=True, help="Print the fit as JSON.")
 def calibrate(results: str, output: str, fit_threads: str | None, run: str | None,
               design: str | None, name: str, seed: int, sim_iterations: int,
-              mapping_mb: int | None, force: bool, as_json: bool) -> None:
+              mapping_mb: int | None, fit_on: str, force: bool, as_json: bool) -> None:
     """Fit this host's machine profile to a measured pft and write it as a TOML file.
 
     RESULTS is `pcplab measure pft`'s run directory (or its pcplab-measure.json) or an mmtests
@@ -71,6 +75,7 @@ def calibrate(results: str, output: str, fit_threads: str | None, run: str | Non
     _check_output(output, force)
     cal = run_calibrate(results, run=run, fit_threads=rows, design=design, seed=seed,
                         sim_iterations=sim_iterations, name=name, mapping_mb=mapping_mb,
+                        fit_on=fit_on,
                         warn=lambda msg: click.echo(f"pcplab: warning: {msg}", err=True))
     write_output(output, cal.text, "profile")
     res = cal.result
@@ -85,7 +90,8 @@ def calibrate(results: str, output: str, fit_threads: str | None, run: str | Non
     m = cal.measurement
     click.echo(f"calibrated {cal.profile.name} from {m.name} ({m.kind}, mapping "
                f"{m.mapping_bytes >> 20} MiB) with design {cal.design}, seed {seed}, "
-               f"fit on {','.join(map(str, cal.fit_rows))} thread(s); wrote {output}")
+               f"fit on the {'user+system' if fit_on == 'cpu' else 'elapsed'} of "
+               f"{','.join(map(str, cal.fit_rows))} thread(s); wrote {output}")
     for key in res.fitted:
         extra = ""
         if key == "clock_ghz":
