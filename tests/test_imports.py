@@ -25,6 +25,8 @@ SRC = Path(__file__).resolve().parent.parent / "src"
 LAYERS: list[set[str]] = [
     {"", "__main__"},
     {"cli", "api"},  # the command line and the Python API: the two front doors
+    {"calibrate"},  # fits a host profile to a measurement by simulating it (sim, report)
+    {"measure"},  # runs pcplab's pft on this host, writing pft's log format (report.pft_log)
     {"report"},  # compare/runs/export orchestration, tables, plots, backends
     {"stats", "store"},
     {"sim", "check"},  # the two engines
