@@ -102,7 +102,7 @@ import numpy as np
 
 from pcplab.errors import PcplabError
 from pcplab.kernel import ops
-from pcplab.kernel.state import BLOCKED, Kernel, Task, _WaitForWork
+from pcplab.kernel.state import BLOCKED, Kernel, Task, WaitForWork
 from pcplab.sim import costs as C
 from pcplab.sim.costs import CostModel
 
@@ -223,7 +223,7 @@ def _skip_access(kernel: Any, task: Task) -> None:
             task.op = task.gen.send(None)
         except StopIteration as stop:
             task.op = None
-            kernel._finish(task, stop.value)
+            kernel.finish(task, stop.value)
 
 
 _FLAG_OPS = (
@@ -790,7 +790,7 @@ class Simulator:
                     task.op = task.gen.send(None)
                 except StopIteration as stop:
                     task.op = None
-                    kernel._finish(task, stop.value)
+                    kernel.finish(task, stop.value)
         if not f:
             if irq:
                 self._set_busy(c, True)
@@ -968,7 +968,7 @@ class Simulator:
             task.op = task.gen.send(None)
         except StopIteration as stop:
             task.op = None
-            kernel._finish(task, stop.value)
+            kernel.finish(task, stop.value)
         if task.done or kernel.events or len(kernel.tasks) != self._known:
             self._sleep_again_slow(c, task, st, op, t)
             return
@@ -1208,7 +1208,7 @@ class Simulator:
         tw = type(w)
         if tw in _LOCK_WAIT_TYPES:
             self._lock_waiters.setdefault(_lock_key(w, task.cpu), deque()).append(task)
-        elif tw is _WaitForWork:
+        elif tw is WaitForWork:
             self._pool_waiters.setdefault(task.pool, []).append(task)
         else:
             self._waiters.append(task)
@@ -1223,7 +1223,7 @@ class Simulator:
 
     def _wake_ready(self, waiters: list[Task], t: int) -> list[Task]:
         """Wake those of ``waiters`` whose condition holds; returns the others, in order."""
-        can_run = self.kernel._can_run
+        can_run = self.kernel.can_run
         keep: list[Task] = []
         for task in waiters:
             if task.done:
@@ -1237,7 +1237,7 @@ class Simulator:
     def _wake_lock(self, key: Any, t: int) -> None:
         """A lock was released: hand it to the first waiter (FIFO, like qspinlock/mutex)."""
         q = self._lock_waiters[key]
-        can_run = self.kernel._can_run
+        can_run = self.kernel.can_run
         while q:
             task = q[0]
             if task.done:
