@@ -30,27 +30,21 @@ class ContextOps(KernelCore):
         task.irq_depth += 1
 
     def _irq_restore(self, task: Task, op: Any) -> None:
-        if task.irq_depth <= task.irq_base:
-            self._violation("imbalance", "local_irq_restore() without local_irq_save()", task, op)
-        task.irq_depth -= 1
-        self._qs(task)
+        self._unnest(
+            task, op, "irq_depth", task.irq_base, "local_irq_restore() without local_irq_save()"
+        )
 
     def _preempt_disable(self, task: Task, op: Any) -> None:
         task.preempt += 1
 
     def _preempt_enable(self, task: Task, op: Any) -> None:
-        if task.preempt <= 0:
-            self._violation("imbalance", "preempt_enable() underflow", task, op)
-        task.preempt -= 1
-        self._qs(task)
+        self._unnest(task, op, "preempt", 0, "preempt_enable() underflow")
 
     def _migrate_disable(self, task: Task, op: Any) -> None:
         task.migrate += 1
 
     def _migrate_enable(self, task: Task, op: Any) -> None:
-        if task.migrate <= 0:
-            self._violation("imbalance", "migrate_enable() underflow", task, op)
-        task.migrate -= 1
+        self._unnest(task, op, "migrate", 0, "migrate_enable() underflow", quiescent=False)
 
     def _enter_user(self, task: Task, op: Any) -> None:
         self._need_clean(task, op, "return to user space")

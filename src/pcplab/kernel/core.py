@@ -131,23 +131,30 @@ class KernelCore:
             self._check_clean(task, "task exit", ops.Op(getattr(task.gen, "__name__", "")))
 
     def _check_clean(self, task: Task, where: str, op: ops.Op) -> None:
-        problems = []
-        if task.held:
-            problems.append("holding " + ", ".join(str(x) for x in task.held))
-        if task.irq_depth != task.irq_base:
-            problems.append("with IRQs disabled")
-        if task.preempt:
-            problems.append(f"with preempt count {task.preempt}")
-        if task.rcu_nest:
-            problems.append("inside rcu_read_lock()")
-        if task.migrate:
-            problems.append("with migration disabled")
-        if task.windows:
-            problems.append("inside a pcp list window")
+        problems = self._unclean(task, at_exit=True)
         if problems:
             self._violation(
                 "held-at-exit", f"{task.name}: {where} " + " and ".join(problems), task, op
             )
+
+    @staticmethod
+    def _unclean(task: Task, at_exit: bool) -> list[str]:
+        """What ``task``'s context still holds, worded for a task or work-item exit
+        (``at_exit``: IRQ state against its base, migration counted) or for a change of mode."""
+        out = []
+        if task.held:
+            out.append("holding " + ", ".join(str(x) for x in task.held))
+        if (task.irq_depth != task.irq_base) if at_exit else task.irq_depth:
+            out.append("with IRQs disabled" if at_exit else "IRQs disabled")
+        if task.preempt:
+            out.append(f"with preempt count {task.preempt}" if at_exit else "preemption disabled")
+        if task.rcu_nest:
+            out.append("inside rcu_read_lock()")
+        if at_exit and task.migrate:
+            out.append("with migration disabled")
+        if task.windows:
+            out.append("inside a pcp list window")
+        return out
 
     def _violation(self, kind: str, msg: str, task: Task, op: Any) -> None:
         raise KernelViolation(kind, msg, getattr(op, "func", "") or "", task.cpu)
@@ -159,6 +166,19 @@ class KernelCore:
     def _qs(self, task: Task) -> None:
         if not (task.irq_depth or task.preempt or task.rcu_nest or task.rt_locks):
             task.qs_seq += 1
+
+    def _unnest(
+        self, task: Task, op: Any, field: str, floor: int, underflow: str, quiescent: bool = True
+    ) -> None:
+        """Leave one level of the nesting counter ``field`` (IRQ-off, preempt-off, migrate-off,
+        RCU reader); below ``floor`` is an ``imbalance`` (``underflow`` says which).  Leaving the
+        last reader-making level is an RCU quiescent state (``quiescent``)."""
+        n = getattr(task, field)
+        if n <= floor:
+            self._violation("imbalance", underflow, task, op)
+        setattr(task, field, n - 1)
+        if quiescent:
+            self._qs(task)
 
     def _might_sleep(self, task: Task, op: Any, what: str, rt_lock: bool = False) -> None:
         # an RT sleeping spinlock may be taken inside rcu_read_lock() or another RT spinlock
@@ -182,16 +202,6 @@ class KernelCore:
     def _need_clean(self, task: Task, op: Any, what: str) -> None:
         if task.kind != "program":
             self._violation("bad-context", f"{what} from {task.kind} context", task, op)
-        bad = []
-        if task.held:
-            bad.append("holding " + ", ".join(str(x) for x in task.held))
-        if task.irq_depth:
-            bad.append("IRQs disabled")
-        if task.preempt:
-            bad.append("preemption disabled")
-        if task.rcu_nest:
-            bad.append("inside rcu_read_lock()")
-        if task.windows:
-            bad.append("inside a pcp list window")
+        bad = self._unclean(task, at_exit=False)
         if bad:
             self._violation("bad-context", f"{what} " + ", ".join(bad), task, op)

@@ -123,6 +123,17 @@ class Locking(KernelCore):
                 task.irq_depth -= 1
         self._qs(task)
 
+    def _take(self, task: Task, op: Any, key: Any, lock: Any, owner: Task | None) -> bool:
+        """Give ``lock`` (owner key ``key``) to ``task`` unless ``owner`` holds it; then the task
+        waits on ``op`` (it retries once the lock is free) and the answer is False."""
+        if owner is not None:
+            task.wait = op
+            return False
+        task.wait = None
+        self.owner[key] = task
+        task.held.append(lock)
+        return True
+
     def _mutex_lock(self, task: Task, op: ops.MutexLock) -> Any:
         m = op.mutex
         key = id(m)
@@ -142,12 +153,8 @@ class Locking(KernelCore):
                 self._violation(
                     "self-deadlock", f"{task.name} takes {m} which it already holds", task, op
                 )
-        if owner is not None:
-            task.wait = op
+        if not self._take(task, op, key, m, owner):
             return BLOCKED
-        task.wait = None
-        self.owner[key] = task
-        task.held.append(m)
         if ck is not None:
             ck.acquire(task.cpu, key)
         return None
@@ -193,12 +200,8 @@ class Locking(KernelCore):
             if owner is not None:
                 self._irq_deadlock(task, owner, lock, op)
             self._might_sleep(task, op, f"local_lock_irqsave({lock}) on PREEMPT_RT", rt_lock=True)
-        if owner is not None:
-            task.wait = op
+        if not self._take(task, op, key, lock, owner):
             return BLOCKED
-        task.wait = None
-        self.owner[key] = task
-        task.held.append(lock)
         task.migrate += 1
         task.rt_locks += 1
         return None

@@ -44,12 +44,15 @@ class Op:
 
     __slots__ = ("func",)
 
+    #: what :meth:`describe` says for an op without arguments ("": the class name)
+    TEXT = ""
+
     def __init__(self, func: str = "") -> None:
         self.func = func or _caller()
 
     def describe(self) -> str:
         """One line for a trace: the op and its arguments, as a kernel engineer would say it."""
-        return type(self).__name__
+        return self.TEXT or type(self).__name__
 
 
 # --- interrupt / preemption state of the running CPU -------------------------------------------
@@ -59,55 +62,45 @@ class IrqSave(Op):
     """local_irq_save(): disable interrupts on this CPU (nests).  Starts an RCU reader."""
 
     __slots__ = ()
-
-    def describe(self) -> str:
-        return "local_irq_save()"
+    TEXT = "local_irq_save()"
 
 
 class IrqRestore(Op):
     """local_irq_restore(): undo one :class:`IrqSave`."""
 
     __slots__ = ()
-
-    def describe(self) -> str:
-        return "local_irq_restore()"
+    TEXT = "local_irq_restore()"
 
 
 class PreemptDisable(Op):
     __slots__ = ()
-
-    def describe(self) -> str:
-        return "preempt_disable()"
+    TEXT = "preempt_disable()"
 
 
 class PreemptEnable(Op):
     __slots__ = ()
-
-    def describe(self) -> str:
-        return "preempt_enable()"
+    TEXT = "preempt_enable()"
 
 
 class MigrateDisable(Op):
     __slots__ = ()
-
-    def describe(self) -> str:
-        return "migrate_disable()"
+    TEXT = "migrate_disable()"
 
 
 class MigrateEnable(Op):
     __slots__ = ()
-
-    def describe(self) -> str:
-        return "migrate_enable()"
+    TEXT = "migrate_enable()"
 
 
 # --- locks ---------------------------------------------------------------------------------------
 
 
-class SpinLock(Op):
-    """spin_lock / spin_lock_irqsave on ``lock`` (a :class:`pcplab.kernel.locks.Spinlock`)."""
+class _SpinOp(Op):
+    """An op on a spinlock ``lock`` (a :class:`pcplab.kernel.locks.Spinlock`), IRQs saved or
+    not; ``VERB`` names it in traces."""
 
     __slots__ = ("lock", "irqsave")
+    VERB = ""
 
     def __init__(self, lock: Any, irqsave: bool = False, func: str = "") -> None:
         self.func = func or _caller()
@@ -115,21 +108,21 @@ class SpinLock(Op):
         self.irqsave = irqsave
 
     def describe(self) -> str:
-        return f"spin_lock{'_irqsave' if self.irqsave else ''}({self.lock})"
+        return f"{self.VERB}{'_irqsave' if self.irqsave else ''}({self.lock})"
 
 
-class SpinTrylock(Op):
+class SpinLock(_SpinOp):
+    """spin_lock / spin_lock_irqsave on ``lock``."""
+
+    __slots__ = ()
+    VERB = "spin_lock"
+
+
+class SpinTrylock(_SpinOp):
     """spin_trylock[_irqsave]: never blocks; the engine sends back True when taken."""
 
-    __slots__ = ("lock", "irqsave")
-
-    def __init__(self, lock: Any, irqsave: bool = False, func: str = "") -> None:
-        self.func = func or _caller()
-        self.lock = lock
-        self.irqsave = irqsave
-
-    def describe(self) -> str:
-        return f"spin_trylock{'_irqsave' if self.irqsave else ''}({self.lock})"
+    __slots__ = ()
+    VERB = "spin_trylock"
 
 
 class SpinUnlock(Op):
@@ -144,42 +137,46 @@ class SpinUnlock(Op):
         return f"spin_unlock{'_irqrestore' if self.irqrestore else ''}({self.lock})"
 
 
-class MutexLock(Op):
+class _OneLockOp(Op):
+    """An op on one lock object ``lock`` (a mutex's or a local lock's); ``VERB`` names it."""
+
+    __slots__ = ("lock",)
+    VERB = ""
+
+    def __init__(self, lock: Any, func: str = "") -> None:
+        self.func = func or _caller()
+        self.lock = lock
+
+    def describe(self) -> str:
+        return f"{self.VERB}({self.lock})"
+
+
+class _MutexOp(_OneLockOp):
+    """An op on the mutex ``mutex`` (a :class:`pcplab.kernel.locks.Mutex`)."""
+
+    __slots__ = ()
+    #: the ``lock`` slot itself under the name the mutex ops are known by (a slot read, as fast)
+    mutex = _OneLockOp.__dict__["lock"]
+
+
+class MutexLock(_MutexOp):
     """mutex_lock: may sleep (illegal with IRQs or preemption disabled)."""
 
-    __slots__ = ("mutex",)
-
-    def __init__(self, mutex: Any, func: str = "") -> None:
-        self.func = func or _caller()
-        self.mutex = mutex
-
-    def describe(self) -> str:
-        return f"mutex_lock({self.mutex})"
+    __slots__ = ()
+    VERB = "mutex_lock"
 
 
-class MutexTrylock(Op):
-    __slots__ = ("mutex",)
-
-    def __init__(self, mutex: Any, func: str = "") -> None:
-        self.func = func or _caller()
-        self.mutex = mutex
-
-    def describe(self) -> str:
-        return f"mutex_trylock({self.mutex})"
+class MutexTrylock(_MutexOp):
+    __slots__ = ()
+    VERB = "mutex_trylock"
 
 
-class MutexUnlock(Op):
-    __slots__ = ("mutex",)
-
-    def __init__(self, mutex: Any, func: str = "") -> None:
-        self.func = func or _caller()
-        self.mutex = mutex
-
-    def describe(self) -> str:
-        return f"mutex_unlock({self.mutex})"
+class MutexUnlock(_MutexOp):
+    __slots__ = ()
+    VERB = "mutex_unlock"
 
 
-class LocalLock(Op):
+class LocalLock(_OneLockOp):
     """local_lock_irqsave on a per-CPU local lock.
 
     Non-RT: disables IRQs on this CPU (no lock word).  PREEMPT_RT: migrate_disable() plus this CPU's
@@ -187,31 +184,42 @@ class LocalLock(Op):
     engine chooses the meaning per run (``Kernel(preempt_rt=...)``).
     """
 
-    __slots__ = ("lock",)
-
-    def __init__(self, lock: Any, func: str = "") -> None:
-        self.func = func or _caller()
-        self.lock = lock
-
-    def describe(self) -> str:
-        return f"local_lock_irqsave({self.lock})"
+    __slots__ = ()
+    VERB = "local_lock_irqsave"
 
 
-class LocalUnlock(Op):
-    __slots__ = ("lock",)
-
-    def __init__(self, lock: Any, func: str = "") -> None:
-        self.func = func or _caller()
-        self.lock = lock
-
-    def describe(self) -> str:
-        return f"local_unlock_irqrestore({self.lock})"
+class LocalUnlock(_OneLockOp):
+    __slots__ = ()
+    VERB = "local_unlock_irqrestore"
 
 
 # --- racy shared memory --------------------------------------------------------------------------
 
 
-class Load(Op):
+class _MemoryOp(Op):
+    """A read or write of the shared field ``obj.attr`` done as its own step.  ``owner``: the CPU
+    whose data it is (None: global); ``ordered``: acquire (load) or release (store) ordering;
+    ``marked``: a ``READ_ONCE``/``WRITE_ONCE``-style access rather than a plain C one."""
+
+    __slots__ = ("obj", "attr", "owner", "ordered", "marked")
+
+    def _set(self, func: str, obj: Any, attr: str, owner: int | None, ordered: bool,
+             marked: bool) -> None:  # fmt: skip
+        self.func = func
+        self.obj = obj
+        self.attr = attr
+        self.owner = owner
+        self.ordered = ordered
+        self.marked = marked
+
+    def _say(self, plain: str, ordered: str, unordered: str, rest: str = "") -> str:
+        if not self.marked:
+            return f"{_name(self.obj)}->{self.attr}{plain}"
+        how = ordered if self.ordered else unordered
+        return f"{how}({_name(self.obj)}->{self.attr}{rest})"
+
+
+class Load(_MemoryOp):
     """READ_ONCE / rcu_dereference of ``getattr(obj, attr)``: the engine reads it and sends it back.
 
     ``owner`` is the CPU whose data it is (None: global), so a cost model can price a cacheline
@@ -221,7 +229,9 @@ class Load(Op):
     races).
     """
 
-    __slots__ = ("obj", "attr", "owner", "acquire", "marked")
+    __slots__ = ()
+    #: load-acquire / rcu_dereference ordering (the ``ordered`` slot under its name here)
+    acquire = _MemoryOp.__dict__["ordered"]
 
     def __init__(
         self,
@@ -232,26 +242,20 @@ class Load(Op):
         func: str = "",
         marked: bool = True,
     ) -> None:
-        self.func = func or _caller()
-        self.obj = obj
-        self.attr = attr
-        self.owner = owner
-        self.acquire = acquire
-        self.marked = marked
+        self._set(func or _caller(), obj, attr, owner, acquire, marked)
 
     def describe(self) -> str:
-        if not self.marked:
-            return f"{_name(self.obj)}->{self.attr} (plain read)"
-        how = "rcu_dereference" if self.acquire else "READ_ONCE"
-        return f"{how}({_name(self.obj)}->{self.attr})"
+        return self._say(" (plain read)", "rcu_dereference", "READ_ONCE")
 
 
-class Store(Op):
+class Store(_MemoryOp):
     """WRITE_ONCE / smp_store_release / rcu_assign_pointer of ``obj.attr = value`` (engine writes).
 
     ``marked=False``: a plain C assignment done as its own step (see :class:`Load`)."""
 
-    __slots__ = ("obj", "attr", "value", "owner", "release", "marked")
+    __slots__ = ("value",)
+    #: smp_store_release / rcu_assign_pointer ordering (the ``ordered`` slot under its name here)
+    release = _MemoryOp.__dict__["ordered"]
 
     def __init__(
         self,
@@ -263,19 +267,12 @@ class Store(Op):
         func: str = "",
         marked: bool = True,
     ) -> None:
-        self.func = func or _caller()
-        self.obj = obj
-        self.attr = attr
+        self._set(func or _caller(), obj, attr, owner, release, marked)
         self.value = value
-        self.owner = owner
-        self.release = release
-        self.marked = marked
 
     def describe(self) -> str:
-        if not self.marked:
-            return f"{_name(self.obj)}->{self.attr} = {_name(self.value)} (plain write)"
-        how = "rcu_assign_pointer" if self.release else "WRITE_ONCE"
-        return f"{how}({_name(self.obj)}->{self.attr}, {_name(self.value)})"
+        v = _name(self.value)
+        return self._say(f" = {v} (plain write)", "rcu_assign_pointer", "WRITE_ONCE", f", {v}")
 
 
 class Access(Op):
@@ -395,16 +392,12 @@ class Work(Op):
 
 class RcuReadLock(Op):
     __slots__ = ()
-
-    def describe(self) -> str:
-        return "rcu_read_lock()"
+    TEXT = "rcu_read_lock()"
 
 
 class RcuReadUnlock(Op):
     __slots__ = ()
-
-    def describe(self) -> str:
-        return "rcu_read_unlock()"
+    TEXT = "rcu_read_unlock()"
 
 
 class SynchronizeRcu(Op):
@@ -491,40 +484,32 @@ class EnterUser(Op):
     """Return to user space.  On a nohz_full CPU this is an extended quiescent state for RCU."""
 
     __slots__ = ()
-
-    def describe(self) -> str:
-        return "return to user space"
+    TEXT = "return to user space"
 
 
 class EnterKernel(Op):
     """Syscall or page-fault entry from user space."""
 
     __slots__ = ()
-
-    def describe(self) -> str:
-        return "enter kernel"
+    TEXT = "enter kernel"
 
 
 class GoIdle(Op):
     """The CPU enters the idle loop (an extended quiescent state) until it has work again."""
 
     __slots__ = ()
-
-    def describe(self) -> str:
-        return "enter idle"
+    TEXT = "enter idle"
 
 
 class GoOffline(Op):
     """CPU hot-unplug of the running CPU: it stops; its data may then be touched remotely."""
 
     __slots__ = ()
-
-    def describe(self) -> str:
-        return "cpu going offline"
+    TEXT = "cpu going offline"
 
 
-class UserRun(Op):
-    """Time spent in user space (simulator: ``ns`` of user work; checker: one step)."""
+class _TimedOp(Op):
+    """An op that takes ``ns`` of simulated time (``TEXT`` says what kind in traces)."""
 
     __slots__ = ("ns",)
 
@@ -533,20 +518,25 @@ class UserRun(Op):
         self.ns = ns
 
     def describe(self) -> str:
-        return f"user work {self.ns} ns"
+        return f"{self.TEXT} {self.ns} ns"
 
 
-class Sleep(Op):
+class UserRun(_TimedOp):
+    """Time spent in user space (simulator: ``ns`` of user work; checker: one step)."""
+
+    __slots__ = ()
+    TEXT = "user work"
+
+
+class Sleep(_TimedOp):
     """Block for ``ns`` of simulated time (checker: a plain step)."""
 
-    __slots__ = ("ns",)
+    __slots__ = ()
+    TEXT = "sleep"
 
     def __init__(self, ns: int, func: str = "") -> None:
         self.func = func or _caller()
         self.ns = ns
-
-    def describe(self) -> str:
-        return f"sleep {self.ns} ns"
 
 
 class Checkpoint(Op):

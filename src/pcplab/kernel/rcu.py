@@ -26,10 +26,7 @@ class Rcu(KernelCore):
         task.rcu_nest += 1
 
     def _rcu_read_unlock(self, task: Task, op: Any) -> None:
-        if task.rcu_nest <= 0:
-            self._violation("imbalance", "rcu_read_unlock() without rcu_read_lock()", task, op)
-        task.rcu_nest -= 1
-        self._qs(task)
+        self._unnest(task, op, "rcu_nest", 0, "rcu_read_unlock() without rcu_read_lock()")
 
     def _gp_done(self, task: Task) -> bool:
         gp = task.gp

@@ -278,12 +278,21 @@ class Kernel(ContextOps, Locking, MemoryOps, Rcu, Hotplug, Ipis):
 
 #: op type -> Kernel method executing it
 _EXEC: dict[type, Callable[[Kernel, Task, Any], Any]] = {
-    **context.EXEC, **locking.EXEC, **memory.EXEC, **rcu.EXEC, **workqueue.EXEC, **ipi.EXEC,
+    **context.EXEC,
+    **locking.EXEC,
+    **memory.EXEC,
+    **rcu.EXEC,
+    **workqueue.EXEC,
+    **ipi.EXEC,
     **hotplug.EXEC,
 }
 #: blocking op type -> whether the task waiting on it may retry now
 _READY: dict[type, Callable[[Kernel, Task, Any], bool]] = {
-    **locking.READY, **rcu.READY, **workqueue.READY, **ipi.READY, **hotplug.READY,
+    **locking.READY,
+    **rcu.READY,
+    **workqueue.READY,
+    **ipi.READY,
+    **hotplug.READY,
 }
 _CONTEXT_OPS = context.CONTEXT_OPS
 
@@ -300,4 +309,3 @@ __all__ = [
     "Task",
     "WaitForWork",
 ]
-

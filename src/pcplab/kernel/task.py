@@ -88,6 +88,16 @@ class Task:
         return f"<Task {self.name}>"
 
 
+def _of_running(field: str, doc: str) -> Any:
+    """A read-only :class:`Cpu` property: ``field`` of the context running there, 0 if none."""
+
+    def get(cpu: Cpu) -> int:
+        r = cpu.running
+        return int(getattr(r, field)) if r else 0
+
+    return property(get, doc=doc)
+
+
 class Cpu:
     __slots__ = (
         "id", "online", "nohz_full", "current", "irq", "pending_irqs", "worklist", "kworker",
@@ -137,20 +147,9 @@ class Cpu:
         m = self.mode
         return m in ("offline", "idle") or (m == "user" and self.nohz_full)
 
-    @property
-    def irq_depth(self) -> int:
-        r = self.running
-        return r.irq_depth if r else 0
-
-    @property
-    def preempt_count(self) -> int:
-        r = self.running
-        return r.preempt if r else 0
-
-    @property
-    def migrate_disable(self) -> int:
-        r = self.running
-        return r.migrate if r else 0
+    irq_depth = _of_running("irq_depth", "IRQ-off nesting of the running context (0: none).")
+    preempt_count = _of_running("preempt", "Preempt count of the running context.")
+    migrate_disable = _of_running("migrate", "migrate_disable() nesting of the running context.")
 
     @property
     def rcu_nesting(self) -> int:
