@@ -59,8 +59,16 @@ class _LazyGroup(click.Group):
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="pcplab")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Model, simulate and model-check Linux per-CPU page list drain designs."""
+    # the user's config file (pcplab.cli.config): checked before any command runs; its machine
+    # becomes the default of the invoked command's --machine (a flag still wins)
+    from pcplab.cli import config
+
+    cfg = config.load()
+    config.check_machine(cfg)
+    ctx.default_map = config.default_map(cfg, ctx.invoked_subcommand)
 
 
 def _crash_dir() -> Path:
