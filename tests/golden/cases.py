@@ -56,6 +56,7 @@ def run(args: tuple[str, ...], timeout: float = 300) -> tuple[int, bytes, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PCPLAB_")}
         env.update(PCPLAB_DB=str(Path(tmp) / "golden.sqlite"),
                    PCPLAB_CRASH_DIR=str(Path(tmp) / "crashes"),
+                   XDG_CONFIG_HOME=str(Path(tmp) / "config"),  # no user config.toml
                    COLUMNS="100", LC_ALL="C.UTF-8", PYTHONHASHSEED="0")  # fmt: skip
         env.pop("NO_COLOR", None)
         proc = subprocess.run([sys.executable, "-m", "pcplab", *args], cwd=tmp, env=env,

@@ -19,7 +19,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from tests.cli_compare.helpers import pcplab
 
 VIEWPORT = (1280, 800)

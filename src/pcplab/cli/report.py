@@ -56,8 +56,11 @@ MAX_JOBS = 1024
 def _open_store(db: str | None, create: bool = True, missing: str = "") -> Any:
     """The results database; with ``create`` False (commands that only read) a missing file is
     an error (prefixed by ``missing``) instead of a new empty database."""
+    from pcplab.cli import config
     from pcplab.store.db import Store
 
+    if db is None:  # --db, then $PCPLAB_DB, then the config file, then the user data dir
+        db = config.database(config.current())
     return Store(db, create=create, missing=missing)
 
 
@@ -66,7 +69,8 @@ KNOWN_WORKLOADS = ("pft", "noise", "check")
 
 
 db_option = click.option("--db", "db", type=click.Path(dir_okay=False), default=None,
-                         help="results database (default: $PCPLAB_DB or the user data dir)")
+                         help="results database (default: $PCPLAB_DB, the config file's 'database', "
+                              "or the user data dir)")
 
 
 # -- compare --------------------------------------------------------------------------------------
@@ -124,7 +128,8 @@ def _scenario_file(path: str | None) -> str | None:
               help="write the plots (PNG and SVG) into this directory")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="directory for the HTML page and its plots (--format html; default "
-                   "pcplab-out); with text/json, the same as --plots")
+                   "the config file's 'output', else pcplab-out); with text/json, the same as "
+                   "--plots")
 @click.option("--html", "html_dir", type=click.Path(file_okay=False), default=None,
               help="also write the self-contained HTML page into this directory")
 @click.option("--fresh", is_flag=True, help="run everything again instead of reusing stored runs")
@@ -160,7 +165,9 @@ def compare(machine: str, designs: str, clients: str, iterations: int, seed: int
     machine, iso, client_list = machine_inputs(machine, isolated, clients)
     # plots only when asked (--plots, or --out with text/json) or for the HTML page
     if fmt == "html":
-        out_dir = out_dir or "pcplab-out"
+        from pcplab.cli import config
+
+        out_dir = out_dir or config.output_dir(config.current())
     elif out_dir and not plots_dir:
         plots_dir, out_dir = out_dir, None
     if plots_dir:
@@ -209,7 +216,7 @@ def compare(machine: str, designs: str, clients: str, iterations: int, seed: int
         click.echo(cmp.to_json(data))
     elif fmt == "html":
         click.echo(report.text)
-        click.echo(f"HTML: {Path(out_dir or 'pcplab-out') / 'index.html'}")
+        click.echo(f"HTML: {Path(str(out_dir)) / 'index.html'}")
     else:
         click.echo(report.brief if brief else report.text)
         if written:
