@@ -11,8 +11,8 @@ from tests.calibrate.conftest import Run, write_tree
 
 
 def test_same_tree_same_profile_byte_for_byte(cli: Run, tree: Path, tmp_path: Path) -> None:
-    a = cli("calibrate", str(tree), "--fit-threads", "1", "-o", "a.toml", "--sim-iterations", "2")
-    b = cli("calibrate", str(tree), "--fit-threads", "1", "-o", "b.toml", "--sim-iterations", "2")
+    a = cli("calibrate", str(tree), "--fit-threads", "1", "-o", "a.toml", "--sim-iterations", "1")
+    b = cli("calibrate", str(tree), "--fit-threads", "1", "-o", "b.toml", "--sim-iterations", "1")
     assert a.code == 0 and b.code == 0, a.err + b.err
     assert (tmp_path / "a.toml").read_bytes() == (tmp_path / "b.toml").read_bytes()
     assert a.out.replace("a.toml", "X") == b.out.replace("b.toml", "X")
@@ -20,7 +20,7 @@ def test_same_tree_same_profile_byte_for_byte(cli: Run, tree: Path, tmp_path: Pa
 
 def test_fit_matches_the_fitted_row_and_marks_what_it_fitted(cli: Run, tree: Path,
                                                             tmp_path: Path) -> None:
-    res = cli("calibrate", str(tree), "-o", "box.toml", "--sim-iterations", "2")
+    res = cli("calibrate", str(tree), "-o", "box.toml", "--sim-iterations", "1")
     assert res.code == 0, res.err
     doc = tomllib.loads((tmp_path / "box.toml").read_text())
     clock = doc["costs"]["clock_ghz"]
@@ -37,7 +37,7 @@ def test_fit_matches_the_fitted_row_and_marks_what_it_fitted(cli: Run, tree: Pat
 
 
 def test_written_profile_loads_with_machine_path(cli: Run, tree: Path, tmp_path: Path) -> None:
-    assert cli("calibrate", str(tree), "-o", "box.toml", "--sim-iterations", "2").code == 0
+    assert cli("calibrate", str(tree), "-o", "box.toml", "--sim-iterations", "1").code == 0
     res = cli("pft", "--machine", "./box.toml", "--design", "spinlock", "--clients", "1",
               "--iterations", "1", "--mapping-mb", "16")
     assert res.code == 0, res.err

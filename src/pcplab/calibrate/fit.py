@@ -52,7 +52,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
 LINE_FACTS = ("cacheline_local_ns", "cacheline_same_socket_ns", "cacheline_remote_socket_ns")
 #: a fact whose full range moves no fit row's simulated elapsed by this much is not identifiable
 IDENTIFIABLE = 0.005
-GOLDEN_STEPS = 30
+GOLDEN_STEPS = 22  # a log-interval of width ln 4 shrinks to ~3e-5: finer than the 4 digits kept
 ROUNDS = 2
 
 
