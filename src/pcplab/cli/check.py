@@ -19,6 +19,7 @@ from pcplab.cli.options import (
     FiniteFloat,
     IntRange,
     check_design,
+    complete_check_design,
     strip_timing,
 )
 from pcplab.errors import PcplabError
@@ -38,7 +39,7 @@ def _size_line(d: Any) -> dict[str, Any]:
 
 @click.command("designs")
 @click.option("--mutants", is_flag=True, help="Also list the deliberately broken mutants.")
-@click.option("--design", "extra", multiple=True,
+@click.option("--design", "extra", multiple=True, shell_complete=complete_check_design,
               help="Also show this design (a .py file, package.module[:attr]); repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def designs(mutants: bool, extra: tuple[str, ...], as_json: bool) -> None:
@@ -90,7 +91,7 @@ def designs(mutants: bool, extra: tuple[str, ...], as_json: bool) -> None:
 
 
 @click.command("check")
-@click.option("--design", "design", help="Design to check (see 'pcplab designs --mutants').")
+@click.option("--design", "design", shell_complete=complete_check_design, help="Design to check (see 'pcplab designs --mutants').")
 @click.option("--scenario", default="all", show_default=True,
               help="A scenario name (see --list-scenarios) or 'all'.")  # fmt: skip
 @click.option("--scenario-file", type=click.Path(dir_okay=False),

@@ -200,3 +200,53 @@ def strip_timing(obj: Any) -> Any:
 
 
 TIMING_KEYS = frozenset({"seconds", "steps_per_second"})
+
+
+# -- shell completion (click's ``shell_complete=``; see docs/cli.md) ------------------------------
+def _complete(names: list[str], incomplete: str, comma_list: bool) -> list[Any]:
+    """``names`` starting with ``incomplete``; for a comma list only its last item is
+    completed (``rcu,spi`` -> ``rcu,spinlock``).  Something that looks like a path (``./``,
+    ``/``, ``~``, ``.toml``/``.py``) is left to the shell's file completion."""
+    from click.shell_completion import CompletionItem
+
+    head, _, last = incomplete.rpartition(",") if comma_list else ("", "", incomplete)
+    if last.startswith((".", "/", "~")) or last.endswith((".toml", ".py")):
+        return [CompletionItem(last, type="file")]
+    prefix = f"{head}," if head else ""
+    done = set(head.split(",")) if head else set()
+    return [CompletionItem(prefix + n) for n in names if n.startswith(last) and n not in done]
+
+
+def machine_names() -> list[str]:
+    from pcplab.machines.registry import profile_names
+
+    return profile_names()
+
+
+def design_names(mutants: bool = False) -> list[str]:
+    """Built-in designs; with ``mutants`` the checker's mutants too (``pcplab designs
+    --mutants``)."""
+    from pcplab import designs
+
+    return [*designs.names(), *(designs.mutant_names() if mutants else [])]
+
+
+def complete_machine(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    return _complete(machine_names(), incomplete, comma_list=False)
+
+
+def complete_machines(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    return _complete(machine_names(), incomplete, comma_list=True)
+
+
+def complete_design(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    return _complete(design_names(), incomplete, comma_list=False)
+
+
+def complete_designs(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    return _complete(design_names(), incomplete, comma_list=True)
+
+
+def complete_check_design(ctx: click.Context, param: click.Parameter,
+                          incomplete: str) -> list[Any]:
+    return _complete(design_names(mutants=True), incomplete, comma_list=False)

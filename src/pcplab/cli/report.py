@@ -23,6 +23,8 @@ from pcplab.cli.options import (
     SEED,
     FiniteFloat,
     IntRange,
+    complete_designs,
+    complete_machine,
     isolated_cpus,
     machine_profile,
     parse_int_list,
@@ -85,8 +87,10 @@ def _scenario_file(path: str | None) -> str | None:
 
 
 @click.command()
-@click.option("--machine", default=DEFAULT_MACHINE, show_default=True, help="machine profile")
+@click.option("--machine", default=DEFAULT_MACHINE, show_default=True,
+              shell_complete=complete_machine, help="machine profile")
 @click.option("--designs", default=DEFAULT_DESIGNS, show_default=True,
+              shell_complete=complete_designs,
               help="comma-separated designs; the first is the baseline ('vanilla' = workqueue)")
 @click.option("--clients", default=DEFAULT_CLIENTS, show_default=True,
               help="pft client counts, or 'default' for mmtests' sequence for the machine")

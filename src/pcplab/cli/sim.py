@@ -15,6 +15,8 @@ from pcplab.cli.options import (
     IntRange,
     check_design,
     check_memory_mib,
+    complete_design,
+    complete_machine,
     isolated_cpus,
     machine_profile,
     parse_int_list,
@@ -43,8 +45,8 @@ def _mean(xs: list[float]) -> float:
 
 
 @click.command("pft")
-@click.option("--machine", "-m", required=True, help="Machine profile (see `pcplab machines list`).")
-@click.option("--design", "-d", required=True, help="Drain design (see `pcplab designs`).")
+@click.option("--machine", "-m", required=True, shell_complete=complete_machine, help="Machine profile (see `pcplab machines list`).")
+@click.option("--design", "-d", required=True, shell_complete=complete_design, help="Drain design (see `pcplab designs`).")
 @click.option("--clients", default=None, help="Thread counts, e.g. 1,4,8-12 (default: mmtests').")
 @click.option("--iterations", "-n", default=30, show_default=True,
               type=IntRange(1, MAX_ITERATIONS), help="Runs per count.")  # fmt: skip

@@ -19,6 +19,8 @@ from pcplab.cli.options import (
     RtRuntime,
     check_design,
     check_memory_mib,
+    complete_design,
+    complete_machine,
     isolated_cpus,
     machine_profile,
 )
@@ -72,8 +74,10 @@ def _isolated_latency_text(res: dict[str, Any]) -> str:
 
 
 @click.command("noise")
-@click.option("--machine", "-m", required=True, help="Machine profile (see `pcplab machines`).")
-@click.option("--design", "-d", required=True, help="Drain design (see `pcplab designs`).")
+@click.option("--machine", "-m", required=True, shell_complete=complete_machine,
+              help="Machine profile (see `pcplab machines`).")
+@click.option("--design", "-d", required=True, shell_complete=complete_design,
+              help="Drain design (see `pcplab designs`).")
 @click.option("--isolated", "isolated", required=True, help="nohz_full CPUs, e.g. 2-3,6.")
 @click.option(
     "--load",
@@ -162,8 +166,10 @@ def noise(
 
 
 @click.command("oom")
-@click.option("--machine", "-m", default="rpi4", show_default=True, help="Machine profile.")
-@click.option("--design", "-d", required=True, help="Drain design (see `pcplab designs`).")
+@click.option("--machine", "-m", default="rpi4", show_default=True,
+              shell_complete=complete_machine, help="Machine profile.")
+@click.option("--design", "-d", required=True, shell_complete=complete_design,
+              help="Drain design (see `pcplab designs`).")
 @click.option(
     "--memory-mib", default=None, type=IntRange(1, 2**40),
     help="Machine memory in MiB (default 32: seconds; 4 up to the machine's)."

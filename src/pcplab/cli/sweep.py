@@ -25,6 +25,8 @@ from pcplab.cli.options import (
     SEED_MAX,
     FiniteFloat,
     IntRange,
+    complete_designs,
+    complete_machines,
     parse_int_list,
     strip_timing,
 )
@@ -82,8 +84,10 @@ def _machines(text: str) -> list[str]:
 
 @click.command()
 @click.option("--machines", default=DEFAULT_MACHINE, show_default=True,
+              shell_complete=complete_machines,
               help="comma-separated machine profiles")
 @click.option("--designs", default=DEFAULT_DESIGNS, show_default=True,
+              shell_complete=complete_designs,
               help="comma-separated designs; the first is each comparison's baseline")
 @click.option("--seeds", default="1", show_default=True,
               help="comma-separated seeds or ranges (1,2 or 1-5); one comparison per seed")
