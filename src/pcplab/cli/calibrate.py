@@ -112,6 +112,11 @@ def calibrate(results: str, output: str, fit_threads: str | None, run: str | Non
             f"{r['system_error_pct']:>+7.1f} "
             f"{'-' if waited is None else f'{100 * waited:.1f}':>7}"
         )
+    mb = m.mapping_bytes >> 20
+    size = f" --mapping-mb {mb}" if mb << 20 == m.mapping_bytes else ""
+    where = output if "/" in output else f"./{output}"
+    click.echo(f"simulate it: pcplab pft --machine {where} --design {cal.design} --clients "
+               f"{','.join(map(str, sorted(m.rows)))}{size}")
     busy = [n for n, w in m.waited.items() if w > 0.05]
     if busy:
         click.echo(f"note: at {','.join(map(str, sorted(busy)))} client(s) the workers waited "

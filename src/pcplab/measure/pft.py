@@ -57,8 +57,9 @@ def meminfo_total_bytes(proc: Path = Path("/proc")) -> int:
 
 
 def default_mapping_bytes() -> int:
-    """mmtests' ``PFT_MAPPING_SIZE = MEMTOTAL_BYTES / 5`` (config-workload-pft-threads)."""
-    return meminfo_total_bytes() // 5
+    """mmtests' ``PFT_MAPPING_SIZE = MEMTOTAL_BYTES / 5`` (config-workload-pft-threads), rounded
+    down to whole MiB so that ``pcplab pft --mapping-mb`` can simulate exactly the same size."""
+    return (meminfo_total_bytes() // 5) >> 20 << 20
 
 
 def _read(path: str) -> str | None:
