@@ -501,25 +501,35 @@ def _epoch(created: str) -> int:
               default=None, help="mmtests work/log directory with pft results")
 @click.option("--rtla", "rtla_file", type=click.Path(dir_okay=False, exists=True), default=None,
               help="a captured 'rtla osnoise top' output, stored as a noise run")
+@click.option("--trace-cmd", "tracecmd_file", type=click.Path(dir_okay=False, exists=True),
+              default=None, help="a 'trace-cmd report' text with workqueue and osnoise events, "
+                                 "stored as a noise run")
 @click.option("--machine", default=None,
-              help="machine name to record (default: mmtests-import / rtla-import)")
+              help="machine name to record (default: mmtests-import / rtla-import / "
+                   "trace-cmd-import)")
 @click.option("--design", "design_name", default="real", show_default=True,
               help="design (kernel) name to record for an rtla capture")
 @db_option
-def import_(mmtests_dir: str | None, rtla_file: str | None, machine: str | None,
-            design_name: str, db: str | None) -> None:
+def import_(mmtests_dir: str | None, rtla_file: str | None, tracecmd_file: str | None,
+            machine: str | None, design_name: str, db: str | None) -> None:
     """Import real results: mmtests pft trees (iter-* pooled, lines parsed as ExtractPft does;
     a cut-off last line or a missing client count is a warning; all runs or none are stored) or
-    a captured `rtla osnoise top` output."""
-    if (mmtests_dir is None) == (rtla_file is None):
-        raise PcplabError("give exactly one of --mmtests DIR or --rtla FILE")
-    if rtla_file is not None:
-        _import_rtla(rtla_file, machine or "rtla-import", design_name, db)
-        return
-    from pcplab.report.mmtests_dir import import_tree, store_tree
+    a captured `rtla osnoise top` output, or `trace-cmd report` text with workqueue and osnoise
+    events (a cut-off or malformed line is a warning)."""
+    if sum(x is not None for x in (mmtests_dir, rtla_file, tracecmd_file)) != 1:
+        raise PcplabError("give exactly one of --mmtests DIR, --rtla FILE or --trace-cmd FILE")
 
     def warn(msg: str) -> None:
         click.echo(f"pcplab: warning: {msg}", err=True)
+
+    if rtla_file is not None:
+        _import_rtla(rtla_file, machine or "rtla-import", design_name, db)
+        return
+    if tracecmd_file is not None:
+        _import_noise_capture(tracecmd_file, machine or "trace-cmd-import", design_name, db,
+                              "trace-cmd", warn)
+        return
+    from pcplab.report.mmtests_dir import import_tree, store_tree
 
     assert mmtests_dir is not None
     tree = import_tree(mmtests_dir, warn)  # everything is read and checked before storing
@@ -530,16 +540,29 @@ def import_(mmtests_dir: str | None, rtla_file: str | None, machine: str | None,
 
 
 def _import_rtla(path: str, machine: str, design: str, db: str | None) -> None:
+    _import_noise_capture(path, machine, design, db, "rtla", None)
+
+
+def _import_noise_capture(path: str, machine: str, design: str, db: str | None, kind: str,
+                          warn: Any) -> None:
+    """Parse a real noise capture (``kind`` rtla or trace-cmd) completely, then store it as a
+    noise run (nothing is stored if it does not parse)."""
     import hashlib
 
-    from pcplab.report.rtla_import import parse_osnoise_top
-
     raw = Path(path).read_bytes()
-    res = parse_osnoise_top(raw.decode("utf-8", errors="replace"))
-    params = {"rtla_capture": hashlib.sha256(raw).hexdigest()[:16]}
+    text = raw.decode("utf-8", errors="replace")
+    if kind == "rtla":
+        from pcplab.report.rtla_import import parse_osnoise_top
+
+        res = parse_osnoise_top(text)
+    else:
+        from pcplab.report.tracecmd_import import parse_trace_cmd_report
+
+        res = parse_trace_cmd_report(text, warn)
+    params = {f"{kind.replace('-', '')}_capture": hashlib.sha256(raw).hexdigest()[:16]}
     result = dict(res, machine=machine, design=design)
     with _open_store(db) as store:
         run_id = store.save(machine=machine, design=design, workload="noise", params=params,
-                            seed=None, result=result, source="rtla")
+                            seed=None, result=result, source=kind)
     cpus = ",".join(str(c["cpu"]) for c in res["cpus"])
     click.echo(f"{path} ({res['source']}, CPUs {cpus}) -> run {run_id}")

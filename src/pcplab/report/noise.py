@@ -156,8 +156,11 @@ def osnoise_top(runs: NoiseRuns, all_cpus: bool = False, runtime_s: float | None
 
 def _legend(runs: NoiseRuns) -> str:
     notes = []
-    if any(counter(c, "hw") is None and "rtla" not in c for _, r in runs for c in r.get("cpus", [])):
+    if any(counter(c, "hw") is None and "rtla" not in c and not r.get("source")
+           for _, r in runs for c in r.get("cpus", [])):
         notes.append("HW, NMI, Softirq: not modelled (-)")
+    if any(r.get("source") == "trace-cmd report" for _, r in runs):
+        notes.append("trace-cmd: HW is not in osnoise's events (-)")
     notes.append("IRQ counts IPIs, as osnoise does")
     if any((r.get("duration_s") or 0) > OSNOISE_PERIOD_S for _, r in runs):
         notes.append("Max Noise: per-period maximum not recorded (-)")
