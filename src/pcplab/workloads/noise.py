@@ -54,8 +54,10 @@ idle CPU costs 0 (no idle exit, no hrtimer handler, no switch back to the task t
 A section with IRQs or preemption off still delays the task (it runs when the running task next
 becomes preemptible), as it delays the real thread.  The loop sleeps relative to when it got
 ready to sleep (the expiry is the armed timer's, not a planned absolute period), and a period
-it overran is started at once without a sleep, so it gives no sample (cyclictest's absolute
-timer would count the overrun as latency).
+it overran is started at once without a sleep, so it gives no sample -- as timerlat's
+``wait_next_period`` skips an activation whose absolute time has already passed (cyclictest's
+absolute timer would instead count the overrun as latency).  So ``cycles`` can be well below
+the number of periods when the task's own work overruns (e.g. slowed by a busy SMT sibling).
 """
 
 from __future__ import annotations
