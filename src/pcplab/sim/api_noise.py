@@ -41,9 +41,9 @@ def run_oom(
     """
     from pcplab import designs
     from pcplab.mm.invariants import check_invariants
+    from pcplab.sim.machine_setup import build_simulator
     from pcplab.workloads import isolated as iso_mod
     from pcplab.workloads import oom
-    from pcplab.workloads.machine_setup import build_simulator
     from pcplab.workloads.oops import build_oops, is_oops
     from pcplab.workloads.slowpath import MemoryEnv
 
@@ -253,9 +253,9 @@ def run_noise(
     """
     from pcplab import designs
     from pcplab.mm.invariants import check_invariants as mm_check
+    from pcplab.sim.machine_setup import build_simulator
     from pcplab.workloads import cma, drain_storm, oom
     from pcplab.workloads import isolated as iso_mod
-    from pcplab.workloads.machine_setup import build_simulator
     from pcplab.workloads.noise import NoiseMeter
     from pcplab.workloads.oops import build_oops, is_oops
     from pcplab.workloads.slowpath import MemoryEnv
@@ -433,8 +433,8 @@ def run_hotplug(
     """
     from pcplab import designs
     from pcplab.mm.invariants import check_invariants as mm_check
+    from pcplab.sim.machine_setup import build_simulator
     from pcplab.workloads import hotplug, oom
-    from pcplab.workloads.machine_setup import build_simulator
     from pcplab.workloads.slowpath import MemoryEnv, Process
 
     des = designs.get(design)

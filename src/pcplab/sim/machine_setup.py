@@ -15,8 +15,11 @@ from dataclasses import replace
 from typing import Any
 
 from pcplab.errors import PcplabError
+from pcplab.machines.registry import get_profile
 from pcplab.mm import Machine
 from pcplab.mm.topology import NodeSpec, Topology, ZoneSpec
+from pcplab.sim.costs import CostModel
+from pcplab.sim.engine import Simulator
 
 
 def small_topology(profile: Any, memory_mib: int) -> Topology:
@@ -60,10 +63,6 @@ def build_simulator(
     """(profile, machine, simulator) for a run of ``design`` on profile ``machine_name``;
     ``memory_mib`` None keeps the machine's real memory.  ``rt_runtime_us``/``rt_period_us``:
     the RT throttling sysctls (``sched_rt_runtime_us = -1``: none)."""
-    from pcplab.machines.registry import get_profile
-    from pcplab.sim.costs import CostModel
-    from pcplab.sim.engine import Simulator
-
     profile = get_profile(machine_name)
     topo = profile.topology() if memory_mib is None else small_topology(profile, memory_mib)
     machine = Machine.build(topo, design.kernel_version)
