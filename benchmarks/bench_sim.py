@@ -27,9 +27,9 @@ from pcplab.kernel import ops
 from pcplab.kernel.locks import Mutex
 from pcplab.machines.registry import get_profile
 from pcplab.mm import Machine, tiny_topology
+from pcplab.sim import pft
 from pcplab.sim.api import run_pft
 from pcplab.sim.engine import Simulator
-from pcplab.workloads import pft
 
 
 def best_of(n: int, fn):

@@ -64,7 +64,7 @@ def simulate_placement(machine: str, clients: list[int], iterations: int, seed: 
     and threads -> workers per node."""
     from pcplab import designs
     from pcplab.machines.registry import get_profile
-    from pcplab.workloads import pft
+    from pcplab.sim import pft
 
     s = pft.setup(get_profile(machine), designs.get("workqueue"))
     s.placement = placement

@@ -39,13 +39,7 @@ LAYERS: list[set[str]] = [
 ]
 
 #: edges that break the layering today, each with why it is left (file -> file).
-KNOWN_LAYER_EXCEPTIONS: set[tuple[str, str]] = {
-    # issue 9: pft's simulator side (exact and mean-value runs, placement) lives in workloads/
-    # but belongs with the engine; the split of workloads/pft.py moves it.
-    ("pcplab.workloads.pft", "pcplab.sim.api_noise"),
-    ("pcplab.workloads.pft", "pcplab.sim.costs"),
-    ("pcplab.workloads.pft", "pcplab.sim.engine"),
-}
+KNOWN_LAYER_EXCEPTIONS: set[tuple[str, str]] = set()
 
 #: file cycles left for now, each with why (sets of modules).
 KNOWN_CYCLES: list[set[str]] = [
@@ -163,7 +157,7 @@ def test_the_graph_sees_known_edges() -> None:
     g = import_graph()
     assert "pcplab.mm.state" in g["pcplab.mm.buddy"]  # module level
     assert "pcplab.sim.api_noise" in g["pcplab.sim.api"]  # module level, re-export
-    assert "pcplab.workloads.pft" in g["pcplab.sim.api"]  # function level
+    assert "pcplab.sim.pft" in g["pcplab.sim.api"]  # function level
     assert "pcplab.mm.buddy" in g["pcplab.mm.machine"]
     assert len(g) > 100
 

@@ -10,9 +10,9 @@ import pytest
 from pcplab import designs
 from pcplab.errors import PcplabError
 from pcplab.machines.registry import get_profile
+from pcplab.sim import pft
 from pcplab.sim.api import run_pft
 from pcplab.sim.costs import CostModel, KernelConfig
-from pcplab.workloads import pft
 
 # --- a design that bypasses the pcp lists: every page straight from/to buddy ---------------
 

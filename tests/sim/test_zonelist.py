@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pcplab import designs
 from pcplab.machines.registry import get_profile
-from pcplab.workloads import pft
+from pcplab.sim import pft
 from pcplab.workloads.zonelist import machine_distance, node_orders
 
 

@@ -152,8 +152,8 @@ def test_flush_on_nohz_entry_hook_leaves_nothing_to_drain(register: Any) -> None
 
 
 def test_pft_isolated_cpus_get_no_thread_and_report_latency() -> None:
+    from pcplab.sim import pft
     from pcplab.sim.api import run_pft
-    from pcplab.workloads import pft
 
     s = pft.setup(None, designs.get("workqueue"), machine=_tiny_machine(6))
     for place in pft.PLACEMENTS.values():

@@ -9,9 +9,9 @@ import pytest
 from pcplab import designs
 from pcplab.errors import PcplabError
 from pcplab.machines.registry import get_profile
+from pcplab.sim import pft
 from pcplab.sim.api import run_pft
 from pcplab.sim.costs import CostModel
-from pcplab.workloads import pft
 
 
 @pytest.mark.parametrize(

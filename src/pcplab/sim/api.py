@@ -49,8 +49,8 @@ def run_pft(
     """
     from pcplab import designs
     from pcplab.machines.registry import get_profile
+    from pcplab.sim import pft
     from pcplab.sim.costs import KernelConfig
-    from pcplab.workloads import pft
 
     config = KernelConfig.parse(kernel_config)
     if iterations < 1:
