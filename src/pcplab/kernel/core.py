@@ -105,10 +105,12 @@ class KernelCore:
         else:
             self.cpus[cpu].tasks.append(task)
         if prime:
-            self._resume(task, None)
+            self.resume(task, None)
         return task
 
-    def _resume(self, task: Task, value: Any) -> None:
+    def resume(self, task: Task, value: Any) -> None:
+        """Send ``value`` into ``task``'s generator: its next op becomes ``task.op`` (or it
+        finishes)."""
         try:
             task.op = task.gen.send(value)
         except StopIteration as stop:

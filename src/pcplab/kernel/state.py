@@ -186,9 +186,9 @@ class Kernel(ContextOps, Locking, MemoryOps, Rcu, Hotplug, Ipis):
         task.steps += 1
         op = task.op
         if op is None:
-            self._resume(task, None)
+            self.resume(task, None)
             return None
-        # execute() and _resume() inlined: this is the checker's innermost loop
+        # execute() and resume() inlined: this is the checker's innermost loop
         tp = type(op)
         if task.mode != "kernel" and tp not in _CONTEXT_OPS:
             task.mode = "kernel"  # implicit syscall / fault entry

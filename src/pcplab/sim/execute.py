@@ -168,14 +168,7 @@ class Executor(Wakeups, Pricing):
             for fn in self._op_fns:
                 fn(task, op, t, ns)
         if kind == "sleep":
-            # the task sleeps ``ns``; the CPU is free meanwhile
-            if task.done:
-                st.state = "done"
-                st.end_ns = t + ns
-            else:
-                st.state = "sleeping"
-                st.sleep_gen += 1
-                self._push(t + ns, P_TIMER, self._tw, task, st.sleep_gen)
+            self._sleep_for(task, st, t, ns)  # the CPU is free meanwhile
             if not irq:
                 c.cur = None
             c.gen += 1
@@ -229,6 +222,17 @@ class Executor(Wakeups, Pricing):
         if self.invariants:
             self.check_invariants(f"{task.name} after {op.describe() if op else 'start'}")
 
+    def _sleep_for(self, task: Task, st: TaskStats, t: int, ns: int) -> None:
+        """``task`` sleeps ``ns`` from ``t``: its timer wakes it then (a task whose generator
+        ended with this sleep is done when it would have woken)."""
+        if task.done:
+            st.state = "done"
+            st.end_ns = t + ns
+        else:
+            st.state = "sleeping"
+            st.sleep_gen += 1
+            self._push(t + ns, P_TIMER, self._tw, task, st.sleep_gen)
+
     def _sleep_again_slow(self, c: CpuSim, task: Task, st: TaskStats, op: Any, t: int) -> None:
         """The rest of a timer loop's straight-line step (:meth:`_timer_wake`) once the generator
         produced something unusual."""
@@ -240,14 +244,7 @@ class Executor(Wakeups, Pricing):
             self._kernel_events(t)
         if len(kernel.tasks) != self._known:
             self._adopt_new(t)
-        ns = max(0, int(op.ns))
-        if task.done:
-            st.state = "done"
-            st.end_ns = t + ns
-        else:
-            st.state = "sleeping"
-            st.sleep_gen += 1
-            self._push(t + ns, P_TIMER, self._tw, task, st.sleep_gen)
+        self._sleep_for(task, st, t, max(0, int(op.ns)))
         c.cur = None
         c.gen += 1
         c.scheduled = False
@@ -312,11 +309,7 @@ class Executor(Wakeups, Pricing):
                 kernel = self.kernel
                 kc.current = task  # kernel.step
                 task.steps += 1
-                try:
-                    task.op = task.gen.send(None)
-                except StopIteration as stop:
-                    task.op = None
-                    kernel.finish(task, stop.value)
+                kernel.resume(task, None)
                 if task.done or kernel.events or len(kernel.tasks) != self._known:
                     self._sleep_again_slow(c, task, st, op, t)
                     return

@@ -314,23 +314,7 @@ def run_once(
             f"each); use a smaller mapping (e.g. --mapping-mb 64) or drop --exact"
         )
     if exact:
-        machine = (
-            Machine.build(s.machine.topology, s.design.kernel_version)
-            if (s.machine.topology is not None)
-            else s.machine
-        )
-        res = run_exact(
-            machine,
-            s.design,
-            s.costs,
-            cpus,
-            per_worker,
-            s.distance,
-            seed=seed,
-            isolated=s.isolated,
-            isolated_task=s.isolated_task,
-            log=s.isolated_log,
-        )
+        res = _run_exact_on_fresh_machine(s, cpus, per_worker, seed)
         return res, per_worker * nr_threads * 20
     zone_of = assign_zones(
         s.machine, s.distance, [s.costs.places[c].node for c in cpus], per_worker
@@ -396,12 +380,20 @@ def isolated_window(s: PftSetup, nr_threads: int, seed: int) -> None:
 
     per_worker, _total = split_pages(s.mapping_bytes, s.page_size, nr_threads)
     cpus = PLACEMENTS[s.placement](s.costs, s.distance, nr_threads, exclude=s.isolated)
+    _run_exact_on_fresh_machine(s, cpus, per_worker, seed, until_ns=ISOLATED_WINDOW_NS)
+
+
+def _run_exact_on_fresh_machine(
+    s: PftSetup, cpus: list[int], per_worker: int, seed: int, until_ns: int | None = None
+) -> RunResult:
+    """:func:`run_exact` of ``s`` on a machine built afresh from its topology (every run starts
+    from the same allocator state), with ``s``'s isolated CPUs and their task."""
     machine = (
         Machine.build(s.machine.topology, s.design.kernel_version)
         if s.machine.topology is not None
         else s.machine
     )
-    run_exact(
+    return run_exact(
         machine,
         s.design,
         s.costs,
@@ -412,9 +404,8 @@ def isolated_window(s: PftSetup, nr_threads: int, seed: int) -> None:
         isolated=s.isolated,
         isolated_task=s.isolated_task,
         log=s.isolated_log,
-        until_ns=ISOLATED_WINDOW_NS,
+        until_ns=until_ns,
     )
-
 
 __all__ = [
     "CHUNKS_PER_THREAD", "EXACT_MAX_PAGES", "FAULT_DATA_BYTES", "ISOLATED_WINDOW_NS", "MAX_CLIENTS",
