@@ -143,3 +143,20 @@ def test_pcplab_noise_prints_the_table_and_json_has_the_same_fields() -> None:
         assert [float(x) for x in cells[3:6]] == [round(r[k], 2) for k in ("Min", "Avg", "Max")]
         assert cells[6] == "-" and r["p99"] is None  # 49 wakeups: no p99
         assert r["Cycles"] >= 45  # a 1 ms period over 50 ms, after a start phase below 1 ms
+
+
+def test_compare_table_puts_designs_side_by_side() -> None:
+    from pcplab.report.noise import has_wakeups, wakeup_by_design
+
+    def run(samples: list[int]) -> dict:
+        return {"cpus": [{"cpu": 2, "isolated": True, "task": "rt/2",
+                          "wakeup_latency": wakeup_summary(samples)}]}
+
+    wq, rcu, poller = run([0, 0, 6_000]), run([0, 0, 0]), run([])
+    assert has_wakeups(wq) and not has_wakeups(poller) and not has_wakeups({"cpus": []})
+    rows = {ln[:20].strip(): ln[20:].split()
+            for ln in wakeup_by_design([("vanilla", wq), ("rcu", rcu), ("other", poller)])
+            .splitlines()}
+    assert rows["cpu2 max"] == ["6.00", "0.00", "-"]
+    assert rows["cpu2 avg"] == ["2.00", "0.00", "-"]
+    assert rows["cpu2 wakeups"] == ["3", "3", "-"]

@@ -302,6 +302,9 @@ def build_report(p: CompareParams, outcome: Outcome) -> Report:
     if any(isolated_latency.has_latency(r) for _, r in noise_runs):
         sections.append(("isolated-CPU allocation latency (us)",
                          isolated_latency.latency_by_design(noise_runs)))
+    if any(noise_report.has_wakeups(r) for _, r in noise_runs):
+        sections.append(("isolated tasks' wakeup latency (timerlat / cyclictest)",
+                         noise_report.wakeup_by_design(noise_runs)))
     sections.append(("drain_all_pages() latency", noise_report.drain_latency_summary(noise_runs)))
     sections.append((f"checker (scenario {p.check_scenario}, mode {p.check_mode})",
                      noise_report.check_summary(verdicts)))

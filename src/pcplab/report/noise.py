@@ -359,6 +359,29 @@ def wakeup_latency_text(res: Mapping[str, Any]) -> str:
     return title + table + notes + hist
 
 
+def has_wakeups(res: Mapping[str, Any]) -> bool:
+    return any(r["Cycles"] for r in wakeup_json(res))
+
+
+def wakeup_by_design(runs: NoiseRuns) -> str:
+    """``pcplab compare``: the isolated tasks' wakeup latency, a column per design, rows
+    ``cpuN max`` / ``avg`` / ``p99`` (us; p99 only from 100 wakeups) / ``wakeups``."""
+    per = [{r["CPU"]: r for r in wakeup_json(res)} for _, res in runs]
+    cpus = sorted({c for d in per for c in d})
+    header = ["wakeup latency (us)", *[label for label, _ in runs]]
+
+    def cell(r: Mapping[str, Any] | None, key: str) -> str:
+        if r is None or not r["Cycles"]:
+            return "-"
+        return str(r[key]) if key == "Cycles" else ("-" if r[key] is None else f"{r[key]:.2f}")
+
+    rows = [[f"cpu{c} {name}", *[cell(d.get(c), key) for d in per]]
+            for c in cpus for name, key in (("max", "Max"), ("avg", "Avg"), ("p99", "p99"),
+                                            ("wakeups", "Cycles"))]
+    note = f"p99: - where fewer than {min_samples(99)} wakeups (it would be the maximum)\n"
+    return grid(header, rows) + note
+
+
 # -- `pcplab noise` ------------------------------------------------------------------------------
 def latency_line(lat: Mapping[str, Any]) -> str:
     """One line: min, mean, p99 (where supported), max and the sample count, in us."""
