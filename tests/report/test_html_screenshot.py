@@ -113,3 +113,14 @@ def test_compare_html_renders_with_summary_and_difference_plot_above_the_fold(
     fig = layout["figure"]
     assert fig is not None and "difference to the baseline" in fig["caption"]
     assert fig["top"] <= fold - 300  # at least 300 px of the plot on the first screen
+
+
+def test_missing_browser_skips_locally_and_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    monkeypatch.delenv("PCPLAB_REQUIRE_CHROMIUM", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="chromium not installed"):
+        _chromium()
+    monkeypatch.setenv("PCPLAB_REQUIRE_CHROMIUM", "1")
+    with pytest.raises(pytest.fail.Exception, match="PCPLAB_REQUIRE_CHROMIUM is set"):
+        _chromium()
