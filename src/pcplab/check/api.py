@@ -131,6 +131,7 @@ def run_check(
     want: frozenset[str] | None = None,
     cache: bool | None = None,
     shorten: bool = True,
+    atomic: bool | None = None,
 ) -> dict[str, Any]:
     """Check ``design`` on ``scenario`` (a standard name, ``"all"``, or one from ``scenario_file``).
 
@@ -139,6 +140,8 @@ def run_check(
     listed in ``"other_violations"``).  ``cache``: state caching (None: only for unbounded
     searches, where it pays).  ``shorten``: shrink the counterexample (delta debugging
     over the schedule) before reporting it; the violation kind and function are kept.
+    ``atomic``: scheduling points at synchronisation ops only (:func:`explore_dfs`; None: for
+    unbounded searches, where the state space is otherwise too large to finish).
     """
     if mode not in MODES:
         raise PcplabError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
@@ -156,6 +159,10 @@ def run_check(
         # computing state keys costs more than the re-executions they save; unbounded searches
         # need the cache
         cache = eff_bound is None
+    if atomic is None:
+        # the bounded search keeps every op a scheduling point (its verdicts and figures are
+        # pinned by the golden tests); unbounded, the reduction decides whether it finishes
+        atomic = eff_bound is None
     t0 = time.perf_counter()
     per: list[dict[str, Any]] = []
     found: tuple[Scenario, SearchResult] | None = None
@@ -166,7 +173,8 @@ def run_check(
     for sc in scs:
         factory = _factory(d, sc)
         if mode == "exhaustive":
-            r = explore_dfs(factory, bound=eff_bound, time_limit=time_limit, want=want, cache=cache)
+            r = explore_dfs(factory, bound=eff_bound, time_limit=time_limit, want=want, cache=cache,
+                            atomic=atomic)  # fmt: skip
         elif mode == "random":
             r = explore_random(factory, seed=seed, executions=executions, time_limit=time_limit)
         else:
@@ -211,6 +219,7 @@ def run_check(
         "states": sum(p["states"] for p in per),
         # with the state cache "states" counts distinct states; without it, search-tree nodes
         "states_distinct": bool(cache) and mode == "exhaustive",
+        "atomic": bool(atomic) and mode == "exhaustive",
         "steps": steps,
         "seconds": round(seconds, 3),
         "steps_per_second": round(steps / seconds) if seconds > 0 else 0,

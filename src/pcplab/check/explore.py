@@ -14,6 +14,26 @@
   fixes this with extra work we do not do), so "exhaustive within bound N" means: every schedule
   of the reduced search with at most N preemptions.  With ``bound=None`` the search is exhaustive
   (up to the soundness of the dependence relation and of the state key).
+  **Atomic mode** (``atomic=True``; what ``pcplab check --bound -1`` runs): the optimistic
+  synchronisation-based reduction of Stoller & Cohen ("Optimistic synchronization-based
+  state-space reduction", TACAS 2003 / Formal Methods in System Design 29(3), 2006).  Only
+  synchronisation ops are scheduling points; after one, the task runs on through its
+  :func:`invisible` ops (work, unmarked accesses, pcp list windows) in the same transition.  The
+  reduction is sound for every safety property of the full search *if* the design obeys its
+  locking discipline in every explored execution: each data access is ordered with every
+  conflicting access of another CPU by synchronisation, so moving it next to the synchronisation
+  op before it changes no outcome (Lipton's movers).  The checker verifies exactly that
+  discipline on every access (:mod:`pcplab.kernel.checks`: owner rules, KCSAN-style races), so a
+  design that breaks it gets a ``lock-not-held`` or ``data-race`` report instead of a verdict the
+  reduction could have falsified; marked racy accesses (``Load``/``Store``, ``Access(marked=True)``)
+  stay scheduling points, as Stoller's reduction keeps volatile accesses visible.  The sleep sets
+  then use the footprint of each whole transition as it ran (a block's footprint is known only
+  after it ran; a task the state cache marked done without running it here stays awake), and a
+  transition that changed state no op names (a design's own fields written by plain code,
+  :meth:`World.unguarded_key`) counts as dependent with every other; one that started or ended a
+  scenario action (:meth:`World.serial_key`) is ordered with the others that did.
+  Measured on the standard scenarios (``benchmarks/bench_check.py --atomic``): the same verdicts
+  on every mutant, unbounded, and fewer states.
 * :func:`explore_random` — uniformly random scheduling, ``executions`` runs from ``seed``.
 * :func:`explore_pct` — PCT (Burckhardt et al., ASPLOS 2010): random task priorities with ``depth
   - 1`` priority-change points; finds depth-d bugs with probability >= 1/(n k^(d-1)) per run.
@@ -37,6 +57,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pcplab.check.world import Violation, World
+from pcplab.kernel import ops
 from pcplab.kernel.checks import forget_lock_memory
 
 WorldFactory = Callable[[], World]
@@ -62,7 +83,10 @@ class SearchResult:
 class _Frame:
     """One node of the DFS stack (slotted: the explorer makes one per search-tree node)."""
 
-    __slots__ = ("enabled", "fps", "sleep", "last", "preempts", "done", "choice", "cost")
+    __slots__ = (
+        "enabled", "fps", "sleep", "last", "preempts", "done", "choice", "cost", "auto", "bfp",
+        "sleep_fps",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -80,22 +104,52 @@ class _Frame:
         self.done: list[int] = []
         self.choice = -1
         self.cost = 0
+        self.auto = 0  # steps of the chosen task run on after the choice (atomic mode)
+        # the footprint of each transition explored from here as it ran, and the sleeping tasks'
+        self.bfp: dict[int, frozenset[Hashable] | None] = {}
+        self.sleep_fps: dict[int, frozenset[Hashable] | None] = {}
 
 
 def _child_sleep(fr: _Frame, t: int) -> frozenset[int]:
-    ft = fr.fps[t]
+    """The sleep set of the child reached by ``t``: a task stays asleep (Godefroid) if its
+    transition, as it ran when it was explored, is independent of ``t``'s as it just ran.  A
+    transition's footprint is taken after it ran (:func:`explore_dfs`'s ``take``), so what its
+    plain code did is in it; a task the state cache marked done without running it here has no
+    known transition and stays awake."""
+    ft = fr.bfp[t]
     if ft is None:
         return frozenset()
     out = []
     for u in fr.sleep:
-        fu = fr.fps.get(u)
+        fu = fr.sleep_fps.get(u)
         if fu is not None and ft.isdisjoint(fu):
             out.append(u)
     for u in fr.done:
-        fu = fr.fps.get(u)
+        if u == t or u not in fr.bfp:
+            continue
+        fu = fr.bfp[u]
         if fu is not None and ft.isdisjoint(fu):
             out.append(u)
     return frozenset(out)
+
+
+def _sleep_fps(fr: _Frame, sleep: frozenset[int]) -> dict[int, frozenset[Hashable] | None]:
+    return {u: fr.bfp[u] if u in fr.bfp else fr.sleep_fps[u] for u in sleep}
+
+
+def invisible(op: Any) -> bool:
+    """An op the atomic mode runs on without a scheduling point: pure work, an unmarked access
+    checked by the owner and data-race rules, a pcp list window (its accesses are checked the
+    same way).  Everything that synchronises or races on purpose (locks, IRQ and preemption
+    state, RCU, work items, IPIs, context changes, ``Load``/``Store`` and marked accesses) stays a
+    scheduling point."""
+    tp = type(op)
+    if tp is ops.Access:
+        return not op.marked
+    return tp in _INVISIBLE_OPS
+
+
+_INVISIBLE_OPS = frozenset({ops.Work, ops.PcpEnter, ops.PcpExit})
 
 
 def explore_dfs(
@@ -108,10 +162,13 @@ def explore_dfs(
     max_executions: int | None = None,
     want: frozenset[str] | None = None,
     por: bool = True,
+    atomic: bool = False,
 ) -> SearchResult:
     """``por=False`` turns the sleep sets off (for differential tests of the reduction).
     ``want``: report only violations of these kinds; others are recorded in
-    ``result.extra["other"]`` (first of each kind) and the search goes on past them."""
+    ``result.extra["other"]`` (first of each kind) and the search goes on past them.
+    ``atomic``: the optimistic synchronisation-based reduction (module doc): a task runs on
+    through :func:`invisible` ops without a scheduling point."""
     t0 = time.perf_counter()
     forget_lock_memory()
     others: dict[str, tuple[Violation, list[int]]] = {}
@@ -120,6 +177,51 @@ def explore_dfs(
     visited: dict[Hashable, tuple[frozenset[int], int]] = {}
     stats = {"executions": 0, "steps": 0, "nodes": 0, "pruned": 0, "trunc": 0, "hits": 0}
     stopped = False
+
+    def sched(frames: list[_Frame]) -> list[int]:
+        if not atomic:
+            return [f.choice for f in frames]
+        out: list[int] = []
+        for f in frames:
+            out.extend([f.choice] * (1 + f.auto))
+        return out
+
+    def take(world: World, fr: _Frame) -> Violation | None:
+        """Run the chosen step (atomic mode: and the task's invisible ops after it) and record
+        its footprint as it ran: the footprints of its steps, plus ``("serial",)`` if it changed
+        the world's serial state, or global if it changed state no op names."""
+        c = fr.choice
+        fr.auto = 0
+        stats["steps"] += 1
+        before = (world.unguarded_key(), world.serial_key())
+        v = world.step(c)
+        if world.soft is not None and not world.soft_noted:
+            note(world)
+        t = world.tasks[c]
+        fp = fr.fps[c]
+        acc: set[Hashable] | None = set(fp) if fp is not None else None
+        while (atomic and v is None and not t.done and t.wait is None and invisible(t.op)
+               and fr.auto < max_steps and c in world.enabled()):  # fmt: skip
+            v = world.check_state()
+            if v is not None:
+                break
+            f2 = world.footprint(c)
+            if f2 is None:
+                acc = None
+            elif acc is not None:
+                acc.update(f2)
+            fr.auto += 1
+            stats["steps"] += 1
+            v = world.step(c)
+            if world.soft is not None and not world.soft_noted:
+                note(world)
+        if acc is not None:
+            if world.unguarded_key() != before[0]:
+                acc = None  # it changed state no op names: dependent with everything
+            elif world.serial_key() != before[1]:
+                acc.add(("serial",))
+        fr.bfp[c] = frozenset(acc) if acc is not None else None
+        return v
 
     def pick(fr: _Frame) -> tuple[int, int] | None:
         # continuing the last task first, then the others in order
@@ -145,7 +247,7 @@ def explore_dfs(
         if v is None or want is None or v.kind in want:
             return v
         if v.kind not in others:
-            others[v.kind] = (v, [f.choice for f in stack])
+            others[v.kind] = (v, sched(stack))
         return None
 
     def note(world: World) -> None:
@@ -155,11 +257,12 @@ def explore_dfs(
         if soft or v is None:
             return
         if want is None or v.kind in want:
-            soft.append((v, [f.choice for f in stack]))
+            soft.append((v, sched(stack)))
         elif v.kind not in others:
-            others[v.kind] = (v, [f.choice for f in stack])
+            others[v.kind] = (v, sched(stack))
 
-    def descend(world: World, sleep: frozenset[int]) -> Violation | None:
+    def descend(world: World, sleep: frozenset[int],
+                sleep_fps: dict[int, frozenset[Hashable] | None]) -> Violation | None:  # fmt: skip
         while True:
             last = stack[-1].choice if stack else None
             preempts = (stack[-1].preempts + stack[-1].cost) if stack else 0
@@ -196,6 +299,7 @@ def explore_dfs(
                 return None
             stats["nodes"] += 1
             fr = _Frame(en, {i: world.footprint(i) for i in en}, sleep, last, preempts)
+            fr.sleep_fps = sleep_fps
             if pre_done:
                 fr.done = [i for i in en if i not in pre_done and i not in sleep]
             got = pick(fr)
@@ -204,16 +308,14 @@ def explore_dfs(
                 return None
             fr.choice, fr.cost = got
             stack.append(fr)
-            stats["steps"] += 1
-            v = world.step(fr.choice)
-            if world.soft is not None and not world.soft_noted:
-                note(world)
+            v = take(world, fr)
             if v is not None:
                 stats["executions"] += 1
                 return keep(v)
             sleep = _child_sleep(fr, fr.choice) if por else frozenset()
+            sleep_fps = _sleep_fps(fr, sleep)
 
-    violation = descend(factory(), frozenset())
+    violation = descend(factory(), frozenset(), {})
     while violation is None and stack:
         if time_limit is not None and time.perf_counter() - t0 > time_limit:
             stopped = True
@@ -229,18 +331,18 @@ def explore_dfs(
             continue
         fr.choice, fr.cost = got
         world = factory()
-        world.replay_steps([f.choice for f in stack[:-1]])
+        prefix = sched(stack[:-1])
+        world.replay_steps(prefix)
         world.soft_noted = world.soft is not None  # noted when that prefix first ran
-        stats["steps"] += len(stack)
-        v = world.step(fr.choice)
-        if world.soft is not None and not world.soft_noted:
-            note(world)
+        stats["steps"] += len(prefix)
+        v = take(world, fr)
         if v is not None:
             stats["executions"] += 1
             violation = keep(v)
             continue  # a violation ends the branch (wanted: the loop stops)
-        violation = descend(world, _child_sleep(fr, fr.choice) if por else frozenset())
-    schedule = [f.choice for f in stack] if violation is not None else []
+        sleep = _child_sleep(fr, fr.choice) if por else frozenset()
+        violation = descend(world, sleep, _sleep_fps(fr, sleep))
+    schedule = sched(stack) if violation is not None else []
     extra: dict[str, Any] = {"other": others} if others else {}
     if violation is None and soft:
         violation, schedule = soft[0]

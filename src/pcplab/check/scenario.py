@@ -616,6 +616,15 @@ class ScenarioWorld(World):
             tuple(sorted(self.active)),
         )
 
+    def unguarded_key(self) -> Hashable:
+        return design_state.unguarded_key(self.kernel.state)
+
+    def serial_key(self) -> Hashable:
+        # which actions run: a drain's postcondition is checked only when nothing ran beside it,
+        # so the order of every action's start and end against the others' must be explored
+        # (read only by the starts and ends themselves and after a global Checkpoint)
+        return self.activity, len(self.active)
+
     def describe_state(self) -> list[str]:
         """The allocator state in a few lines, for counterexamples."""
         out = []

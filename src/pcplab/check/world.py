@@ -20,6 +20,7 @@ from typing import Any
 
 from pcplab.kernel import ops
 from pcplab.kernel.checks import Checks, Finding
+from pcplab.kernel.locks import LocalLockVar
 from pcplab.kernel.oops import KERNEL_KINDS, VIOLATION_KINDS, fault_address, null_deref_field
 from pcplab.kernel.state import BLOCKED, CheckViolation, Kernel, KernelViolation, Task
 
@@ -50,51 +51,70 @@ def footprint(kernel: Kernel, t: Task) -> frozenset[Hashable] | None:
     under that protection, and its CPU (scheduling, IRQ and preemption state).  Racy loads/stores,
     work and pcp windows on another CPU's data also touch that CPU.  A load or store of an object
     with no known owner CPU, grace periods, IPIs and CPU hotplug are global.
+
+    A lock has two tokens: its state (``("lock", key)``: who owns it, touched by every lock and
+    unlock op on it) and what it protects (the key itself: touched by every step of a holder, and by
+    an acquisition that succeeds).  An attempt that fails — a spin or mutex lock that finds the
+    lock taken and waits, a trylock that returns 0 — reads only the state, so it commutes with the
+    holder's steps inside its critical section (the reduction that lets a waiting CPU not multiply
+    the holder's states).  A local lock is per CPU: its key is (lock, cpu), so two CPUs inside their
+    own ``local_lock_irqsave(&pagesets.lock)`` do not depend on each other.
+
+    Objects are named by :func:`ident` (type and name), not by ``id()``: the explorer compares
+    footprints recorded in different executions, whose worlds are different copies.
     """
     toks: set[Hashable] = {("cpu", t.cpu)}
     if t.held:
-        toks.update(map(id, t.held))
+        for lk in t.held:
+            toks.add((ident(lk), t.cpu) if type(lk) is LocalLockVar else ident(lk))
     if t.windows:
-        toks.update(t.windows)
+        wins = kernel.pcp_windows
+        for k in t.windows:
+            w = wins.get(k)
+            toks.add(ident(w[1]) if w is not None else ("PcpLists", None))
     if t.work is not None:
-        toks.add(("work", id(t.work)))
+        toks.add(("work", ident(t.work)))
     # Any: dispatched on its exact type (``tp is ...``), which mypy cannot narrow through
     op: Any = t.op
     if op is None:
         return frozenset(toks)
     tp = type(op)
-    if tp in _LOCK_OPS:
-        toks.add(id(op.lock))
-    elif tp in _MUTEX_OPS:
-        toks.add(id(op.mutex))
+    if tp in _LOCK_OPS or tp in _MUTEX_OPS:
+        lk = op.mutex if tp in _MUTEX_OPS else op.lock
+        local = tp is ops.LocalLock or tp is ops.LocalUnlock
+        key: Hashable = (ident(lk), t.cpu) if local else ident(lk)
+        toks.add(("lock", key))
+        if tp not in _ACQUIRE_OPS or ((id(lk), t.cpu) if local else id(lk)) not in kernel.owner:
+            toks.add(key)  # an acquisition that succeeds (or a release) works under the lock
     elif tp is ops.Load or tp is ops.Store:
         owner = op.owner if op.owner is not None else getattr(op.obj, "cpu", None)
         if not isinstance(owner, int):
             return None
         toks.add(("cpu", owner))
-        toks.add((id(op.obj), op.attr))
+        toks.add((ident(op.obj), op.attr))
     elif tp is ops.PcpEnter or tp is ops.PcpExit:
-        toks.add(id(op.lists))
+        toks.add(ident(op.lists))
         toks.add(("cpu", op.owner))
     elif tp is ops.Access:
         fields = op.field if type(op.field) is tuple else (op.field,)
         if op.obj is None:
             toks.update(("global", f) for f in fields)
         else:
-            toks.add(id(op.obj))
-            toks.update((id(op.obj), f) for f in fields)
+            o = ident(op.obj)
+            toks.add(o)
+            toks.update((o, f) for f in fields)
         if op.owner is not None:
             toks.add(("cpu", op.owner))
     elif tp is ops.Work:
         if op.owner is not None:
             toks.add(("cpu", op.owner))
         if op.data is not None:
-            toks.add(id(op.data))
+            toks.add(ident(op.data))
     elif tp is ops.QueueWorkOn:
-        toks.add(("work", id(op.work)))
+        toks.add(("work", ident(op.work)))
         toks.add(("wq", op.cpu))
     elif tp is ops.FlushWork:
-        toks.add(("work", id(op.work)))
+        toks.add(("work", ident(op.work)))
     elif tp.__name__ == "_WaitForWork":
         toks.add(("wq", t.cpu))
     elif tp in _GLOBAL_OPS:
@@ -102,10 +122,22 @@ def footprint(kernel: Kernel, t: Task) -> frozenset[Hashable] | None:
     return frozenset(toks)
 
 
+def ident(obj: Any) -> Hashable:
+    """A name for ``obj`` that is the same in every copy of a world: its type and its ``name``
+    (zones, pcp list sets, locks, work items carry one).  Two objects of one name, or unnamed
+    objects of one type, share the name: that can only make steps look dependent, never hide a
+    dependence."""
+    name = getattr(obj, "name", None)
+    return (type(obj).__name__, name if type(name) is str else None)
+
+
 _LOCK_OPS = frozenset(
     {ops.SpinLock, ops.SpinTrylock, ops.SpinUnlock, ops.LocalLock, ops.LocalUnlock}
 )
 _MUTEX_OPS = frozenset({ops.MutexLock, ops.MutexTrylock, ops.MutexUnlock})
+_ACQUIRE_OPS = frozenset(
+    {ops.SpinLock, ops.SpinTrylock, ops.MutexLock, ops.MutexTrylock, ops.LocalLock}
+)
 _GLOBAL_OPS = frozenset(
     {ops.SynchronizeRcu, ops.IpiCall, ops.GoOffline, ops.WaitCpuDead, ops.Checkpoint}
 )
@@ -142,7 +174,8 @@ class World:
     def footprint(self, index: int) -> frozenset[Hashable] | None:
         # A footprint depends on the task's pending op, held locks, windows and work item (all
         # changed only by its own steps) and its CPU; it is reused until one of those moves.  A
-        # racy access without an owner reads ``obj.cpu``, which others may change: not cached.
+        # racy access without an owner reads ``obj.cpu``, which others may change, and a lock
+        # acquisition reads the lock's owner: those are not cached.
         t = self.tasks[index]
         hit = self._fp_cache.get(index)
         if hit is not None and hit[0] == t.steps and hit[1] == t.cpu:
@@ -150,7 +183,8 @@ class World:
         fp = footprint(self.kernel, t)
         op: Any = t.op  # Any: dispatched on its exact type, as in footprint()
         tp = type(op)
-        if not ((tp is ops.Load or tp is ops.Store) and op.owner is None):
+        # an acquisition's footprint depends on whether the lock is free: not cached
+        if not ((tp is ops.Load or tp is ops.Store) and op.owner is None) and tp not in _ACQUIRE_OPS:
             self._fp_cache[index] = (t.steps, t.cpu, fp)
         return fp
 
@@ -168,6 +202,17 @@ class World:
 
     def state_key(self) -> Hashable:
         return (self.kernel.state_key(), self.task_keys())
+
+    def unguarded_key(self) -> Hashable:
+        """State that steps share without an op naming it (override; the scenario world returns
+        the design state's own fields): a step that changes it depends on every other step."""
+        return None
+
+    def serial_key(self) -> Hashable:
+        """State that every step reading it also changes, or reads only at a global op (override;
+        the scenario world's record of running actions): steps that change it are ordered among
+        themselves (they share the token ``("serial",)``)."""
+        return None
 
     def task_keys(self, first: int = 0) -> tuple[Hashable, ...]:
         """Every task's :func:`task_key`, recomputed only for tasks that stepped since."""

@@ -116,6 +116,9 @@ def designs(mutants: bool, extra: tuple[str, ...], as_json: bool) -> None:
               type=click.Choice(list(VIOLATION_KINDS)),
               help="Only stop at violations of this kind (repeatable); others are noted and "
                    "the search goes on (exhaustive mode).")  # fmt: skip
+@click.option("--every-step", is_flag=True,
+              help="With --bound -1: make every op a scheduling point, not only synchronisation "
+                   "ops (the full search without the reduction; much slower).")  # fmt: skip
 @click.option("--replay", "token", help="Reproduce a counterexample from its replay token.")
 @click.option("--list-scenarios", is_flag=True, help="List the built-in scenarios and exit.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -133,6 +136,7 @@ def check(
     executions: int,
     time_limit: float | None,
     kinds: tuple[str, ...],
+    every_step: bool,
     token: str | None,
     list_scenarios: bool,
     as_json: bool,
@@ -178,6 +182,7 @@ def check(
             executions=executions,
             time_limit=time_limit,
             want=frozenset(kinds) if kinds else None,
+            atomic=False if every_step else None,
         )
     if as_json:
         click.echo(json.dumps(result if timing else strip_timing(result), indent=2))
@@ -215,6 +220,9 @@ def _print(r: dict[str, Any], timing: bool = False) -> None:
         how = f"{r['mode']} search (seed {r['seed']}), not exhaustive"
     elif r["complete"]:
         how = "exhaustive (no choice cut by the bound)"
+        if r.get("atomic"):
+            how = ("exhaustive (no bound; scheduling points at synchronisation ops, every data "
+                   "access checked by the owner and race rules)")  # fmt: skip
     elif r["exhaustive"]:
         how = f"exhaustive within the bound{bound}"
     else:

@@ -136,6 +136,27 @@ def state_key(st: Any) -> tuple[Any, ...]:
     return tuple((name, _key(v, name)) for name, v in _fields(st))
 
 
+def unguarded_key(st: Any) -> tuple[Any, ...]:
+    """The part of :func:`state_key` that no op names: the fields a design's plain code reads and
+    writes between two yields.  Locks and work items are left out (the kernel's ops on them name
+    them, so the checker's dependence relation sees them); the atomic search treats a step that
+    changes the rest as dependent with every other step (:func:`pcplab.check.explore.explore_dfs`).
+    """
+    if st is None:
+        return ()
+    return tuple((name, _key(v, name)) for name, v in _fields(st) if not _named_by_ops(v))
+
+
+def _named_by_ops(v: Any) -> bool:
+    if isinstance(v, _Lock | WorkItem):
+        return True
+    if isinstance(v, list | tuple) and v:
+        return all(isinstance(x, _Lock | WorkItem) for x in v)
+    if isinstance(v, dict) and v:
+        return all(isinstance(x, _Lock | WorkItem) for x in v.values())
+    return False
+
+
 def _cloneable(v: Any) -> bool:
     if v is None or isinstance(v, bool | int | float | str | bytes | _Lock):
         return True
