@@ -11,7 +11,9 @@
     res                  # in Jupyter: the summary and the tables as HTML
 
     pcplab.pft("xeon-e5-2640v3", "rcu", clients=[1, 4], iterations=5)
-    pcplab.noise("rpi4", "workqueue", isolated=[2, 3], duration=0.01)
+    n = pcplab.noise("rpi4", "workqueue", isolated=[2, 3], duration=0.01)
+    n.wakeup_latency     # the isolated tasks' wakeup latency rows, as `pcplab noise --json`
+    n.to_frame("wakeup") # the same as a DataFrame (n.to_frame(): rtla osnoise top's columns)
     pcplab.check("rcu-v1")
 
 Each call returns a result object with ``.result`` (the plain dict the command line's ``--json``
@@ -245,16 +247,43 @@ class NoiseResult:
         return [(design_label(self.result["design"]), self.result)]
 
     def table(self, all_cpus: bool = False) -> str:
-        from pcplab.report.noise import drain_latency_summary, osnoise_top
+        from pcplab.report.noise import drain_latency_summary, osnoise_top, wakeup_latency_text
 
-        return osnoise_top(self._runs(), all_cpus=all_cpus) + "\n" + drain_latency_summary(
-            self._runs())
+        return (osnoise_top(self._runs(), all_cpus=all_cpus) + wakeup_latency_text(self.result)
+                + "\n" + drain_latency_summary(self._runs()))
 
-    def to_frame(self, all_cpus: bool = False) -> Any:
-        """One row per CPU in rtla osnoise top's columns (IRQ includes IPIs; IPI apart)."""
+    @property
+    def osnoise_top(self) -> list[dict[str, Any]]:
+        """rtla osnoise top's rows of the isolated CPUs, as ``pcplab noise --json``'s
+        ``osnoise_top`` (times in us)."""
+        from pcplab.report.noise import osnoise_json
+
+        return osnoise_json(self.result)
+
+    @property
+    def wakeup_latency(self) -> list[dict[str, Any]]:
+        """The isolated tasks' wakeup latency (timerlat / cyclictest), one row per isolated CPU
+        with a timer-driven task, as ``pcplab noise --json``'s ``wakeup_latency``: CPU, Task,
+        Cycles, Min, Avg, Max, p99 (us; None below 100 wakeups) and Histogram
+        (``{"<whole us>": count}``)."""
+        from pcplab.report.noise import wakeup_json
+
+        return wakeup_json(self.result)
+
+    def to_frame(self, table: str = "osnoise", *, all_cpus: bool = False) -> Any:
+        """``table="osnoise"`` (default): one row per CPU in rtla osnoise top's columns (IRQ
+        includes IPIs; IPI apart).  ``table="wakeup"``: :attr:`wakeup_latency` without the
+        histogram, one row per isolated CPU."""
         from pcplab.report.noise import osnoise_fields
 
         pd = _pandas()
+        if table == "wakeup":
+            from pcplab.report.noise import WAKEUP_COLUMNS
+
+            return pd.DataFrame([{k: r[k] for k in WAKEUP_COLUMNS} for r in self.wakeup_latency],
+                                columns=list(WAKEUP_COLUMNS))
+        if table != "osnoise":
+            raise PcplabError(f"unknown table {table!r}; choose osnoise or wakeup")
         rows = [osnoise_fields(c, self.result.get("duration_s")) for c in self.result["cpus"]
                 if all_cpus or c.get("isolated")]
         return pd.DataFrame(rows)

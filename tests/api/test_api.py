@@ -112,3 +112,28 @@ def test_result_objects_of_the_single_workloads() -> None:
     assert "% CPU Aval" in noise._repr_html_()
     verdict = CheckResult(fake_run_check("rcu"))
     assert verdict.ok and verdict.to_frame()["design"][0] == "rcu"
+
+
+def test_noise_wakeup_latency_is_the_json_of_pcplab_noise() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from pcplab.cli import cli
+
+    res = pcplab.noise("rpi4", "workqueue", isolated=[2, 3], duration=0.05)
+    out = CliRunner().invoke(cli, ["noise", "-m", "rpi4", "-d", "workqueue", "--isolated", "2-3",
+                                   "--duration", "0.05", "--json"])
+    assert out.exit_code == 0, out.output
+    printed = json.loads(out.stdout)
+    assert res.wakeup_latency == printed["wakeup_latency"]
+    assert res.osnoise_top == printed["osnoise_top"]
+    assert [r["CPU"] for r in res.wakeup_latency] == [2, 3]
+    assert all(r["Cycles"] > 0 and r["Cycles"] == sum(r["Histogram"].values())
+               for r in res.wakeup_latency)
+    frame = res.to_frame("wakeup")
+    assert list(frame.columns) == ["CPU", "Task", "Cycles", "Min", "Avg", "Max", "p99"]
+    assert list(frame["Max"]) == [r["Max"] for r in res.wakeup_latency]
+    assert "Wakeup latency of the isolated tasks" in str(res)
+    with pytest.raises(pcplab.errors.PcplabError, match="unknown table"):
+        res.to_frame("nope")
