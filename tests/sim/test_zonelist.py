@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pcplab import designs
 from pcplab.machines.registry import get_profile
+from pcplab.mm.zonelist import machine_distance, node_orders
 from pcplab.sim import pft
-from pcplab.workloads.zonelist import machine_distance, node_orders
 
 
 def test_orders_go_by_distance_and_spread_equidistant_nodes():

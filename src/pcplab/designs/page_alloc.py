@@ -18,6 +18,7 @@ from typing import Any
 from pcplab.kernel.ops import Load
 from pcplab.mm.ops import zone_watermark_ok
 from pcplab.mm.state import Zone
+from pcplab.mm.zonelist import machine_distance, zonelists
 
 Gen = Any
 
@@ -39,17 +40,9 @@ def wmark_pages(zone: Zone, alloc_flags: int) -> int:
 
 
 def node_zonelist(machine: Any, nid: int) -> list[Zone]:
-    """The fallback zonelist of node ``nid``: its zones from the highest zone down, then the other
-    nodes' the same way.  ASSUMPTION: node distance grows with ``(node - nid) mod nr_nodes``."""
-    nodes = sorted({z.node for z in machine.populated_zones()})
-    if nid not in nodes:
-        nodes.append(nid)
-    order = sorted(nodes, key=lambda n: (n - nid) % (max(nodes) + 1))
-    out: list[Zone] = []
-    for n in order:
-        out.extend(sorted((z for z in machine.populated_zones() if z.node == n),
-                          key=lambda z: -z.idx))  # fmt: skip
-    return out
+    """The fallback zonelist of node ``nid``: CONFIG_NUMA's distance order from the machine's
+    SLIT (:mod:`pcplab.mm.zonelist`, the builder pft and the slow path use too)."""
+    return zonelists(machine, machine_distance(machine))[nid]
 
 
 def get_page_from_freelist(

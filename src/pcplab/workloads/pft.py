@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pcplab.errors import PcplabError
-from pcplab.workloads.zonelist import zonelists
+from pcplab.mm.zonelist import zonelists
 
 #: pft-bench caps the client count ("benchmark-enforced limit", mmtests ce991ffa)
 MAX_CLIENTS = 128
@@ -108,7 +108,7 @@ class RunResult:
 def zonelist(machine: Any, distance: list[list[int]], node: int) -> list[Any]:
     """Zones an allocation on ``node`` tries: local node's zones highest first, then the other
     nodes in the CONFIG_NUMA kernel's order (``find_next_best_node``: by distance, equidistant
-    nodes round-robin; :mod:`pcplab.workloads.zonelist`, shared with the slow path)."""
+    nodes round-robin; :mod:`pcplab.mm.zonelist`, shared with the slow path)."""
     return zonelists(machine, distance)[node]
 
 

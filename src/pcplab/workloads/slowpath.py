@@ -61,7 +61,7 @@ from pcplab.kernel.ops import EnterKernel, MutexTrylock, MutexUnlock, Sleep, Wor
 from pcplab.mm import ops as mm
 from pcplab.mm.constants import MIGRATE_MOVABLE, MIGRATE_UNMOVABLE
 from pcplab.mm.state import Zone
-from pcplab.workloads.zonelist import machine_distance, zonelists
+from pcplab.mm.zonelist import machine_distance, zonelists
 
 Gen = Generator[Any, Any, Any]
 Page = tuple[Zone, int]  # (zone, pfn) of an order-0 page
@@ -161,11 +161,11 @@ class MemoryEnv:
 
     def zonelist(self, ctx: Any) -> list[Zone]:
         """The fallback zonelist of the running CPU's node (v5.17 CONFIG_NUMA
-        ``build_zonelists``, :mod:`pcplab.workloads.zonelist`)."""
+        ``build_zonelists``, :mod:`pcplab.mm.zonelist`)."""
         node = self.machine.cpu_node(ctx.cpu)
         zl = self._zonelists.get(node)
         if zl is None:
-            # CONFIG_NUMA's distance order, the same builder as pft's (workloads/zonelist.py)
+            # CONFIG_NUMA's distance order, the same builder as pft's (mm/zonelist.py)
             self._zonelists.update(zonelists(self.machine, machine_distance(self.machine)))
             zl = self._zonelists[node]
         return zl
