@@ -500,7 +500,8 @@ def _epoch(created: str) -> int:
 @click.option("--mmtests", "mmtests_dir", type=click.Path(file_okay=False, exists=True),
               default=None, help="mmtests work/log directory with pft results")
 @click.option("--rtla", "rtla_file", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="a captured 'rtla osnoise top' output, stored as a noise run")
+              help="a captured 'rtla osnoise top' or 'rtla osnoise hist' output, stored as a "
+                   "noise run")
 @click.option("--trace-cmd", "tracecmd_file", type=click.Path(dir_okay=False, exists=True),
               default=None, help="a 'trace-cmd report' text with workqueue and osnoise events, "
                                  "stored as a noise run")
@@ -514,8 +515,9 @@ def import_(mmtests_dir: str | None, rtla_file: str | None, tracecmd_file: str |
             machine: str | None, design_name: str, db: str | None) -> None:
     """Import real results: mmtests pft trees (iter-* pooled, lines parsed as ExtractPft does;
     a cut-off last line or a missing client count is a warning; all runs or none are stored) or
-    a captured `rtla osnoise top` output, or `trace-cmd report` text with workqueue and osnoise
-    events (a cut-off or malformed line is a warning)."""
+    a captured `rtla osnoise top` or `rtla osnoise hist` output (a cut-off or malformed histogram
+    row is a warning), or `trace-cmd report` text with workqueue and osnoise events (a cut-off or
+    malformed line is a warning)."""
     if sum(x is not None for x in (mmtests_dir, rtla_file, tracecmd_file)) != 1:
         raise PcplabError("give exactly one of --mmtests DIR, --rtla FILE or --trace-cmd FILE")
 
@@ -523,7 +525,8 @@ def import_(mmtests_dir: str | None, rtla_file: str | None, tracecmd_file: str |
         click.echo(f"pcplab: warning: {msg}", err=True)
 
     if rtla_file is not None:
-        _import_rtla(rtla_file, machine or "rtla-import", design_name, db)
+        _import_noise_capture(rtla_file, machine or "rtla-import", design_name, db, "rtla",
+                              warn)
         return
     if tracecmd_file is not None:
         _import_noise_capture(tracecmd_file, machine or "trace-cmd-import", design_name, db,
@@ -539,10 +542,6 @@ def import_(mmtests_dir: str | None, rtla_file: str | None, tracecmd_file: str |
         click.echo(f"{name} -> run {run_id}")
 
 
-def _import_rtla(path: str, machine: str, design: str, db: str | None) -> None:
-    _import_noise_capture(path, machine, design, db, "rtla", None)
-
-
 def _import_noise_capture(path: str, machine: str, design: str, db: str | None, kind: str,
                           warn: Any) -> None:
     """Parse a real noise capture (``kind`` rtla or trace-cmd) completely, then store it as a
@@ -552,9 +551,9 @@ def _import_noise_capture(path: str, machine: str, design: str, db: str | None, 
     raw = Path(path).read_bytes()
     text = raw.decode("utf-8", errors="replace")
     if kind == "rtla":
-        from pcplab.report.rtla_import import parse_osnoise_top
+        from pcplab.report.rtla_import import parse_rtla_capture
 
-        res = parse_osnoise_top(text)
+        res = parse_rtla_capture(text, warn)
     else:
         from pcplab.report.tracecmd_import import parse_trace_cmd_report
 
@@ -564,5 +563,5 @@ def _import_noise_capture(path: str, machine: str, design: str, db: str | None, 
     with _open_store(db) as store:
         run_id = store.save(machine=machine, design=design, workload="noise", params=params,
                             seed=None, result=result, source=kind)
-    cpus = ",".join(str(c["cpu"]) for c in res["cpus"])
+    cpus = ",".join(str(c["cpu"]) for c in res["cpus"]) or "none with noise"
     click.echo(f"{path} ({res['source']}, CPUs {cpus}) -> run {run_id}")

@@ -1,4 +1,6 @@
-"""Reading captured ``rtla osnoise top`` output, so a real machine's noise sits beside the model's.
+"""Reading captured ``rtla osnoise top`` output, so a real machine's noise sits beside the model's
+(``rtla osnoise hist`` output: :mod:`pcplab.report.rtla_hist_import`; :func:`parse_rtla_capture`
+reads either).
 
 Format (``torvalds/linux@009a8e68`` ``tools/tracing/rtla/src/osnoise_top.c``:
 ``osnoise_top_header`` prints a title line, ``duration: <d> | time is in us`` and the column
@@ -17,9 +19,11 @@ The result has the shape of a simulated noise run (``cpus`` with ``noise_ns``,
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from pcplab.errors import PcplabError
+from pcplab.report.rtla_hist_import import looks_like_osnoise_hist, parse_osnoise_hist
 
 _ANSI = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|c)")
 _HEADER = re.compile(r"^\s*CPU\s+Period\s+Runtime\s+Noise\s+%\s*CPU\s+Aval\s+Max\s+Noise\s+"
@@ -37,6 +41,14 @@ def _duration_s(text: str) -> float | None:
     return float(((d * 24 + h) * 60 + m) * 60 + s)
 
 
+def parse_rtla_capture(text: str, warn: Callable[[str], None]) -> dict[str, Any]:
+    """A captured ``rtla osnoise hist`` (told by its title or its ``Index CPU-NNN`` header) or
+    ``rtla osnoise top`` / ``rtla hwnoise`` output, as a noise result."""
+    if looks_like_osnoise_hist(text):
+        return parse_osnoise_hist(text, warn)
+    return parse_osnoise_top(text)
+
+
 def parse_osnoise_top(text: str) -> dict[str, Any]:
     """The last complete table of a captured ``rtla osnoise top`` (or ``rtla hwnoise``) output."""
     clean = _ANSI.sub("", text.replace("\r", "\n"))
@@ -44,7 +56,8 @@ def parse_osnoise_top(text: str) -> dict[str, Any]:
     starts = [i for i, ln in enumerate(lines) if _HEADER.match(ln)]
     if not starts:
         raise PcplabError("no 'CPU Period Runtime Noise % CPU Aval ...' header found: is this "
-                          "the output of 'rtla osnoise top'?")
+                          "the output of 'rtla osnoise top' (or of 'rtla osnoise hist', whose "
+                          "'Index CPU-NNN' header is missing too)?")
     for start in reversed(starts):
         hw_only = _HEADER.match(lines[start]).group(1) is None  # type: ignore[union-attr]
         cpus = []
