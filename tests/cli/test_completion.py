@@ -43,6 +43,7 @@ def test_every_machine_and_design_option_completes() -> None:
     assert set(_values(["pft", "-d"], "")) == builtin
     assert set(_values(["compare", "--designs"], "")) == builtin
     assert set(_values(["sweep", "--designs"], "")) == builtin
+    assert set(_values(["calibrate", "--design"], "")) == builtin
     # the checker also takes its mutants
     assert set(_values(["check", "--design"], "")) == builtin | set(designs.mutant_names())
 
@@ -50,7 +51,8 @@ def test_every_machine_and_design_option_completes() -> None:
 def test_no_machine_or_design_option_lacks_completion() -> None:
     # every --machine/--machines/--design/--designs of the simulated commands has a callback
     missing = []
-    for name in ("pft", "noise", "oom", "compare", "sweep", "check", "designs"):
+    for name in ("pft", "noise", "oom", "compare", "sweep", "check", "designs",
+                 "calibrate"):
         cmd = cli.get_command(click.Context(cli), name)
         assert cmd is not None
         for p in cmd.params:

@@ -7,7 +7,7 @@ import os
 
 import click
 
-from pcplab.cli.options import SEED, IntRange, parse_int_list
+from pcplab.cli.options import SEED, IntRange, complete_design, parse_int_list
 from pcplab.errors import PcplabError
 
 #: first line of every profile calibrate writes: an existing file is replaced only if it has it
@@ -38,7 +38,7 @@ def _check_output(path: str, force: bool) -> None:
               help="Client counts to fit on, e.g. 1 (default: every measured count); the "
               "others are predicted.")  # fmt: skip
 @click.option("--run", default=None, help="Run name, when RESULTS holds several.")
-@click.option("--design", "-d", default=None,
+@click.option("--design", "-d", default=None, shell_complete=complete_design,
               help="Design that models the measured kernel (default: spinlock from 6.0 on, "
               "else workqueue).")  # fmt: skip
 @click.option("--name", default="host-calibrated", show_default=True,
