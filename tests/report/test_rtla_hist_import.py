@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pcplab.errors import PcplabError
-from pcplab.report.noise import osnoise_top
+from pcplab.report.noise import noise_summary, osnoise_top
 from pcplab.report.rtla_hist_import import parse_osnoise_hist
 from pcplab.report.rtla_import import parse_rtla_capture
 
@@ -145,6 +145,11 @@ def test_beside_the_model_in_rtla_columns() -> None:
     assert rows[0][:13] == ["box", "2", "-", "-", "939.39", "-", "-", "12.00", "-", "-", "-", "-",
                             "-"]
     assert rows[2][:8] == ["model", "2", "#1", "50000", "178.59", "99.64282", "178.59", "53.36"]
+    summary = {ln[:17].strip(): ln[17:].split() for ln in
+               noise_summary([("box", real), ("model", model)]).splitlines()}
+    assert summary["Noise (us)"] == ["2168.64", "178.59"]  # 939.39 + 1229.25
+    assert summary["% CPU Aval (min)"] == ["-", "99.64282"]
+    assert summary["Max Single (us)"] == ["300.00", "53.36"]
 
 
 def test_cli_import_rtla_hist(tmp_path: Path) -> None:

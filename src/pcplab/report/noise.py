@@ -194,8 +194,11 @@ def noise_summary(runs: NoiseRuns, runtime_s: float | None = None) -> str:
 
     add("CPUs", lambda fs: ",".join(str(f["CPU"]) for f in fs))
     add("Runtime (us)", lambda fs: "-" if fs[0]["Runtime"] is None else f"{fs[0]['Runtime']:.0f}")
-    add("Noise (us)", lambda fs: f"{sum(f['Noise'] for f in fs):.2f}")
-    add("% CPU Aval (min)", lambda fs: f"{min(f['% CPU Aval'] for f in fs):.5f}")
+    # an imported rtla osnoise hist has no % CPU Aval (nor Noise with --no-summary): '-'
+    add("Noise (us)", lambda fs: "-" if any(f["Noise"] is None for f in fs)
+        else f"{sum(f['Noise'] for f in fs):.2f}")
+    add("% CPU Aval (min)", lambda fs: "-" if any(f["% CPU Aval"] is None for f in fs)
+        else f"{min(f['% CPU Aval'] for f in fs):.5f}")
     add("Max Noise (us)", worst("Max Noise"))
     add("Max Single (us)", worst("Max Single"))
     for key in ("HW", "NMI", "IRQ"):
