@@ -166,6 +166,12 @@ def test_cli_import_rtla_hist(tmp_path: Path) -> None:
                                       capture_output=True, text=True).stdout)
     assert shown["workload"] == "noise" and shown["source"] == "rtla"
     assert shown["result"]["cpus"][1]["noise_histogram"]["over"] == 1
+    csv_rows = subprocess.run([*run, "runs", "export", "1", "--format", "csv", "--db", db],
+                              cwd=tmp_path, capture_output=True, text=True).stdout.splitlines()
+    hist_rows = [r.split(",")[-4:] for r in csv_rows if ",noise_histogram_us," in r]
+    assert hist_rows[:2] == [["noise_histogram_us", "2", "5", "120"],
+                             ["noise_histogram_us", "2", "6", "40"]]
+    assert len(hist_rows) == 4 + 4  # the cut row 7 is left out: CPU 2 5,6,8,12; CPU 3 5,6,12,25
     (tmp_path / "nohdr.txt").write_text("5           120        98 \nover:         0         1 \n")
     nohdr = subprocess.run([*run, "import", "--rtla", "nohdr.txt", "--db", db], cwd=tmp_path,
                            capture_output=True, text=True)

@@ -392,6 +392,11 @@ def _long_rows_of(run: Any) -> list[tuple[Any, ...]]:
                 rows.append((m, c["cpu"], "", c.get(m)))
             for k, v in sorted(c.get("interference", {}).items()):
                 rows.append((f"interference_{k}", c["cpu"], "", v))
+            hist = c.get("noise_histogram")  # an imported rtla osnoise hist: bucket -> count
+            if hist:
+                for bucket, n in sorted(hist.get("buckets", {}).items(),
+                                        key=lambda kv: int(kv[0])):  # stored sorted as text
+                    rows.append((f"noise_histogram_{hist.get('unit', 'us')}", c["cpu"], bucket, n))
         for i, v in enumerate(res.get("drain_latency_ns", {}).get("samples", [])):
             rows.append(("drain_latency_ns", "", i, v))
     else:
