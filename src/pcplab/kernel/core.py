@@ -133,6 +133,9 @@ class KernelCore:
             self._check_clean(task, "task exit", ops.Op(getattr(task.gen, "__name__", "")))
 
     def _check_clean(self, task: Task, where: str, op: ops.Op) -> None:
+        if not (task.held or task.irq_depth != task.irq_base or task.preempt or task.rcu_nest
+                or task.migrate or task.windows):  # fmt: skip
+            return  # the common case: a clean exit
         problems = self._unclean(task, at_exit=True)
         if problems:
             self._violation(

@@ -242,7 +242,13 @@ class Load(_MemoryOp):
         func: str = "",
         marked: bool = True,
     ) -> None:
-        self._set(func or _caller(), obj, attr, owner, acquire, marked)
+        # (assigned here rather than through _set: a Load is built at every racy read)
+        self.func = func or _caller()
+        self.obj = obj
+        self.attr = attr
+        self.owner = owner
+        self.ordered = acquire
+        self.marked = marked
 
     def describe(self) -> str:
         return self._say(" (plain read)", "rcu_dereference", "READ_ONCE")
