@@ -13,7 +13,9 @@ In-process baselines (same scenario, same search, run in this process one after 
   scenario)`` and every state runs the full ``pcplab.mm.check_invariants`` — the checker's slow
   path before ``scenario_factory`` (world clones) and ``machine_consistent`` (the invariant fast
   path) — against the fast path; the search is identical, so the step counts agree;
-* the same search with the state cache switched the other way (its speed-up ratio).
+* the same search with the state cache switched the other way (its speed-up ratio);
+* unbounded (``--bound -1``): the same search with and without the synchronisation-point
+  reduction (``explore_dfs(atomic=...)``), alternating, medians of three.
 
 Anchors (the issue): SPIN explores a toy model of this protocol at about 2 M states/s (C); the
 best Python tool found explores about 200 executions/s; the aim is at least 100 000 steps/s.
@@ -47,9 +49,9 @@ class _SlowWorld(ScenarioWorld):
         return Violation("page-lost", errs[0]) if errs else None
 
 
-def _timed(factory, bound, cache):  # type: ignore[no-untyped-def]
+def _timed(factory, bound, cache, atomic=False, limit=None):  # type: ignore[no-untyped-def]
     c0 = time.process_time()
-    r = explore_dfs(factory, bound=bound, cache=cache)
+    r = explore_dfs(factory, bound=bound, cache=cache, atomic=atomic, time_limit=limit)
     return r, time.process_time() - c0
 
 
@@ -66,15 +68,24 @@ def main() -> None:
         default="auto",
         help="state cache (auto: as run_check, only without a bound)",
     )
+    ap.add_argument(
+        "--atomic",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="synchronisation-point reduction (auto: as run_check, only without a bound)",
+    )
+    ap.add_argument("--time-limit", type=float, default=None, help="seconds per scenario")
     ap.add_argument("--no-baseline", action="store_true", help="skip the in-process baselines")
     a = ap.parse_args()
     wanted = set(filter(None, a.scenarios.split(",")))
     bound = None if a.bound < 0 else a.bound
     cache = {"on": True, "off": False}.get(a.cache, bound is None)
+    atomic = {"on": True, "off": False}.get(a.atomic, bound is None)
     scs = [s for s in STANDARD if not wanted or s.name in wanted]
     print(
         f"python {platform.python_version()} on {platform.machine()}, bound {bound}, "
-        f"state cache {'on' if cache else 'off'}"
+        f"state cache {'on' if cache else 'off'}, synchronisation-point reduction "
+        f"{'on' if atomic else 'off'}"
     )
     print(f"{'design':<18} {'scenario':<28} {'execs':>7} {'states':>7} {'steps':>8} "
           f"{'secs':>7} {'cpu-s':>7} {'steps/s':>8} {'execs/s':>8} {'steps/cpu-s':>11}")  # fmt: skip
@@ -83,7 +94,7 @@ def main() -> None:
         tot_steps = tot_ex = 0
         tot_s = tot_cpu = 0.0
         for sc in scs:
-            r, cpu = _timed(scenario_factory(d, sc), bound, cache)
+            r, cpu = _timed(scenario_factory(d, sc), bound, cache, atomic, a.time_limit)
             tot_steps += r.steps
             tot_ex += r.executions
             tot_s += r.seconds
@@ -101,21 +112,38 @@ def main() -> None:
         return
     d = designs.get(a.designs.split(",")[0])
     sc = scs[0]
-    fast, fast_cpu = _timed(scenario_factory(d, sc), bound, cache)
-    slow, slow_cpu = _timed(lambda: _SlowWorld(d, sc), bound, cache)
+    fast, fast_cpu = _timed(scenario_factory(d, sc), bound, cache, atomic)
+    slow, slow_cpu = _timed(lambda: _SlowWorld(d, sc), bound, cache, atomic)
     assert slow.steps == fast.steps and slow.executions == fast.executions  # same search
     print(
         f"{d.name}/{sc.name}: rebuild + full check {slow.steps} steps {slow_cpu:.2f} cpu-s; "
         f"clones + fast check {fast.steps} steps {fast_cpu:.2f} cpu-s "
         f"(speed-up x{slow_cpu / max(fast_cpu, 1e-9):.2f})"
     )
-    one, t1 = _timed(scenario_factory(d, sc), bound, cache)
-    other, t2 = _timed(scenario_factory(d, sc), bound, not cache)
+    one, t1 = _timed(scenario_factory(d, sc), bound, cache, atomic)
+    other, t2 = _timed(scenario_factory(d, sc), bound, not cache, atomic)
     print(
         f"{d.name}/{sc.name}: cache {'on' if cache else 'off'} {one.steps} steps "
         f"{t1:.2f} cpu-s; cache {'off' if cache else 'on'} {other.steps} steps {t2:.2f} cpu-s "
         f"(ratio x{t2 / max(t1, 1e-9):.2f})"
     )
+    if bound is None:
+        # the reduction against the full search, alternating, median of three each (a shared
+        # machine): same verdict required, states and CPU time compared
+        red: list[float] = []
+        full: list[float] = []
+        for _ in range(3):
+            r1, c1 = _timed(scenario_factory(d, sc), None, True, True)
+            r2, c2 = _timed(scenario_factory(d, sc), None, True, False)
+            assert (r1.violation is None) == (r2.violation is None)
+            red.append(c1)
+            full.append(c2)
+        red.sort()
+        full.sort()
+        print(
+            f"{d.name}/{sc.name}: reduction on {r1.states} states {red[1]:.2f} cpu-s; off "
+            f"{r2.states} states {full[1]:.2f} cpu-s (speed-up x{full[1] / max(red[1], 1e-9):.2f})"
+        )
 
 
 if __name__ == "__main__":
