@@ -140,7 +140,7 @@ def _sleep_fps(fr: _Frame, sleep: frozenset[int]) -> dict[int, frozenset[Hashabl
 def invisible(op: Any) -> bool:
     """An op the atomic mode runs on without a scheduling point: pure work, an unmarked access
     checked by the owner and data-race rules, a pcp list window (its accesses are checked the
-    same way).  Everything that synchronises or races on purpose (locks, IRQ and preemption
+    same way), ``migrate_disable``/``migrate_enable``.  Everything that synchronises or races on purpose (locks, IRQ and preemption
     state, RCU, work items, IPIs, context changes, ``Load``/``Store`` and marked accesses) stays a
     scheduling point."""
     tp = type(op)
@@ -149,7 +149,9 @@ def invisible(op: Any) -> bool:
     return tp in _INVISIBLE_OPS
 
 
-_INVISIBLE_OPS = frozenset({ops.Work, ops.PcpEnter, ops.PcpExit})
+#: ``migrate_disable()`` changes only its own task (tasks of a checked world never migrate)
+_INVISIBLE_OPS = frozenset({ops.Work, ops.PcpEnter, ops.PcpExit, ops.MigrateDisable,
+                            ops.MigrateEnable})  # fmt: skip
 
 
 def explore_dfs(
@@ -200,8 +202,9 @@ def explore_dfs(
         t = world.tasks[c]
         fp = fr.fps[c]
         acc: set[Hashable] | None = set(fp) if fp is not None else None
-        while (atomic and v is None and not t.done and t.wait is None and invisible(t.op)
-               and fr.auto < max_steps and c in world.enabled()):  # fmt: skip
+        # (in user mode an op enters the kernel first: a change of the CPU's mode, visible)
+        while (atomic and v is None and not t.done and t.wait is None and t.mode == "kernel"
+               and invisible(t.op) and fr.auto < max_steps and c in world.enabled()):  # fmt: skip
             v = world.check_state()
             if v is not None:
                 break
