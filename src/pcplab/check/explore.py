@@ -188,6 +188,8 @@ def explore_dfs(
             out.extend([f.choice] * (1 + f.auto))
         return out
 
+    memo: list[Any] = [None, None]  # (world, its unguarded and serial keys now)
+
     def take(world: World, fr: _Frame) -> Violation | None:
         """Run the chosen step (atomic mode: and the task's invisible ops after it) and record
         its footprint as it ran: the footprints of its steps, plus ``("serial",)`` if it changed
@@ -195,7 +197,9 @@ def explore_dfs(
         c = fr.choice
         fr.auto = 0
         stats["steps"] += 1
-        before = (world.unguarded_key(), world.serial_key())
+        # the keys after the last transition are the keys before this one if it ran in this world
+        before = memo[1] if memo[0] is world else (world.unguarded_key(), world.serial_key())
+        memo[0] = None
         v = world.step(c)
         if world.soft is not None and not world.soft_noted:
             note(world)
@@ -218,10 +222,12 @@ def explore_dfs(
             v = world.step(c)
             if world.soft is not None and not world.soft_noted:
                 note(world)
+        after = (world.unguarded_key(), world.serial_key())
+        memo[0], memo[1] = world, after
         if acc is not None:
-            if world.unguarded_key() != before[0]:
+            if after[0] != before[0]:
                 acc = None  # it changed state no op names: dependent with everything
-            elif world.serial_key() != before[1]:
+            elif after[1] != before[1]:
                 acc.add(("serial",))
         fr.bfp[c] = frozenset(acc) if acc is not None else None
         return v

@@ -144,7 +144,27 @@ def unguarded_key(st: Any) -> tuple[Any, ...]:
     """
     if st is None:
         return ()
-    return tuple((name, _key(v, name)) for name, v in _fields(st) if not _named_by_ops(v))
+    tp = type(st)
+    names = _field_names.get(tp)
+    if names is None:
+        names = _field_names[tp] = tuple(n for n, _ in _fields(st))
+    named = _named_fields.setdefault(tp, set())
+    out = []
+    for name in names:
+        if name in named:
+            continue
+        v = getattr(st, name)
+        if _named_by_ops(v):
+            # kernel objects set up once (zone->lock by zone, the drain work items): a field that
+            # held only locks or work items is taken to hold them for the rest of the run
+            named.add(name)
+            continue
+        out.append((name, _key(v, name)))
+    return tuple(out)
+
+
+_field_names: dict[type, tuple[str, ...]] = {}
+_named_fields: dict[type, set[str]] = {}
 
 
 def _named_by_ops(v: Any) -> bool:
