@@ -42,11 +42,7 @@ LAYERS: list[set[str]] = [
 KNOWN_LAYER_EXCEPTIONS: set[tuple[str, str]] = set()
 
 #: file cycles left for now, each with why (sets of modules).
-KNOWN_CYCLES: list[set[str]] = [
-    # the loader lists the mutants package's files; a mutant module derives its design through
-    # the loader (function-level import).  Breaking it means moving the derivation helper.
-    {"pcplab.designs.loader", "pcplab.designs.mutants"},
-]
+KNOWN_CYCLES: list[set[str]] = []
 
 
 def _modules() -> dict[str, Path]:

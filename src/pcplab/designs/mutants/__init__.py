@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 from pcplab.designs.base import Design
+from pcplab.designs.module_design import build_design
 
 
 def mutate(base_module: str, functions: dict[str, Any]) -> ModuleType:
@@ -37,9 +38,7 @@ def mutant_design(
 ) -> Design:
     """The design the mutated copy describes, renamed and marked as a mutant of its base (the
     design the copied module defines)."""
-    from pcplab.designs.loader import design_from_module
-
-    base = design_from_module(copy)
+    base = build_design(copy)  # a built-in base module names no BASE, so no registry is needed
     return replace(
         base,
         name=name,
