@@ -10,6 +10,7 @@ import pytest
 
 from pcplab.designs.base import WORK_KINDS
 from pcplab.kernel import ops
+from pcplab.kernel.workqueue import WaitForWork
 
 from .helpers import design_id, every_design, setup
 from .test_interleavings import churn, drainer
@@ -43,7 +44,7 @@ def test_op_discipline(name):
             op = t.op
             if op is not None:
                 assert isinstance(op, ops.Op)
-                internal = type(op).__name__ == "_WaitForWork"  # the kworker's own loop
+                internal = type(op) is WaitForWork  # the kworker's own loop
                 assert op.func or internal, f"{name}: {op.describe()} has no func"
                 if isinstance(op, ops.Work):
                     assert op.kind in WORK_KINDS, op.kind

@@ -421,16 +421,6 @@ def test_user_mode_implicit_kernel_entry_and_ctx():
     assert t.mode == "kernel" and t.done
 
 
-def test_state_key_is_hashable_and_changes():
-    k = Kernel(2)
-    lock = Spinlock("l")
-    t = k.spawn(0, prog(ops.SpinLock(lock), ops.SpinUnlock(lock)), prime=True)
-    s0 = k.state_key()
-    hash(s0)
-    k.step(t)
-    assert k.state_key() != s0
-
-
 def test_kworker_of_offline_cpu_runs_elsewhere():
     k = Kernel(2)
     log = []

@@ -43,6 +43,7 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
+from pcplab.check.keys import kernel_state_key
 from pcplab.check.world import Violation, World
 from pcplab.designs import lifecycle
 from pcplab.designs import state as design_state
@@ -431,7 +432,7 @@ class ScenarioWorld(World):
                 return
             if t.done:
                 return
-            if t.op is not None and t.wait is not None and not self.kernel._can_run(t):
+            if t.op is not None and t.wait is not None and not self.kernel.can_run(t):
                 raise PcplabError(f"scenario {self.scenario.name}: prefill blocked on cpu{t.cpu}")
         raise PcplabError(f"scenario {self.scenario.name}: prefill on cpu{t.cpu} does not end")
 
@@ -610,7 +611,7 @@ class ScenarioWorld(World):
 
         return (
             state_key(self.machine),
-            self.kernel.state_key(),
+            kernel_state_key(self.kernel),
             design_state.state_key(self.kernel.state),
             self.task_keys(self.first_task),
             tuple(sorted(self.active)),

@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+from pcplab.check.keys import kernel_state_key
 from pcplab.kernel import ops
 from pcplab.kernel.checks import Checks, Finding
 from pcplab.kernel.locks import LocalLockVar
 from pcplab.kernel.oops import KERNEL_KINDS, VIOLATION_KINDS, fault_address, null_deref_field
 from pcplab.kernel.state import BLOCKED, CheckViolation, Kernel, KernelViolation, Task
+from pcplab.kernel.workqueue import WaitForWork
 
 #: the checker's violation kinds (``run_check``'s ``violation.kind``)
 KINDS = VIOLATION_KINDS
@@ -115,7 +117,7 @@ def footprint(kernel: Kernel, t: Task) -> frozenset[Hashable] | None:
         toks.add(("wq", op.cpu))
     elif tp is ops.FlushWork:
         toks.add(("work", ident(op.work)))
-    elif tp.__name__ == "_WaitForWork":
+    elif tp is WaitForWork:
         toks.add(("wq", t.cpu))
     elif tp in _GLOBAL_OPS:
         return None
@@ -201,7 +203,7 @@ class World:
         return getattr(d, "name", None) if d is not None else None
 
     def state_key(self) -> Hashable:
-        return (self.kernel.state_key(), self.task_keys())
+        return (kernel_state_key(self.kernel), self.task_keys())
 
     def unguarded_key(self) -> Hashable:
         """State that steps share without an op naming it (override; the scenario world returns

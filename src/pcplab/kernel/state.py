@@ -53,8 +53,6 @@ API (what an engine uses)
     IRQ task), ``pending_irqs``, ``worklist``, ``kworker``, ``tasks`` and properties ``mode``
     (``"user" | "kernel" | "idle" | "offline"``), ``irq_depth``, ``preempt_count``,
     ``migrate_disable``, ``rcu_nesting``, ``held_locks``, ``in_eqs`` (RCU extended quiescent state).
-``k.state_key()``: hashable summary of kernel state (lock owners, contexts, work, IPIs, grace
-    periods) for the checker's state cache.
 
 Semantics (sources: ``docs/internals.md``; kernel-pcp.md §3.4, §9, §16)
 -----------------------------------------------------------------------
@@ -138,9 +136,6 @@ class Kernel(ContextOps, Locking, MemoryOps, Rcu, Hotplug, Ipis):
         whether its CPU would let it run; see :meth:`runnable`)."""
         w = t.wait
         return w is None or _READY[type(w)](self, t, w)
-
-    #: the old private name, still used by the checker (``check/scenario.py``)
-    _can_run = can_run
 
     def runnable(self, cpu: int) -> list[Task]:
         """The tasks that may take a step on ``cpu`` now (see :meth:`enabled_tasks`)."""
@@ -244,36 +239,6 @@ class Kernel(ContextOps, Locking, MemoryOps, Rcu, Hotplug, Ipis):
         if isinstance(w, ops.GoOffline):
             return ("cpu_down", task.cpu)
         return ("?", w)
-
-    def state_key(self) -> tuple[Any, ...]:
-        """Kernel state for the checker's state cache (object-identity free)."""
-        tasks = tuple(
-            (
-                t.done,
-                t.irq_depth,
-                t.preempt,
-                t.migrate,
-                t.rcu_nest,
-                t.rt_locks,
-                t.mode,
-                type(t.wait).__name__ if t.wait is not None else None,
-                tuple((x.index, s != x.qs_seq) for x, s in t.gp) if t.gp else None,
-                t.irq_task.index if t.irq_task is not None else None,
-                tuple(str(h) for h in t.held),
-            )
-            for t in self.tasks
-        )
-        cpus = tuple(
-            (
-                c.online,
-                c.current.index if c.current is not None else -1,
-                c.irq.index if c.irq is not None else -1,
-                tuple(t.index for t in c.pending_irqs),
-                tuple((w.name, w.args and str(w.args[0])) for w in c.worklist),
-            )
-            for c in self.cpus
-        )
-        return (tasks, cpus)
 
 
 #: op type -> Kernel method executing it

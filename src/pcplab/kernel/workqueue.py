@@ -18,18 +18,13 @@ from pcplab.kernel.core import KernelCore
 from pcplab.kernel.task import BLOCKED, Cpu, Task
 
 
-class _WaitForWork(ops.Op):
+class WaitForWork(ops.Op):
     """Internal op of a kworker: sleep until its CPU's worklist has an item; returns the item."""
 
     __slots__ = ()
 
     def describe(self) -> str:
         return "worker_thread: wait for work"
-
-
-#: the public name of the kworker's wait.  The class keeps its old name because the checker
-#: (``check/world.py``) recognises the op by ``type(op).__name__ == "_WaitForWork"``.
-WaitForWork = _WaitForWork
 
 
 class Workqueues(KernelCore):
@@ -61,7 +56,7 @@ class Workqueues(KernelCore):
 
     def _kworker_main(self, task: Task) -> Any:
         while True:
-            work = yield _WaitForWork(func="worker_thread")
+            work = yield WaitForWork(func="worker_thread")
             task.work = work
             yield from work.fn(task, *work.args)
             if self.checks is not None:
