@@ -85,12 +85,22 @@ def rmqueue_bulk_locked(
 def rmqueue_bulk(
     ctx: Any, zone: Zone, order: int, count: int, lists: PcpLists, pindex: int, mt: int
 ) -> Gen:
-    """Refill: up to ``count`` blocks from buddy onto the list tail, under ``zone->lock``."""
+    """Refill: up to ``count`` blocks from buddy onto the list tail, under ``zone->lock``
+    (irqsave from 6.2, where the pcp lock no longer disables IRQs: :func:`bulk_irqsave`)."""
     lock = zone_lock(ctx, zone)
-    yield SpinLock(lock, func="rmqueue_bulk")
+    irq = bulk_irqsave(zone)
+    yield SpinLock(lock, irqsave=irq, func="rmqueue_bulk")
     got = yield from rmqueue_bulk_locked(ctx, zone, order, count, lists, pindex, mt)
-    yield SpinUnlock(lock, func="rmqueue_bulk")
+    yield SpinUnlock(lock, irqrestore=irq, func="rmqueue_bulk")
     return got
+
+
+def bulk_irqsave(zone: Zone) -> bool:
+    """Whether ``rmqueue_bulk``/``free_pcppages_bulk`` take ``zone->lock`` with irqsave: from 6.2
+    (5749077415994eb0, "leave IRQs enabled for per-cpu page allocations"; kernel-pcp.md §13;
+    [SRC v6.8 mm/page_alloc.c free_pcppages_bulk: spin_lock_irqsave(&zone->lock)]); before that
+    the caller already holds IRQs off (a local lock in 5.17, ``pcp->lock`` irqsave in 6.0)."""
+    return bool(zone.version.pcp_irqs_enabled)
 
 
 def free_pcppages_bulk_locked(
@@ -107,11 +117,13 @@ def free_pcppages_bulk_locked(
 def free_pcppages_bulk(
     ctx: Any, zone: Zone, count: int, pcp: PerCpuPages, lists: PcpLists, pindex: int = 0
 ) -> Gen:
-    """Bulk free ``count`` base pages from the list tails into buddy, under ``zone->lock``."""
+    """Bulk free ``count`` base pages from the list tails into buddy, under ``zone->lock``
+    (irqsave from 6.2: :func:`bulk_irqsave`)."""
     lock = zone_lock(ctx, zone)
-    yield SpinLock(lock, func="free_pcppages_bulk")
+    irq = bulk_irqsave(zone)
+    yield SpinLock(lock, irqsave=irq, func="free_pcppages_bulk")
     freed = yield from free_pcppages_bulk_locked(ctx, zone, count, pcp, lists, pindex)
-    yield SpinUnlock(lock, func="free_pcppages_bulk")
+    yield SpinUnlock(lock, irqrestore=irq, func="free_pcppages_bulk")
     return freed
 
 

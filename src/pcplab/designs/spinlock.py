@@ -13,6 +13,13 @@ Julienne), 01b44456a7aa ("replace local_lock with normal spinlock"); §5.2, §6.
   under ``spin_lock_irqsave(&pcp->lock)`` — all on the draining CPU.  No workqueue, IPI or RCU.
 * 6.0 list rules (run with a 6.0 machine): one shared THP list, single-pass bulk free starting
   at the list just freed into, ``free_high``.
+* A design built on this one for a later kernel (``KERNEL_VERSION = "6.8"``) follows that
+  kernel's locking: from 6.2 the pcp lock leaves IRQs on (``pcp_spin_trylock``, a plain
+  ``spin_lock(&pcp->lock)`` in the drain; the bulk paths take ``zone->lock`` irqsave themselves;
+  kernel-pcp.md §13, 5749077415994eb0 [SRC v6.8 mm/page_alloc.c pcpu_spin_trylock,
+  drain_pages_zone]); from 6.10 the drain frees at most ``batch << CONFIG_PCP_BATCH_SCALE_MAX``
+  (5) pages per lock hold, re-reading ``count`` under the lock each time (55f77df7d715,
+  66eca1021a42; §15 [SRC v6.13.7 mm/page_alloc.c:2390-2407 drain_pages_zone]).
 """
 
 from __future__ import annotations
@@ -78,17 +85,20 @@ def pcpu_task_unpin(ctx: Any, func: str) -> Gen:
 
 
 def pcp_spin_trylock_irqsave(ctx: Any, zone: Zone, func: str) -> Gen:
-    """This CPU's pcp with its lock held (IRQs off), or None when the lock is busy."""
+    """This CPU's pcp with its lock held, or None when the lock is busy.  IRQs off with it up to
+    6.1; from 6.2 (``pcp_spin_trylock``) IRQs stay on (module doc)."""
     yield from pcpu_task_pin(ctx, func)
     pcp = zone.per_cpu_pageset[ctx.cpu]
-    if (yield SpinTrylock(pcp_lock(ctx, zone, ctx.cpu), irqsave=True, func=func)):
+    irq = not zone.version.pcp_irqs_enabled
+    if (yield SpinTrylock(pcp_lock(ctx, zone, ctx.cpu), irqsave=irq, func=func)):
         return pcp
     yield from pcpu_task_unpin(ctx, func)
     return None
 
 
 def pcp_spin_unlock_irqrestore(ctx: Any, zone: Zone, pcp: PerCpuPages, func: str) -> Gen:
-    yield SpinUnlock(pcp_lock(ctx, zone, pcp.cpu), irqrestore=True, func=func)
+    irq = not zone.version.pcp_irqs_enabled
+    yield SpinUnlock(pcp_lock(ctx, zone, pcp.cpu), irqrestore=irq, func=func)
     yield from pcpu_task_unpin(ctx, func)
 
 
@@ -125,15 +135,44 @@ def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
 
 def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> Gen:
     pcp = zone.per_cpu_pageset[cpu]
+    v = zone.version
+    if v.chunked_drain:
+        yield from _drain_pages_zone_chunked(ctx, cpu, zone, pcp)
+        return
     if (yield Load(pcp.lp, "count", owner=cpu)):
         lock = pcp_lock(ctx, zone, cpu)
-        yield SpinLock(lock, irqsave=True)  # IRQs off for zone->lock
+        irq = not v.pcp_irqs_enabled  # 6.0/6.1: IRQs off for zone->lock; 6.2+: bulk irqsaves
+        yield SpinLock(lock, irqsave=irq)
         lists = pcp.lp
         yield PcpEnter(lists, cpu)
         if lists.count:  # the count passed to free_pcppages_bulk is read under the lock
             yield from common.free_pcppages_bulk(ctx, zone, lists.count, pcp, lists)
         yield PcpExit(lists, cpu)
-        yield SpinUnlock(lock, irqrestore=True)
+        yield SpinUnlock(lock, irqrestore=irq)
+
+
+#: ``CONFIG_PCP_BATCH_SCALE_MAX``'s default (mm/Kconfig, range 0-6) [SRC v6.13.7]
+PCP_BATCH_SCALE_MAX = 5
+
+
+def _drain_pages_zone_chunked(ctx: Any, cpu: int, zone: Zone, pcp: PerCpuPages) -> Gen:
+    """6.10+: at most ``batch << PCP_BATCH_SCALE_MAX`` pages per hold of ``pcp->lock``, the count
+    read under the lock each round, until none is left (module doc)."""
+    func = "drain_pages_zone"
+    lock = pcp_lock(ctx, zone, cpu)
+    lists = pcp.lp
+    while True:
+        yield SpinLock(lock, func=func)
+        yield PcpEnter(lists, cpu, func=func)
+        count = lists.count
+        if count:
+            chunk = min(count, pcp.batch << PCP_BATCH_SCALE_MAX)
+            yield from common.free_pcppages_bulk(ctx, zone, chunk, pcp, lists)
+            count -= chunk
+        yield PcpExit(lists, cpu, func=func)
+        yield SpinUnlock(lock, func=func)
+        if not count:
+            return
 
 
 def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
