@@ -13,7 +13,12 @@ span stream (``Simulator.on_segment``: ``(cpu, t0, t1, task, what)``) is classif
   handler or an expedited-grace-period IPI (**ipi**; the engine's interrupt spans all come from
   IPIs), a context switch (noise of the interference it belongs to);
 * contiguous noise spans form one **noise episode** (``max_single_noise_ns`` is the longest);
-  each new interfering source inside an episode counts one interference of its type.
+  each new interfering source inside an episode counts one interference of its type.  An
+  episode is one osnoise *sample* (torvalds/linux@03ab8e62 ``kernel/trace/trace_osnoise.c``
+  ``run_osnoise``: one gap between two of the osnoise thread's time reads, however many IRQs,
+  softirqs and threads ran in it); each isolated CPU's episode durations make its
+  ``noise_histogram`` (``pcplab.workloads.noise_hist``: rtla osnoise hist's buckets; ASSUMPTION:
+  threshold 0, every episode is a sample, so the histogram adds up to the Noise column).
 
 Owner-centred definition (ASSUMPTION, documented in the report): the CPU is reserved for the
 owner, so a kworker that runs while the owner sleeps between its periods still counts as thread
@@ -67,6 +72,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pcplab.kernel.ops import Sleep
+from pcplab.workloads.noise_hist import noise_histogram
 
 #: the sleep whose expiry is a periodic timer's (``pcplab.workloads.isolated``'s period sleep)
 TIMER_SLEEP_FUNC = "clock_nanosleep"
@@ -90,6 +96,15 @@ class CpuNoise:
     episode_start: int = -1
     episode_end: int = -1
     last_source: Any = None
+    #: the durations (ns) of the finished noise episodes, on isolated CPUs only: osnoise's
+    #: samples (``pcplab.workloads.noise_hist``); the open episode is added by :meth:`samples_ns`
+    episodes_ns: list[int] = field(default_factory=list)
+
+    def samples_ns(self) -> list[int]:
+        """Every noise episode's duration (ns) so far, the open one last."""
+        if self.episode_start < 0:
+            return list(self.episodes_ns)
+        return [*self.episodes_ns, self.episode_end - self.episode_start]
 
 
 def _kind_of(task: Any, what: str) -> tuple[str, Any]:
@@ -158,6 +173,8 @@ class NoiseMeter:
         if rec.episode_end == t0:
             rec.episode_end = t1
         else:
+            if rec.isolated and rec.episode_start >= 0:
+                rec.episodes_ns.append(rec.episode_end - rec.episode_start)
             rec.episode_start, rec.episode_end = t0, t1
             rec.last_source = None
         rec.max_single_noise_ns = max(rec.max_single_noise_ns, rec.episode_end - rec.episode_start)
@@ -191,6 +208,8 @@ class NoiseMeter:
                     "lock_spin_ns": rec.lock_spin_ns,
                 }
             )
+            if rec.isolated:
+                out[-1]["noise_histogram"] = noise_histogram(rec.samples_ns())
             w = self._timers.get(id(rec.owner)) if rec.owner is not None else None
             if w is not None:
                 out[-1]["wakeup_latency"] = wakeup_summary(w.samples)
