@@ -111,6 +111,9 @@ def _isolated_latency_text(res: dict[str, Any]) -> str:
 @click.option("--seed", default=0, show_default=True, type=SEED, help="Random seed (0..2^64-1).")
 @click.option("--all-cpus", is_flag=True,
               help="Show every CPU, not only the isolated ones (rtla shows the CPUs of -c).")
+@click.option("--hist", "hist", is_flag=True,
+              help="Also print rtla osnoise hist's noise-duration histogram of the isolated CPUs "
+                   "(1 us buckets, 256 entries).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the result as JSON (with 'osnoise_top' and 'wakeup_latency': the tables' rows).")
 def noise(
@@ -125,6 +128,7 @@ def noise(
     memory_mib: int | None,
     seed: int,
     all_cpus: bool,
+    hist: bool,
     as_json: bool,
 ) -> None:
     """Noise on isolated CPUs (osnoise vocabulary) and drain latency while drains run."""
@@ -161,6 +165,11 @@ def noise(
         click.echo(json.dumps(out, indent=1, sort_keys=True))
     else:
         click.echo(format_noise(res, all_cpus=all_cpus), nl=False)
+        if hist:
+            from pcplab.report.noise_hist import osnoise_hist_text
+
+            click.echo("Noise durations (rtla osnoise hist's table), isolated CPUs; time is in us")
+            click.echo(osnoise_hist_text([c for c in res["cpus"] if c.get("isolated")]), nl=False)
     if res.get("oops") or (res.get("pages_lost") or 0) > 0 or res.get("invariant_errors"):
         sys.exit(1)
 
