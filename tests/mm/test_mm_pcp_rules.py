@@ -473,3 +473,24 @@ def test_drain_zone_pages_frees_one_batch():
     pcp.lp, pcp.drain = spare, pcp.lp
     assert pcp.count == 0 and drain_pages_zone(zone, pcp) == 7
     assert zone.nr_free_pages == 4096 and check_zone(zone) == []
+
+
+def test_zone_below_high_is_cleared_by_a_free_s_bulk_free_only():
+    # 6.7+ (v6.8 free_unref_page_commit): the flag clears after the free path's own bulk free
+    # once the zone is above its high watermark; a drain's bulk free leaves it set
+    zone = make_zone("6.7", batch=4, high_min=8, high_max=8, high=8)
+    pcp = zone.per_cpu_pageset[0]
+    pages = take_pages(zone, 24)
+    assert zone.nr_free_pages > zone.watermarks.high  # above high: a clear is due when checked
+    for pfn in pages[:6]:
+        _free(zone, pcp, pfn)
+    zone.below_high = True
+    drain_lists(zone, pcp, pcp.lp)
+    assert zone.below_high  # a drain does not clear it
+    freed = 0
+    for pfn in pages[6:]:
+        freed += _free(zone, pcp, pfn)
+        if freed:
+            break
+    assert freed and not zone.below_high  # the free path's bulk free does
+    assert check_zone(zone) == []

@@ -190,6 +190,7 @@ def free_unref_page_commit(
     if to_free:
         pindex = zone.version.pindex_table[order][mt]
         yield from free_pcppages_bulk(ctx, zone, to_free, pcp, lists, pindex)
+        mm.clear_below_high(zone)  # 6.7+: only this bulk free clears ZONE_BELOW_HIGH
 
 
 def drain_mutex_enter(ctx: Any, zone: Zone | None, func: str) -> Gen:

@@ -55,6 +55,7 @@ __all__ = [
     "zone_restore_high_batch",
     "zone_watermark_ok",
     "update_below_high",
+    "clear_below_high",
     "pcp_free_migratetype",
     "rmqueue_pcplist",
     "free_unref_page",
@@ -105,8 +106,13 @@ def update_below_high(zone: Zone, order: int = 0) -> None:
             zone.below_high = True
 
 
-def _clear_below_high(zone: Zone) -> None:
-    # 6.7+ free path: after a bulk free, clear ZONE_BELOW_HIGH once above the high watermark.
+def clear_below_high(zone: Zone) -> None:
+    """6.7+: after ``free_unref_page_commit``'s own bulk free, clear ``ZONE_BELOW_HIGH`` once
+    the zone is above its high watermark (boost included, ``high_wmark_pages``) [SRC v6.8
+    mm/page_alloc.c:2467-2471 free_unref_page_commit].  Only there: a drain's or decay's bulk
+    free leaves the flag as it is, as in the kernel."""
+    if not (zone.version.autotune and zone.below_high):
+        return
     wm = zone.watermarks
     if zone_watermark_ok(zone, 0, wm.high + wm.boost):
         zone.below_high = False
@@ -415,8 +421,6 @@ def free_pcppages_bulk(
                 if count <= 0 or not lst:
                     break
         lists.count -= freed
-    if version.autotune and zone.below_high:
-        _clear_below_high(zone)
     return freed
 
 
@@ -567,7 +571,9 @@ def free_unref_page(
         lists = pcp.lp
     n = free_unref_page_commit(zone, pcp, lists, pfn, order, mt)
     if n:
-        return free_pcppages_bulk(zone, n, pcp, lists, version.pindex_table[order][mt])
+        freed = free_pcppages_bulk(zone, n, pcp, lists, version.pindex_table[order][mt])
+        clear_below_high(zone)
+        return freed
     return 0
 
 
