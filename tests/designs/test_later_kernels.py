@@ -64,3 +64,36 @@ def test_a_6_10_design_from_a_file_passes_the_checker(tmp_path):
     assert designs.get(str(f)).kernel_version == "6.10"
     r = run_check(str(f), "free-vs-global-drain")
     assert r["violation"] is None and r["exhaustive"]
+
+
+def _free_list_ops(version: str, n: int) -> list[ops.Op]:
+    from pcplab.designs import standard
+
+    d = designs.get("spinlock")
+    m = Machine.build(tiny_topology(cpus_per_node=2, zone_pages=(1024,)), version)
+    k = Kernel(2, machine=m)
+    k.state = d.setup(m, k)
+    zone = m.zones[0]
+    pages = [(zone, pfn) for pfn in (mm.rmqueue_buddy(zone, 0, MIGRATE_MOVABLE) for _ in range(n))]
+    for _, pfn in pages:
+        mm.hand_out(zone, pfn, 0)
+    t = k.spawn(0, standard.free_unref_page_list, (pages, d.free_pages), prime=True)
+    seen: list[ops.Op] = []
+    while not t.done:
+        if t.op is not None:
+            seen.append(t.op)
+        k.step(t)
+    assert check_invariants(m) == [] and not zone.allocated
+    return seen
+
+
+@pytest.mark.parametrize(("version", "op", "irqsave"),
+                         [("6.0", ops.SpinLock, True), ("6.2", ops.SpinTrylock, False)])  # fmt: skip
+def test_free_unref_page_list_holds_pcp_lock_per_32_pages(version, op, irqsave):
+    # 70 pages: holds of 32, 32 and 6; 6.0 takes pcp->lock blocking (pcp_spin_lock_irqsave),
+    # 6.2 with the IRQs-on trylock
+    seen = _free_list_ops(version, 70)
+    holds = [o for o in seen if type(o) is op and "pcp->lock" in o.lock.name]
+    assert len(holds) == 3 and all(o.irqsave == irqsave for o in holds)
+    assert not [o for o in seen if type(o) in (ops.SpinLock, ops.SpinTrylock)
+                and "pcp->lock" in o.lock.name and type(o) is not op]  # fmt: skip

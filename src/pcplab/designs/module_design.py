@@ -25,8 +25,9 @@ from pcplab.errors import PcplabError
 from pcplab.mm.version import parse_kernel
 
 #: the kernel functions a design's namespace resolves (its own, its BASE's, or the standard ones)
+#: (``free_unref_page_list`` is optional: without one a batch is freed page by page)
 KERNEL_FUNCTIONS = ("rmqueue_pcplist", "free_unref_page", "drain_pages_zone", "__drain_all_pages",
-                    *standard.WRAPPERS)  # fmt: skip
+                    "free_unref_page_list", *standard.WRAPPERS)  # fmt: skip
 HOOKS = ("on_user_entry", "on_idle_entry", "on_cpu_offline")
 
 

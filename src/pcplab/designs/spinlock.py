@@ -47,6 +47,7 @@ from pcplab.kernel.ops import (
     SpinTrylock,
     SpinUnlock,
 )
+from pcplab.mm.constants import MIGRATE_ISOLATE
 from pcplab.mm.state import PerCpuPages, Zone
 from pcplab.mm.version import parse_kernel
 
@@ -128,6 +129,54 @@ def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
     yield from common.free_unref_page_commit(ctx, zone, pcp, lists, pfn, order, mt)
     yield PcpExit(lists, ctx.cpu, func="free_unref_page_commit")
     yield from pcp_spin_unlock_irqrestore(ctx, zone, pcp, "free_unref_page")
+
+
+#: ``SWAP_CLUSTER_MAX``: pages freed per ``pcp->lock`` hold in ``free_unref_page_list``
+SWAP_CLUSTER_MAX = 32
+
+
+def free_unref_page_list(ctx: Any, pages: list[tuple[Zone, int]]) -> Gen:
+    """Order-0 pages freed as one batch [SRC v6.0.1 mm/page_alloc.c:3522-3587].  Pages of
+    isolated pageblocks go to buddy first; the rest are committed under ``pcp->lock`` taken with
+    ``pcp_spin_lock_irqsave`` — blocking, unlike the single-page free's trylock — dropped and
+    retaken on a zone change and after every ``SWAP_CLUSTER_MAX`` pages.  From 6.2 the lock is a
+    trylock and a page that finds it busy goes to ``free_one_page`` (kernel-pcp.md §13; [SRC v6.8
+    mm/page_alloc.c:2522-2600 free_unref_page_list])."""
+    func = "free_unref_page_list"
+    rest = []
+    for zone, pfn in pages:
+        mt = common.mm.pcp_free_migratetype(zone, pfn)
+        if mt == MIGRATE_ISOLATE:
+            yield from common.free_one_page(ctx, zone, pfn, 0, mt)
+        else:
+            rest.append((zone, pfn, mt))
+    locked: Zone | None = None
+    pcp: PerCpuPages | None = None
+    batch = 0
+    for zone, pfn, mt in rest:
+        if zone is not locked or batch == SWAP_CLUSTER_MAX:
+            if pcp is not None and locked is not None:
+                yield from pcp_spin_unlock_irqrestore(ctx, locked, pcp, func)
+                pcp = None
+            batch = 0
+            locked = zone
+            if zone.version.pcp_irqs_enabled:
+                pcp = yield from pcp_spin_trylock_irqsave(ctx, zone, func)
+            else:
+                yield from pcpu_task_pin(ctx, func)
+                yield SpinLock(pcp_lock(ctx, zone, ctx.cpu), irqsave=True, func=func)
+                pcp = zone.per_cpu_pageset[ctx.cpu]
+        if pcp is None:  # 6.2+: the trylock failed
+            locked = None
+            yield from common.free_one_page(ctx, zone, pfn, 0, mt)
+            continue
+        lists = pcp.lp
+        yield PcpEnter(lists, ctx.cpu, func="free_unref_page_commit")
+        yield from common.free_unref_page_commit(ctx, zone, pcp, lists, pfn, 0, mt)
+        yield PcpExit(lists, ctx.cpu, func="free_unref_page_commit")
+        batch += 1
+    if pcp is not None and locked is not None:
+        yield from pcp_spin_unlock_irqrestore(ctx, locked, pcp, func)
 
 
 # --- drains --------------------------------------------------------------------------------------

@@ -45,6 +45,20 @@ def free_pages(ctx: Any, zone: Zone, pfn: int, order: int) -> Gen:
     yield from common.free_the_page(ctx, zone, pfn, order, impl(ctx).free_unref_page)
 
 
+def free_unref_page_list(ctx: Any, pages: list[tuple[Zone, int]], free_pages: Any) -> Gen:
+    """``release_pages``/``free_unref_page_list``: order-0 ``(zone, pfn)`` pages freed as one
+    batch (munmap, exit, reclaim).  A design with its own ``free_unref_page_list(ctx, pages)``
+    gets the batch (the 6.0 design: one blocking ``pcp->lock`` hold per 32 pages); the others
+    free page by page with ``free_pages`` (ASSUMPTION for the 5.17 designs: their local lock per
+    page instead of per 32 pages changes when IRQs are off, not what is freed where)."""
+    own = getattr(impl(ctx), "free_unref_page_list", None)
+    if own is None:
+        for zone, pfn in pages:
+            yield from free_pages(ctx, zone, pfn, 0)
+        return
+    yield from own(ctx, pages)
+
+
 def drain_pages(ctx: Any, cpu: int) -> Gen:
     """Drain ``cpu``'s lists of every populated zone with the design's ``drain_pages_zone``."""
     d = impl(ctx)

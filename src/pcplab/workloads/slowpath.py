@@ -55,7 +55,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pcplab.designs import lifecycle, page_alloc
+from pcplab.designs import lifecycle, page_alloc, standard
 from pcplab.kernel.locks import Mutex
 from pcplab.kernel.ops import EnterKernel, MutexTrylock, MutexUnlock, Sleep, Work
 from pcplab.mm import ops as mm
@@ -281,15 +281,17 @@ def __perform_reclaim(ctx: Any, env: MemoryEnv, nr_to_reclaim: int) -> Gen:
 
 
 def shrink_page_cache(ctx: Any, env: MemoryEnv, nr: int, counter: str) -> Gen:
-    """Drop up to ``nr`` clean page-cache pages, oldest first, freeing each through the design's
-    free path on this CPU.  Returns the number reclaimed."""
-    done = 0
+    """Drop up to ``nr`` clean page-cache pages, oldest first, and free them as one batch
+    through the design's free path on this CPU (``shrink_page_list`` collects what it reclaimed
+    and ends with ``free_unref_page_list``, v5.17 mm/vmscan.c:1959 shrink_page_list; munmap and
+    exit free through ``release_pages``, mm/swap.c:980).  Returns the number reclaimed."""
+    freed: list[tuple[Zone, int]] = []
     lru = env.page_cache.lru
-    while done < nr and lru:
-        zone, pfn = lru.popleft()
+    while len(freed) < nr and lru:
+        freed.append(lru.popleft())
         yield Work("cycles", RECLAIM_PAGE_CYCLES, None, None, func="shrink_page_list")
-        yield from env.design.free_pages(ctx, zone, pfn, 0)
-        done += 1
+    yield from standard.free_unref_page_list(ctx, freed, env.design.free_pages)
+    done = len(freed)
     env.count(counter, done)
     return done
 
@@ -380,23 +382,22 @@ def do_anonymous_page(ctx: Any, env: MemoryEnv, proc: Process) -> Gen:
 def unmap_pages(ctx: Any, env: MemoryEnv, proc: Process, keep: int = 0) -> Gen:
     """``munmap`` of all but the first ``keep`` anonymous pages (newest first), through the
     design's free path on this CPU; page tables stay."""
+    batch: list[tuple[Zone, int]] = []
     while len(proc.pages) > keep:
-        zone, pfn = proc.pages.pop()
-        yield from env.design.free_pages(ctx, zone, pfn, 0)
+        batch.append(proc.pages.pop())
+    yield from standard.free_unref_page_list(ctx, batch, env.design.free_pages)
     proc.mapped = len(proc.pages)
 
 
 def exit_mmap(ctx: Any, env: MemoryEnv, proc: Process) -> Gen:
     """Process exit: free every anonymous and page-table page through the design's free path."""
-    freed = 0
+    batch: list[tuple[Zone, int]] = []
     while proc.pages:
-        zone, pfn = proc.pages.pop()
-        yield from env.design.free_pages(ctx, zone, pfn, 0)
-        freed += 1
+        batch.append(proc.pages.pop())
     while proc.page_tables:
-        zone, pfn = proc.page_tables.pop()
-        yield from env.design.free_pages(ctx, zone, pfn, 0)
-        freed += 1
+        batch.append(proc.page_tables.pop())
+    yield from standard.free_unref_page_list(ctx, batch, env.design.free_pages)
+    freed = len(batch)
     proc.mapped = 0
     proc.exited = True
     env.count("pages_freed_on_exit", freed)
