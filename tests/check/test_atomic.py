@@ -72,17 +72,19 @@ def test_a_counterexample_of_the_reduced_search_replays():
     assert again["violation"] is not None and again["violation"]["kind"] == "page-lost"
 
 
-def _holder(ctx, lock):
-    yield ops.SpinLock(lock, func="holder")
+def _critical(ctx, lock, local):
+    yield (ops.LocalLock if local else ops.SpinLock)(lock, func="critical")
     yield ops.Work("x")
-    yield ops.SpinUnlock(lock, func="holder")
+    yield (ops.LocalUnlock if local else ops.SpinUnlock)(lock, func="critical")
+
+
+def _two_cpus(lock, local):
+    k = Kernel(2)
+    return k, [k.spawn(cpu, _critical, (lock, local), prime=True) for cpu in (0, 1)]
 
 
 def test_a_failed_acquisition_touches_the_lock_state_not_what_it_protects():
-    k = Kernel(2)
-    lock = Spinlock("L")
-    a = k.spawn(0, _holder, (lock,), prime=True)
-    b = k.spawn(1, _holder, (lock,), prime=True)
+    k, (a, b) = _two_cpus(Spinlock("L"), False)
     free = footprint(k, b)
     k.step(a)  # a takes L
     taken = footprint(k, b)
@@ -95,17 +97,8 @@ def test_a_failed_acquisition_touches_the_lock_state_not_what_it_protects():
     assert unlock is not None and taken & unlock  # but not with the release
 
 
-def _local(ctx, lock):
-    yield ops.LocalLock(lock, func="local")
-    yield ops.Work("x")
-    yield ops.LocalUnlock(lock, func="local")
-
-
 def test_two_cpus_inside_their_own_local_lock_are_independent():
-    k = Kernel(2)
-    lock = LocalLockVar("pagesets.lock")
-    a = k.spawn(0, _local, (lock,), prime=True)
-    b = k.spawn(1, _local, (lock,), prime=True)
+    k, (a, b) = _two_cpus(LocalLockVar("pagesets.lock"), True)
     k.step(a)
     k.step(b)
     fa, fb = footprint(k, a), footprint(k, b)
