@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 from pcplab import designs
 from pcplab.check.explore import explore_dfs, explore_random
 from pcplab.check.scenario import (
-    _TASK_SCALARS,
     EXTRA,
     STANDARD,
     ScenarioWorld,
     scenario_factory,
 )
+from pcplab.check.scenario_world import _TASK_SCALARS
 from pcplab.mm import Machine, check_invariants, ops, tiny_topology
 from pcplab.mm.buddy import isolate_pageblock, unisolate_pageblock
 from pcplab.mm.invariants import machine_consistent

@@ -24,16 +24,14 @@ import os
 import time
 from typing import Any
 
+from pcplab.check.catalogue import STANDARD, get_scenario
 from pcplab.check.counterexample import ReplayToken, format_report, record
-from pcplab.check.explore import SearchResult, explore_dfs, explore_pct, explore_random, shrink
-from pcplab.check.scenario import (
-    STANDARD,
-    Scenario,
-    ScenarioWorld,
-    get_scenario,
-    load_scenario_file,
-    scenario_factory,
-)
+from pcplab.check.dfs import explore_dfs
+from pcplab.check.randomized import explore_pct, explore_random
+from pcplab.check.scenario_file import load_scenario_file
+from pcplab.check.scenario_language import Scenario
+from pcplab.check.scenario_world import ScenarioWorld, scenario_factory
+from pcplab.check.search import SearchResult, shrink
 from pcplab.errors import PcplabError
 
 #: default preemption bound of the exhaustive mode.  Chosen so that the standard set is explored

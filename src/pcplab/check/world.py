@@ -1,13 +1,14 @@
 """One execution of a checked system: a :class:`~pcplab.kernel.state.Kernel` plus what to check.
 
-The explorer (:mod:`pcplab.check.explore`) knows nothing of designs or the mm model; it asks its
-factory for a fresh :class:`World` for every execution (generators cannot be copied, so the search
-is stateless and re-executes schedule prefixes, :meth:`World.replay_steps`) and asks it to step
-tasks, to check invariants and for a state key.  A factory may build each world from scratch or
-clone a prebuilt one (:func:`pcplab.check.scenario.scenario_factory`); worlds must not share
-mutable state.
+The search strategies (:mod:`pcplab.check.dfs`, :mod:`pcplab.check.randomized`) know nothing
+of designs or the mm model; they ask their factory for a fresh :class:`World` for every execution
+(generators cannot be copied, so the search is stateless and re-executes schedule prefixes,
+:meth:`World.replay_steps`) and ask it to step tasks, to check invariants and for a state key
+(its kernel part: :func:`pcplab.check.keys.kernel_state_key`).  A factory may build each world
+from scratch or clone a prebuilt one (:func:`pcplab.check.scenario_world.scenario_factory`);
+worlds must not share mutable state.
 :class:`World` classifies what went wrong into the checker's violation kinds; subclasses (the mm
-scenario world in :mod:`pcplab.check.scenario`, toy worlds in tests) add invariants.
+scenario world in :mod:`pcplab.check.scenario_world`, toy worlds in tests) add invariants.
 """
 
 from __future__ import annotations

@@ -147,7 +147,7 @@ def check(
     from pcplab.check import api
 
     if list_scenarios:
-        from pcplab.check.scenario import EXTRA
+        from pcplab.check.catalogue import EXTRA
 
         d = check_design(design) if design else None
         scs = api.scenarios_for("all", scenario_file, d, only_file=only_scenario_file) + (

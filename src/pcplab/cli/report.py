@@ -80,7 +80,7 @@ def _scenario_file(path: str | None) -> str | None:
     """The scenario file, validated now (before any run) and made absolute."""
     if not path:
         return None
-    from pcplab.check.scenario import load_scenario_file
+    from pcplab.check.scenario_file import load_scenario_file
 
     load_scenario_file(path)
     return str(Path(path).resolve())

@@ -140,7 +140,7 @@ def unguarded_key(st: Any) -> tuple[Any, ...]:
     """The part of :func:`state_key` that no op names: the fields a design's plain code reads and
     writes between two yields.  Locks and work items are left out (the kernel's ops on them name
     them, so the checker's dependence relation sees them); the atomic search treats a step that
-    changes the rest as dependent with every other step (:func:`pcplab.check.explore.explore_dfs`).
+    changes the rest as dependent with every other step (:func:`pcplab.check.dfs.explore_dfs`).
     """
     if st is None:
         return ()
