@@ -34,17 +34,35 @@ def _caller() -> str:
     return sys._getframe(2).f_code.co_name
 
 
-class Op:
+class _OpType(type):
+    """The ops' metaclass: an op class that declares no ``__slots__`` adds no fields (it gets an
+    empty ``__slots__``, so its instances stay dict-free like the others), and ``text="..."`` in
+    the class statement sets its :attr:`Op.TEXT`.  So an op that differs from its base only in
+    what traces call it is one line (``class IrqSave(_CpuStateOp, text="local_irq_save()"): ...``)
+    and stays a real class: engines dispatch on ``type(op)``, and annotations name it."""
+
+    def __new__(
+        mcls, name: str, bases: tuple[type, ...], ns: dict[str, Any], text: str | None = None
+    ) -> _OpType:
+        ns.setdefault("__slots__", ())
+        if text is not None:
+            ns["TEXT"] = text
+        return super().__new__(mcls, name, bases, ns)
+
+
+class Op(metaclass=_OpType):
     """Base class: one scheduling point.  ``func`` names the kernel function it models; left
     empty, it is the name of the function that built (and yields) the op.
 
     Subclasses set ``func`` themselves instead of calling ``super().__init__``: an op is built at
     every step of every simulated CPU, and the extra call was a third of the cost of building one.
+    A subclass that adds fields declares them in ``__slots__``; one that declares none has none.
     """
 
     __slots__ = ("func",)
 
-    #: what :meth:`describe` says for an op without arguments ("": the class name)
+    #: what :meth:`describe` says for an op without arguments ("": the class name); the name in
+    #: front of the arguments for the families that share a ``describe`` (spinlock ops, ...)
     TEXT = ""
 
     def __init__(self, func: str = "") -> None:
@@ -58,38 +76,32 @@ class Op:
 # --- interrupt / preemption state of the running CPU -------------------------------------------
 
 
-class IrqSave(Op):
-    """local_irq_save(): disable interrupts on this CPU (nests).  Starts an RCU reader."""
+class _CpuStateOp(Op):
+    """A change of the running CPU's interrupt, preemption or migration state:
 
-    __slots__ = ()
-    TEXT = "local_irq_save()"
-
-
-class IrqRestore(Op):
-    """local_irq_restore(): undo one :class:`IrqSave`."""
-
-    __slots__ = ()
-    TEXT = "local_irq_restore()"
+    * :class:`IrqSave` — ``local_irq_save()``: disable interrupts on this CPU (nests); starts an
+      RCU reader.  :class:`IrqRestore` — ``local_irq_restore()``: undo one :class:`IrqSave`.
+    * :class:`PreemptDisable` / :class:`PreemptEnable` — ``preempt_disable()`` / ``enable()``.
+    * :class:`MigrateDisable` / :class:`MigrateEnable` — ``migrate_disable()`` / ``enable()``.
+    """
 
 
-class PreemptDisable(Op):
-    __slots__ = ()
-    TEXT = "preempt_disable()"
+class IrqSave(_CpuStateOp, text="local_irq_save()"): ...
 
 
-class PreemptEnable(Op):
-    __slots__ = ()
-    TEXT = "preempt_enable()"
+class IrqRestore(_CpuStateOp, text="local_irq_restore()"): ...
 
 
-class MigrateDisable(Op):
-    __slots__ = ()
-    TEXT = "migrate_disable()"
+class PreemptDisable(_CpuStateOp, text="preempt_disable()"): ...
 
 
-class MigrateEnable(Op):
-    __slots__ = ()
-    TEXT = "migrate_enable()"
+class PreemptEnable(_CpuStateOp, text="preempt_enable()"): ...
+
+
+class MigrateDisable(_CpuStateOp, text="migrate_disable()"): ...
+
+
+class MigrateEnable(_CpuStateOp, text="migrate_enable()"): ...
 
 
 # --- locks ---------------------------------------------------------------------------------------
@@ -97,10 +109,10 @@ class MigrateEnable(Op):
 
 class _SpinOp(Op):
     """An op on a spinlock ``lock`` (a :class:`pcplab.kernel.locks.Spinlock`), IRQs saved or
-    not; ``VERB`` names it in traces."""
+    not: :class:`SpinLock` (``spin_lock`` / ``spin_lock_irqsave``) and :class:`SpinTrylock`
+    (``spin_trylock[_irqsave]``: never blocks; the engine sends back True when taken)."""
 
     __slots__ = ("lock", "irqsave")
-    VERB = ""
 
     def __init__(self, lock: Any, irqsave: bool = False, func: str = "") -> None:
         self.func = func or _caller()
@@ -108,21 +120,13 @@ class _SpinOp(Op):
         self.irqsave = irqsave
 
     def describe(self) -> str:
-        return f"{self.VERB}{'_irqsave' if self.irqsave else ''}({self.lock})"
+        return f"{self.TEXT}{'_irqsave' if self.irqsave else ''}({self.lock})"
 
 
-class SpinLock(_SpinOp):
-    """spin_lock / spin_lock_irqsave on ``lock``."""
-
-    __slots__ = ()
-    VERB = "spin_lock"
+class SpinLock(_SpinOp, text="spin_lock"): ...
 
 
-class SpinTrylock(_SpinOp):
-    """spin_trylock[_irqsave]: never blocks; the engine sends back True when taken."""
-
-    __slots__ = ()
-    VERB = "spin_trylock"
+class SpinTrylock(_SpinOp, text="spin_trylock"): ...
 
 
 class SpinUnlock(Op):
@@ -138,59 +142,47 @@ class SpinUnlock(Op):
 
 
 class _OneLockOp(Op):
-    """An op on one lock object ``lock`` (a mutex's or a local lock's); ``VERB`` names it."""
+    """An op on one lock object ``lock`` (a mutex's or a local lock's)."""
 
     __slots__ = ("lock",)
-    VERB = ""
 
     def __init__(self, lock: Any, func: str = "") -> None:
         self.func = func or _caller()
         self.lock = lock
 
     def describe(self) -> str:
-        return f"{self.VERB}({self.lock})"
+        return f"{self.TEXT}({self.lock})"
 
 
 class _MutexOp(_OneLockOp):
-    """An op on the mutex ``mutex`` (a :class:`pcplab.kernel.locks.Mutex`)."""
+    """An op on the mutex ``mutex`` (a :class:`pcplab.kernel.locks.Mutex`): :class:`MutexLock`
+    (may sleep: illegal with IRQs or preemption disabled), :class:`MutexTrylock`,
+    :class:`MutexUnlock`."""
 
-    __slots__ = ()
     #: the ``lock`` slot itself under the name the mutex ops are known by (a slot read, as fast)
     mutex = _OneLockOp.__dict__["lock"]
 
 
-class MutexLock(_MutexOp):
-    """mutex_lock: may sleep (illegal with IRQs or preemption disabled)."""
-
-    __slots__ = ()
-    VERB = "mutex_lock"
+class MutexLock(_MutexOp, text="mutex_lock"): ...
 
 
-class MutexTrylock(_MutexOp):
-    __slots__ = ()
-    VERB = "mutex_trylock"
+class MutexTrylock(_MutexOp, text="mutex_trylock"): ...
 
 
-class MutexUnlock(_MutexOp):
-    __slots__ = ()
-    VERB = "mutex_unlock"
+class MutexUnlock(_MutexOp, text="mutex_unlock"): ...
 
 
-class LocalLock(_OneLockOp):
+class LocalLock(_OneLockOp, text="local_lock_irqsave"):
     """local_lock_irqsave on a per-CPU local lock.
 
     Non-RT: disables IRQs on this CPU (no lock word).  PREEMPT_RT: migrate_disable() plus this CPU's
     instance of a per-CPU sleeping spinlock, IRQs stay on, and the section is an RCU reader.  The
-    engine chooses the meaning per run (``Kernel(preempt_rt=...)``).
+    engine chooses the meaning per run (``Kernel(preempt_rt=...)``).  :class:`LocalUnlock`
+    (``local_unlock_irqrestore``) ends the section.
     """
 
-    __slots__ = ()
-    VERB = "local_lock_irqsave"
 
-
-class LocalUnlock(_OneLockOp):
-    __slots__ = ()
-    VERB = "local_unlock_irqrestore"
+class LocalUnlock(_OneLockOp, text="local_unlock_irqrestore"): ...
 
 
 # --- racy shared memory --------------------------------------------------------------------------
@@ -325,30 +317,33 @@ class Access(Op):
 # --- pcp list access windows and work ------------------------------------------------------------
 
 
-class PcpEnter(Op):
+class _PcpWindowOp(Op):
+    """An edge of a pcp list window: the pcp list set ``lists``, owned by CPU ``owner``."""
+
+    __slots__ = ("lists", "owner")
+
+    def __init__(self, lists: Any, owner: int, func: str = "") -> None:
+        self.func = func or _caller()
+        self.lists = lists
+        self.owner = owner
+
+
+class PcpEnter(_PcpWindowOp):
     """This CPU starts manipulating the pcp list set ``lists`` (owned by CPU ``owner``).
 
     The checker reports a *list race* if two CPUs are inside windows on the same set at once.
     """
 
-    __slots__ = ("lists", "owner")
-
-    def __init__(self, lists: Any, owner: int, func: str = "") -> None:
-        self.func = func or _caller()
-        self.lists = lists
-        self.owner = owner
+    __slots__ = ()
 
     def describe(self) -> str:
         return f"access pcp lists of cpu{self.owner} ({_name(self.lists)})"
 
 
-class PcpExit(Op):
-    __slots__ = ("lists", "owner")
+class PcpExit(_PcpWindowOp):
+    """This CPU is done with the pcp list set ``lists`` (ends the :class:`PcpEnter` window)."""
 
-    def __init__(self, lists: Any, owner: int, func: str = "") -> None:
-        self.func = func or _caller()
-        self.lists = lists
-        self.owner = owner
+    __slots__ = ()
 
     def describe(self) -> str:
         return f"done with pcp lists of cpu{self.owner}"
@@ -396,14 +391,15 @@ class Work(Op):
 # --- RCU, workqueues, IPIs -----------------------------------------------------------------------
 
 
-class RcuReadLock(Op):
-    __slots__ = ()
-    TEXT = "rcu_read_lock()"
+class _RcuReaderOp(Op):
+    """An edge of an RCU read-side critical section: :class:`RcuReadLock` (``rcu_read_lock()``)
+    and :class:`RcuReadUnlock` (``rcu_read_unlock()``)."""
 
 
-class RcuReadUnlock(Op):
-    __slots__ = ()
-    TEXT = "rcu_read_unlock()"
+class RcuReadLock(_RcuReaderOp, text="rcu_read_lock()"): ...
+
+
+class RcuReadUnlock(_RcuReaderOp, text="rcu_read_unlock()"): ...
 
 
 class SynchronizeRcu(Op):
@@ -486,40 +482,38 @@ class IpiCall(Op):
 # --- CPU context changes (workloads) -------------------------------------------------------------
 
 
-class EnterUser(Op):
-    """Return to user space.  On a nohz_full CPU this is an extended quiescent state for RCU."""
+class _ContextChangeOp(Op):
+    """The running CPU changes context:
 
-    __slots__ = ()
-    TEXT = "return to user space"
-
-
-class EnterKernel(Op):
-    """Syscall or page-fault entry from user space."""
-
-    __slots__ = ()
-    TEXT = "enter kernel"
+    * :class:`EnterUser` — return to user space; on a nohz_full CPU an extended quiescent state
+      for RCU.  :class:`EnterKernel` — syscall or page-fault entry from user space.
+    * :class:`GoIdle` — the CPU enters the idle loop (an extended quiescent state) until it has
+      work again.
+    * :class:`GoOffline` — CPU hot-unplug of the running CPU: it stops; its data may then be
+      touched remotely.
+    """
 
 
-class GoIdle(Op):
-    """The CPU enters the idle loop (an extended quiescent state) until it has work again."""
-
-    __slots__ = ()
-    TEXT = "enter idle"
+class EnterUser(_ContextChangeOp, text="return to user space"): ...
 
 
-class GoOffline(Op):
-    """CPU hot-unplug of the running CPU: it stops; its data may then be touched remotely."""
+class EnterKernel(_ContextChangeOp, text="enter kernel"): ...
 
-    __slots__ = ()
-    TEXT = "cpu going offline"
+
+class GoIdle(_ContextChangeOp, text="enter idle"): ...
+
+
+class GoOffline(_ContextChangeOp, text="cpu going offline"): ...
 
 
 class _TimedOp(Op):
-    """An op that takes ``ns`` of simulated time (``TEXT`` says what kind in traces)."""
+    """An op that takes ``ns`` of simulated time: :class:`UserRun`, time spent in user space
+    (simulator: ``ns`` of user work; checker: one step), and :class:`Sleep`, blocking for ``ns``
+    of simulated time (checker: a plain step)."""
 
     __slots__ = ("ns",)
 
-    def __init__(self, ns: int = 0, func: str = "") -> None:
+    def __init__(self, ns: int, func: str = "") -> None:
         self.func = func or _caller()
         self.ns = ns
 
@@ -527,22 +521,10 @@ class _TimedOp(Op):
         return f"{self.TEXT} {self.ns} ns"
 
 
-class UserRun(_TimedOp):
-    """Time spent in user space (simulator: ``ns`` of user work; checker: one step)."""
-
-    __slots__ = ()
-    TEXT = "user work"
+class UserRun(_TimedOp, text="user work"): ...
 
 
-class Sleep(_TimedOp):
-    """Block for ``ns`` of simulated time (checker: a plain step)."""
-
-    __slots__ = ()
-    TEXT = "sleep"
-
-    def __init__(self, ns: int, func: str = "") -> None:
-        self.func = func or _caller()
-        self.ns = ns
+class Sleep(_TimedOp, text="sleep"): ...
 
 
 class Checkpoint(Op):
