@@ -130,7 +130,7 @@ class KernelCore:
             cpu.current = None
             cpu.parked_user = task.kind == "program" and task.mode == "user" and cpu.nohz_full
         if not task.kill:
-            self._check_clean(task, "task exit", ops.Op(getattr(task.gen, "__name__", "")))
+            self._check_clean(task, "task exit", ops.Op(func=getattr(task.gen, "__name__", "")))
 
     def _check_clean(self, task: Task, where: str, op: ops.Op) -> None:
         if not (task.held or task.irq_depth != task.irq_base or task.preempt or task.rcu_nest

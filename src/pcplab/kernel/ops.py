@@ -24,8 +24,8 @@ Every op carries ``func``: the kernel function the step models, used in countere
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import KW_ONLY, dataclass, field
+from typing import Any, dataclass_transform
 
 
 def _caller() -> str:
@@ -34,39 +34,77 @@ def _caller() -> str:
     return sys._getframe(2).f_code.co_name
 
 
+@dataclass_transform()
 class _OpType(type):
-    """The ops' metaclass: an op class that declares no ``__slots__`` adds no fields (it gets an
-    empty ``__slots__``, so its instances stay dict-free like the others), and ``text="..."`` in
-    the class statement sets its :attr:`Op.TEXT`.  So an op that differs from its base only in
-    what traces call it is one line (``class IrqSave(_CpuStateOp, text="local_irq_save()"): ...``)
-    and stays a real class: engines dispatch on ``type(op)``, and annotations name it."""
+    """The ops' metaclass, which writes each op's constructor the way a dataclass does.
+
+    An op class lists its fields as annotated class attributes (``cpu: int``, ``n: int = 1``);
+    the metaclass turns them into ``__slots__`` (ops stay dict-free) and generates
+    ``__init__(self, <base fields>, <own fields>, *, func="")``, which assigns each field and sets
+    ``func`` to the yielding function's name when it is left empty.  It is generated source, as
+    fast as a hand-written one: an op is built at every step of every simulated CPU, so neither a
+    ``super()`` chain nor a ``__post_init__`` is affordable.  A class with its own ``__init__``
+    keeps it.  ``text="..."`` in the class statement sets :attr:`Op.TEXT`, so an op that differs
+    from its base only in what traces call it is one line (``class IrqSave(_CpuStateOp,
+    text="local_irq_save()"): ...``) and stays a real class: engines dispatch on ``type(op)``, and
+    annotations name it."""
 
     def __new__(
         mcls, name: str, bases: tuple[type, ...], ns: dict[str, Any], text: str | None = None
     ) -> _OpType:
-        ns.setdefault("__slots__", ())
+        inherited: list[tuple[str, Any]] = []
+        for base in bases:
+            inherited += getattr(base, "_FIELDS", ())
+        own = [(n, ns.pop(n, _REQUIRED)) for n, a in ns.get("__annotations__", {}).items()
+               if "KW_ONLY" not in str(a) and "ClassVar" not in str(a) and n != "func"]
+        if name == "Op":
+            del ns["func"]  # the slot every op has; its default is the constructor's
+            ns["__slots__"] = ("func",)
+        else:
+            ns.setdefault("__slots__", tuple(n for n, _ in own))
         if text is not None:
             ns["TEXT"] = text
+        ns["_FIELDS"] = tuple(inherited + own)
+        if "__init__" not in ns and (own or name == "Op"):
+            ns["__init__"] = _make_init(name, ns["_FIELDS"])
         return super().__new__(mcls, name, bases, ns)
+
+
+_REQUIRED = object()
+
+
+def _make_init(name: str, fields: tuple[tuple[str, Any], ...]) -> Any:
+    """The constructor of an op class with ``fields`` (name, default or ``_REQUIRED``)."""
+    env: dict[str, Any] = {"_caller": _caller}
+    params, body = ["self"], ["    self.func = func or _caller()"]
+    for n, default in fields:
+        if default is _REQUIRED:
+            params.append(n)
+        else:
+            env[f"_default_{n}"] = default
+            params.append(f"{n}=_default_{n}")
+        body.append(f"    self.{n} = {n}")
+    src = f"def __init__({', '.join(params)}, *, func=''):\n" + "\n".join(body) + "\n"
+    exec(compile(src, f"<{name}.__init__>", "exec"), env)  # noqa: S102 - our own source
+    return env["__init__"]
 
 
 class Op(metaclass=_OpType):
     """Base class: one scheduling point.  ``func`` names the kernel function it models; left
     empty, it is the name of the function that built (and yields) the op.
 
-    Subclasses set ``func`` themselves instead of calling ``super().__init__``: an op is built at
-    every step of every simulated CPU, and the extra call was a third of the cost of building one.
-    A subclass that adds fields declares them in ``__slots__``; one that declares none has none.
+    A subclass declares its fields as annotations (see :class:`_OpType`); the few with a
+    hand-written ``__init__`` (the memory ops, which name one slot two ways) set ``func``
+    themselves rather than call ``super().__init__``, which would be a third of the cost of
+    building one.
     """
 
-    __slots__ = ("func",)
+    _: KW_ONLY
+    func: str = ""
 
     #: what :meth:`describe` says for an op without arguments ("": the class name); the name in
     #: front of the arguments for the families that share a ``describe`` (spinlock ops, ...)
     TEXT = ""
-
-    def __init__(self, func: str = "") -> None:
-        self.func = func or _caller()
 
     def describe(self) -> str:
         """One line for a trace: the op and its arguments, as a kernel engineer would say it."""
@@ -112,12 +150,8 @@ class _SpinOp(Op):
     not: :class:`SpinLock` (``spin_lock`` / ``spin_lock_irqsave``) and :class:`SpinTrylock`
     (``spin_trylock[_irqsave]``: never blocks; the engine sends back True when taken)."""
 
-    __slots__ = ("lock", "irqsave")
-
-    def __init__(self, lock: Any, irqsave: bool = False, func: str = "") -> None:
-        self.func = func or _caller()
-        self.lock = lock
-        self.irqsave = irqsave
+    lock: Any
+    irqsave: bool = False
 
     def describe(self) -> str:
         return f"{self.TEXT}{'_irqsave' if self.irqsave else ''}({self.lock})"
@@ -130,12 +164,10 @@ class SpinTrylock(_SpinOp, text="spin_trylock"): ...
 
 
 class SpinUnlock(Op):
-    __slots__ = ("lock", "irqrestore")
+    """``spin_unlock`` / ``spin_unlock_irqrestore``."""
 
-    def __init__(self, lock: Any, irqrestore: bool = False, func: str = "") -> None:
-        self.func = func or _caller()
-        self.lock = lock
-        self.irqrestore = irqrestore
+    lock: Any
+    irqrestore: bool = False
 
     def describe(self) -> str:
         return f"spin_unlock{'_irqrestore' if self.irqrestore else ''}({self.lock})"
@@ -144,11 +176,7 @@ class SpinUnlock(Op):
 class _OneLockOp(Op):
     """An op on one lock object ``lock`` (a mutex's or a local lock's)."""
 
-    __slots__ = ("lock",)
-
-    def __init__(self, lock: Any, func: str = "") -> None:
-        self.func = func or _caller()
-        self.lock = lock
+    lock: Any
 
     def describe(self) -> str:
         return f"{self.TEXT}({self.lock})"
@@ -320,12 +348,8 @@ class Access(Op):
 class _PcpWindowOp(Op):
     """An edge of a pcp list window: the pcp list set ``lists``, owned by CPU ``owner``."""
 
-    __slots__ = ("lists", "owner")
-
-    def __init__(self, lists: Any, owner: int, func: str = "") -> None:
-        self.func = func or _caller()
-        self.lists = lists
-        self.owner = owner
+    lists: Any
+    owner: int
 
 
 class PcpEnter(_PcpWindowOp):
@@ -373,16 +397,10 @@ class Work(Op):
     simulator's cost model (``pcplab.sim.costs.WORK_KINDS``) prices all of them.
     """
 
-    __slots__ = ("kind", "n", "data", "owner")
-
-    def __init__(
-        self, kind: str, n: int = 1, data: Any = None, owner: int | None = None, func: str = ""
-    ) -> None:
-        self.func = func or _caller()
-        self.kind = kind
-        self.n = n
-        self.data = data
-        self.owner = owner
+    kind: str
+    n: int = 1
+    data: Any = None
+    owner: int | None = None
 
     def describe(self) -> str:
         return f"{self.kind} x{self.n}" if self.n != 1 else self.kind
@@ -409,11 +427,7 @@ class SynchronizeRcu(Op):
     an extended quiescent state (user mode on nohz_full, idle, offline).
     """
 
-    __slots__ = ("expedited",)
-
-    def __init__(self, expedited: bool = False, func: str = "") -> None:
-        self.func = func or _caller()
-        self.expedited = expedited
+    expedited: bool = False
 
     def describe(self) -> str:
         return "synchronize_rcu_expedited()" if self.expedited else "synchronize_rcu()"
@@ -439,12 +453,8 @@ class WorkItem:
 class QueueWorkOn(Op):
     """queue_work_on(cpu, wq, work): the engine sends back False if it was already pending."""
 
-    __slots__ = ("cpu", "work")
-
-    def __init__(self, cpu: int, work: WorkItem, func: str = "") -> None:
-        self.func = func or _caller()
-        self.cpu = cpu
-        self.work = work
+    cpu: int
+    work: WorkItem
 
     def describe(self) -> str:
         return f"queue_work_on(cpu{self.cpu}, {self.work.name})"
@@ -453,11 +463,7 @@ class QueueWorkOn(Op):
 class FlushWork(Op):
     """flush_work(work): sleep until ``work`` is neither pending nor running."""
 
-    __slots__ = ("work",)
-
-    def __init__(self, work: WorkItem, func: str = "") -> None:
-        self.func = func or _caller()
-        self.work = work
+    work: WorkItem
 
     def describe(self) -> str:
         return f"flush_work({self.work.name})"
@@ -467,13 +473,9 @@ class IpiCall(Op):
     """smp_call_function_single(cpu, fn, wait=True): run generator function ``fn(ctx, *args)`` in
     IRQ context on ``cpu`` as soon as it has IRQs enabled, and wait for it."""
 
-    __slots__ = ("cpu", "fn", "args")
-
-    def __init__(self, cpu: int, fn: Any, args: tuple[Any, ...] = (), func: str = "") -> None:
-        self.func = func or _caller()
-        self.cpu = cpu
-        self.fn = fn
-        self.args = args
+    cpu: int
+    fn: Any
+    args: tuple[Any, ...] = ()
 
     def describe(self) -> str:
         return f"smp_call_function_single(cpu{self.cpu}, {getattr(self.fn, '__name__', self.fn)})"
@@ -511,11 +513,7 @@ class _TimedOp(Op):
     (simulator: ``ns`` of user work; checker: one step), and :class:`Sleep`, blocking for ``ns``
     of simulated time (checker: a plain step)."""
 
-    __slots__ = ("ns",)
-
-    def __init__(self, ns: int, func: str = "") -> None:
-        self.func = func or _caller()
-        self.ns = ns
+    ns: int
 
     def describe(self) -> str:
         return f"{self.TEXT} {self.ns} ns"
@@ -532,11 +530,7 @@ class Checkpoint(Op):
     checker evaluates a drain's postcondition).  Kernel: does nothing.  Checker: dependent with
     every other step, so the observation is made in every relevant interleaving."""
 
-    __slots__ = ("label",)
-
-    def __init__(self, label: str = "", func: str = "") -> None:
-        self.func = func or _caller()
-        self.label = label
+    label: str = ""
 
     def describe(self) -> str:
         return f"check: {self.label}" if self.label else "check"
@@ -547,11 +541,7 @@ class WaitCpuDead(Op):
     ``takedown_cpu()`` before it runs the ``CPUHP_*_DEAD`` callbacks such as
     ``page_alloc_cpu_dead()`` (kernel-pcp.md §9.1).  Checker: a step that is enabled only then."""
 
-    __slots__ = ("cpu",)
-
-    def __init__(self, cpu: int, func: str = "") -> None:
-        self.func = func or _caller()
-        self.cpu = cpu
+    cpu: int
 
     def describe(self) -> str:
         return f"wait for cpu{self.cpu} to be dead"

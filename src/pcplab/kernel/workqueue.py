@@ -63,7 +63,7 @@ class Workqueues(KernelCore):
                 self.checks.release(task.cpu, ("done", id(work)))
             work.running = False
             task.work = None
-            self._check_clean(task, f"work item {work.name}", ops.Op("process_one_work"))
+            self._check_clean(task, f"work item {work.name}", ops.Op(func="process_one_work"))
 
     def _queue_work_on(self, task: Task, op: ops.QueueWorkOn) -> bool:
         work = op.work
