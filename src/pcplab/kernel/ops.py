@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import KW_ONLY, dataclass, field
-from typing import Any, dataclass_transform
+from typing import Any, ClassVar, dataclass_transform
 
 
 def _caller() -> str:
@@ -93,21 +93,25 @@ class Op(metaclass=_OpType):
     """Base class: one scheduling point.  ``func`` names the kernel function it models; left
     empty, it is the name of the function that built (and yields) the op.
 
-    A subclass declares its fields as annotations (see :class:`_OpType`); the few with a
-    hand-written ``__init__`` (the memory ops, which name one slot two ways) set ``func``
-    themselves rather than call ``super().__init__``, which would be a third of the cost of
-    building one.
+    A subclass declares its fields as annotations (see :class:`_OpType`); one with a hand-written
+    ``__init__`` (:class:`Access`) sets ``func`` itself rather than call ``super().__init__``,
+    which would be a third of the cost of building one.
     """
 
     _: KW_ONLY
     func: str = ""
 
-    #: what :meth:`describe` says for an op without arguments ("": the class name); the name in
-    #: front of the arguments for the families that share a ``describe`` (spinlock ops, ...)
+    #: what :meth:`describe` says ("": the class name): a ``str.format`` template of the op's
+    #: fields (``"flush_work({work})"``), or, for the families that share a ``describe`` (spinlock
+    #: ops, ...), the name in front of the arguments
     TEXT = ""
+    #: the fields of the op class, in constructor order, with their defaults (set by _OpType)
+    _FIELDS: ClassVar[tuple[tuple[str, Any], ...]] = ()
 
     def describe(self) -> str:
         """One line for a trace: the op and its arguments, as a kernel engineer would say it."""
+        if "{" in self.TEXT:
+            return self.TEXT.format_map({n: getattr(self, n) for n, _ in self._FIELDS})
         return self.TEXT or type(self).__name__
 
 
@@ -218,24 +222,15 @@ class LocalUnlock(_OneLockOp, text="local_unlock_irqrestore"): ...
 
 class _MemoryOp(Op):
     """A read or write of the shared field ``obj.attr`` done as its own step.  ``owner``: the CPU
-    whose data it is (None: global); ``ordered``: acquire (load) or release (store) ordering;
-    ``marked``: a ``READ_ONCE``/``WRITE_ONCE``-style access rather than a plain C one."""
+    whose data it is (None: global); ``marked``: a ``READ_ONCE``/``WRITE_ONCE``-style access
+    rather than a plain C one."""
 
-    __slots__ = ("obj", "attr", "owner", "ordered", "marked")
+    obj: Any
+    attr: str
 
-    def _set(self, func: str, obj: Any, attr: str, owner: int | None, ordered: bool,
-             marked: bool) -> None:  # fmt: skip
-        self.func = func
-        self.obj = obj
-        self.attr = attr
-        self.owner = owner
-        self.ordered = ordered
-        self.marked = marked
-
-    def _say(self, plain: str, ordered: str, unordered: str, rest: str = "") -> str:
-        if not self.marked:
+    def _say(self, marked: bool, plain: str, how: str, rest: str = "") -> str:
+        if not marked:
             return f"{_name(self.obj)}->{self.attr}{plain}"
-        how = ordered if self.ordered else unordered
         return f"{how}({_name(self.obj)}->{self.attr}{rest})"
 
 
@@ -249,29 +244,13 @@ class Load(_MemoryOp):
     races).
     """
 
-    __slots__ = ()
-    #: load-acquire / rcu_dereference ordering (the ``ordered`` slot under its name here)
-    acquire = _MemoryOp.__dict__["ordered"]
-
-    def __init__(
-        self,
-        obj: Any,
-        attr: str,
-        owner: int | None = None,
-        acquire: bool = False,
-        func: str = "",
-        marked: bool = True,
-    ) -> None:
-        # (assigned here rather than through _set: a Load is built at every racy read)
-        self.func = func or _caller()
-        self.obj = obj
-        self.attr = attr
-        self.owner = owner
-        self.ordered = acquire
-        self.marked = marked
+    owner: int | None = None
+    acquire: bool = False
+    marked: bool = True
 
     def describe(self) -> str:
-        return self._say(" (plain read)", "rcu_dereference", "READ_ONCE")
+        how = "rcu_dereference" if self.acquire else "READ_ONCE"
+        return self._say(self.marked, " (plain read)", how)
 
 
 class Store(_MemoryOp):
@@ -279,26 +258,15 @@ class Store(_MemoryOp):
 
     ``marked=False``: a plain C assignment done as its own step (see :class:`Load`)."""
 
-    __slots__ = ("value",)
-    #: smp_store_release / rcu_assign_pointer ordering (the ``ordered`` slot under its name here)
-    release = _MemoryOp.__dict__["ordered"]
-
-    def __init__(
-        self,
-        obj: Any,
-        attr: str,
-        value: Any,
-        owner: int | None = None,
-        release: bool = False,
-        func: str = "",
-        marked: bool = True,
-    ) -> None:
-        self._set(func or _caller(), obj, attr, owner, release, marked)
-        self.value = value
+    value: Any
+    owner: int | None = None
+    release: bool = False
+    marked: bool = True
 
     def describe(self) -> str:
         v = _name(self.value)
-        return self._say(f" = {v} (plain write)", "rcu_assign_pointer", "WRITE_ONCE", f", {v}")
+        how = "rcu_assign_pointer" if self.release else "WRITE_ONCE"
+        return self._say(self.marked, f" = {v} (plain write)", how, f", {v}")
 
 
 class Access(Op):
@@ -450,23 +418,17 @@ class WorkItem:
         return self.name
 
 
-class QueueWorkOn(Op):
+class QueueWorkOn(Op, text="queue_work_on(cpu{cpu}, {work})"):
     """queue_work_on(cpu, wq, work): the engine sends back False if it was already pending."""
 
     cpu: int
     work: WorkItem
 
-    def describe(self) -> str:
-        return f"queue_work_on(cpu{self.cpu}, {self.work.name})"
 
-
-class FlushWork(Op):
+class FlushWork(Op, text="flush_work({work})"):
     """flush_work(work): sleep until ``work`` is neither pending nor running."""
 
     work: WorkItem
-
-    def describe(self) -> str:
-        return f"flush_work({self.work.name})"
 
 
 class IpiCall(Op):
@@ -536,15 +498,12 @@ class Checkpoint(Op):
         return f"check: {self.label}" if self.label else "check"
 
 
-class WaitCpuDead(Op):
+class WaitCpuDead(Op, text="wait for cpu{cpu} to be dead"):
     """Block (sleeping) until CPU ``cpu`` is offline: the CPU-hotplug control task waiting in
     ``takedown_cpu()`` before it runs the ``CPUHP_*_DEAD`` callbacks such as
     ``page_alloc_cpu_dead()`` (kernel-pcp.md §9.1).  Checker: a step that is enabled only then."""
 
     cpu: int
-
-    def describe(self) -> str:
-        return f"wait for cpu{self.cpu} to be dead"
 
 
 def _name(obj: Any) -> str:
