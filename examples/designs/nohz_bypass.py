@@ -34,7 +34,7 @@ from pcplab.check.scenario import (
     pcp_disable,
     pcp_enable,
 )
-from pcplab.designs import common, workqueue
+from pcplab.designs import Context, common, workqueue
 from pcplab.designs.workqueue import State, __drain_all_pages, drain_pages_zone  # noqa: F401
 from pcplab.mm.state import Zone
 
@@ -45,26 +45,26 @@ SOURCES = ("kernel-pcp.md §9.4 (the isolation problem)", "examples/designs/nohz
 Gen = common.Gen
 
 
-def on_nohz_full_cpu(ctx: Any) -> bool:
+def on_nohz_full_cpu(ctx: Context) -> bool:
     """``tick_nohz_full_cpu(smp_processor_id())``: fixed at boot (``nohz_full=``), so a plain
     read with no scheduling point."""
     return ctx.cpu in ctx.kernel.nohz_full
 
 
-def rmqueue_pcplist(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
+def rmqueue_pcplist(ctx: Context, zone: Zone, order: int, mt: int) -> Gen:
     if on_nohz_full_cpu(ctx):
         return (yield from common.rmqueue_buddy(ctx, zone, order, mt))
     return (yield from workqueue.rmqueue_pcplist(ctx, zone, order, mt))
 
 
-def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
+def free_unref_page(ctx: Context, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
     if on_nohz_full_cpu(ctx):
         yield from common.free_one_page(ctx, zone, pfn, order, mt)
         return
     yield from workqueue.free_unref_page(ctx, zone, pfn, order, mt)
 
 
-def cpus_with_pcps(ctx: Any, zone: Zone | None, force_all_cpus: bool, func: str) -> Gen:
+def cpus_with_pcps(ctx: Context, zone: Zone | None, force_all_cpus: bool, func: str) -> Gen:
     """v5.17's drain mask without the nohz_full CPUs (``workqueue.__drain_all_pages`` uses it)."""
     mask = yield from common.cpus_with_pcps(ctx, zone, force_all_cpus, func)
     return [cpu for cpu in mask if cpu not in ctx.kernel.nohz_full]

@@ -32,7 +32,7 @@ from pcplab.check.scenario import (
     pcp_disable,
     pcp_enable,
 )
-from pcplab.designs import common, workqueue
+from pcplab.designs import Context, common, workqueue
 from pcplab.designs.standard import drain_local_pages
 from pcplab.designs.workqueue import (  # noqa: F401 - the unchanged v5.17 parts of this design
     State,
@@ -54,13 +54,13 @@ Gen = common.Gen
 # --- the hooks: flush this CPU's own lists where the kernel quiets vmstat ----------------------
 
 
-def on_user_entry(ctx: Any) -> Gen:
+def on_user_entry(ctx: Context) -> Gen:
     """On a nohz_full CPU, empty this CPU's lists before returning to user space."""
     if ctx.cpu in ctx.kernel.nohz_full:
         yield from drain_local_pages(ctx, None)
 
 
-def on_idle_entry(ctx: Any) -> Gen:
+def on_idle_entry(ctx: Context) -> Gen:
     """Any CPU entering idle empties its lists (a later drain then finds nothing there)."""
     yield from drain_local_pages(ctx, None)
 
@@ -68,7 +68,7 @@ def on_idle_entry(ctx: Any) -> Gen:
 # --- the drain mask: v5.17's, skipping nohz_full CPUs in user mode ----------------------------
 
 
-def cpus_with_pcps(ctx: Any, zone: Zone | None, force_all_cpus: bool, func: str) -> Gen:
+def cpus_with_pcps(ctx: Context, zone: Zone | None, force_all_cpus: bool, func: str) -> Gen:
     """v5.17's mask without nohz_full CPUs found in user mode (v5.17's ``__drain_all_pages``,
     reused from ``workqueue``, asks the design for its mask)."""
     mask = yield from common.cpus_with_pcps(ctx, zone, force_all_cpus, func)

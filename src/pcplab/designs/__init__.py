@@ -22,7 +22,7 @@ installed package registers in the ``pcplab.designs`` entry-point group; :func:`
 
 from __future__ import annotations
 
-from pcplab.designs.base import Ctx, Design
+from pcplab.designs.base import Context, Ctx, Design
 from pcplab.designs.loader import (
     builtin_names,
     design_from_module,
@@ -76,6 +76,7 @@ def _ep_dist(name: str) -> str:
 
 
 __all__ = [
+    "Context",
     "Ctx",
     "Design",
     "DesignState",

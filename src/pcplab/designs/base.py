@@ -6,18 +6,42 @@ A design is a module of generator functions that read like the kernel code they 
 
 Generator functions take ``ctx`` first: ``ctx.cpu`` (the CPU the code runs on), ``ctx.machine``
 (:class:`pcplab.mm.machine.Machine`), ``ctx.kernel`` (:class:`pcplab.kernel.state.Kernel` or None)
-and ``ctx.state`` (the :class:`~pcplab.designs.state.DesignState` the design's ``setup`` returned).  A kernel task is such a
-ctx; :class:`Ctx` is a plain one for engines that have no task object.
+and ``ctx.state`` (the :class:`~pcplab.designs.state.DesignState` the design's ``setup``
+returned): :class:`Context` says so to a type checker.  A kernel task is such a ctx; :class:`Ctx`
+is a plain one for engines that have no task object.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pcplab.kernel.oops import VIOLATION_KINDS
 from pcplab.kernel.ops import WORK_KINDS
+
+if TYPE_CHECKING:
+    from pcplab.mm.machine import Machine
+
+
+class Context(Protocol):
+    """What a design's generator functions receive as ``ctx`` (a kernel task, or :class:`Ctx`).
+
+    ``kernel`` and ``state`` stay ``Any`` on purpose: ``kernel`` is None where an engine runs a
+    design without the kernel model, and ``state`` is each design's own
+    :class:`~pcplab.designs.state.DesignState` subclass, whose fields only the design knows."""
+
+    @property
+    def cpu(self) -> int: ...
+
+    @property
+    def machine(self) -> Machine: ...
+
+    @property
+    def kernel(self) -> Any: ...
+
+    @property
+    def state(self) -> Any: ...
 
 
 @dataclass

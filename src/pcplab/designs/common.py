@@ -37,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
+from pcplab.designs.base import Context
 from pcplab.kernel.ops import (
     Access,
     Load,
@@ -55,11 +56,11 @@ from pcplab.mm.state import PcpLists, PerCpuPages, Zone
 Gen = Generator[Any, Any, Any]
 
 
-def zone_lock(ctx: Any, zone: Zone) -> Any:
+def zone_lock(ctx: Context, zone: Zone) -> Any:
     return ctx.state.zone_lock[zone.name]
 
 
-def pcp_lock(ctx: Any, zone: Zone, cpu: int) -> Any:
+def pcp_lock(ctx: Context, zone: Zone, cpu: int) -> Any:
     """``per_cpu_ptr(zone->per_cpu_pageset, cpu)->lock`` (designs with a ``pcp->lock``)."""
     return ctx.state.pcp_lock[zone.name][cpu]
 
@@ -72,7 +73,7 @@ BUDDY_FIELDS = BUDDY_ALLOC_FIELDS
 
 
 def rmqueue_bulk_locked(
-    ctx: Any, zone: Zone, order: int, count: int, lists: PcpLists, pindex: int, mt: int
+    ctx: Context, zone: Zone, order: int, count: int, lists: PcpLists, pindex: int, mt: int
 ) -> Gen:
     """The body of ``rmqueue_bulk`` that ``zone->lock`` covers."""
     yield Access(zone, BUDDY_ALLOC_FIELDS, func="rmqueue_bulk")
@@ -83,7 +84,7 @@ def rmqueue_bulk_locked(
 
 
 def rmqueue_bulk(
-    ctx: Any, zone: Zone, order: int, count: int, lists: PcpLists, pindex: int, mt: int
+    ctx: Context, zone: Zone, order: int, count: int, lists: PcpLists, pindex: int, mt: int
 ) -> Gen:
     """Refill: up to ``count`` blocks from buddy onto the list tail, under ``zone->lock``
     (irqsave from 6.2, where the pcp lock no longer disables IRQs: :func:`bulk_irqsave`)."""
@@ -104,7 +105,7 @@ def bulk_irqsave(zone: Zone) -> bool:
 
 
 def free_pcppages_bulk_locked(
-    ctx: Any, zone: Zone, count: int, pcp: PerCpuPages, lists: PcpLists, pindex: int = 0
+    ctx: Context, zone: Zone, count: int, pcp: PerCpuPages, lists: PcpLists, pindex: int = 0
 ) -> Gen:
     """The body of ``free_pcppages_bulk`` that ``zone->lock`` covers."""
     yield Access(zone, BUDDY_FREE_FIELDS, func="free_pcppages_bulk")
@@ -115,7 +116,7 @@ def free_pcppages_bulk_locked(
 
 
 def free_pcppages_bulk(
-    ctx: Any, zone: Zone, count: int, pcp: PerCpuPages, lists: PcpLists, pindex: int = 0
+    ctx: Context, zone: Zone, count: int, pcp: PerCpuPages, lists: PcpLists, pindex: int = 0
 ) -> Gen:
     """Bulk free ``count`` base pages from the list tails into buddy, under ``zone->lock``
     (irqsave from 6.2: :func:`bulk_irqsave`)."""
@@ -127,7 +128,7 @@ def free_pcppages_bulk(
     return freed
 
 
-def rmqueue_buddy_locked(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
+def rmqueue_buddy_locked(ctx: Context, zone: Zone, order: int, mt: int) -> Gen:
     """The body of ``rmqueue_buddy`` that ``zone->lock`` covers: one block, recorded."""
     yield Access(zone, BUDDY_ALLOC_FIELDS, func="rmqueue_buddy")
     pfn = mm.rmqueue_buddy(zone, order, mt)
@@ -137,7 +138,7 @@ def rmqueue_buddy_locked(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
     return pfn
 
 
-def rmqueue_buddy(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
+def rmqueue_buddy(ctx: Context, zone: Zone, order: int, mt: int) -> Gen:
     """One block straight from buddy under ``spin_lock_irqsave(&zone->lock)``; records it."""
     lock = zone_lock(ctx, zone)
     yield SpinLock(lock, irqsave=True, func="rmqueue_buddy")
@@ -146,7 +147,7 @@ def rmqueue_buddy(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
     return pfn
 
 
-def free_one_page_locked(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
+def free_one_page_locked(ctx: Context, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
     """The body of ``free_one_page`` that ``zone->lock`` covers."""
     yield Access(zone, BUDDY_FREE_FIELDS, func="free_one_page")
     mm.take_back(zone, pfn, order)
@@ -154,7 +155,7 @@ def free_one_page_locked(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) ->
     yield Work("buddy_free", 1 << order, zone, None, func="free_one_page")
 
 
-def free_one_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
+def free_one_page(ctx: Context, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
     """A caller's block straight to buddy under ``spin_lock_irqsave(&zone->lock)``."""
     lock = zone_lock(ctx, zone)
     yield SpinLock(lock, irqsave=True, func="free_one_page")
@@ -163,7 +164,7 @@ def free_one_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
 
 
 def __rmqueue_pcplist(
-    ctx: Any, zone: Zone, order: int, mt: int, pcp: PerCpuPages, lists: PcpLists
+    ctx: Context, zone: Zone, order: int, mt: int, pcp: PerCpuPages, lists: PcpLists
 ) -> Gen:
     """Inside the caller's pcp window: refill an empty list with ``rmqueue_bulk``, then take the
     head block and hand it out.  None when buddy had nothing either (kernel-pcp.md §5.1)."""
@@ -180,7 +181,7 @@ def __rmqueue_pcplist(
 
 
 def free_unref_page_commit(
-    ctx: Any, zone: Zone, pcp: PerCpuPages, lists: PcpLists, pfn: int, order: int, mt: int
+    ctx: Context, zone: Zone, pcp: PerCpuPages, lists: PcpLists, pfn: int, order: int, mt: int
 ) -> Gen:
     """Inside the caller's pcp window: take the block back, push it at the list head and bulk
     free what ``nr_pcp_high``/``nr_pcp_free`` ask for (kernel-pcp.md §6)."""
@@ -193,7 +194,7 @@ def free_unref_page_commit(
         mm.clear_below_high(zone)  # 6.7+: only this bulk free clears ZONE_BELOW_HIGH
 
 
-def drain_mutex_enter(ctx: Any, zone: Zone | None, func: str) -> Gen:
+def drain_mutex_enter(ctx: Context, zone: Zone | None, func: str) -> Gen:
     """``__drain_all_pages``' entry rule for ``pcpu_drain_mutex`` (kernel-pcp.md §9.3): trylock;
     if another drain runs, a global drain (``zone`` None) gives up — the running drain does what
     it wants — and returns False, while a zone drain (CMA, memory offline) must see its zone
@@ -205,7 +206,7 @@ def drain_mutex_enter(ctx: Any, zone: Zone | None, func: str) -> Gen:
     return True
 
 
-def read_pcp_count(ctx: Any, lists: PcpLists, cpu: int, func: str, marked: bool = True) -> Gen:
+def read_pcp_count(ctx: Context, lists: PcpLists, cpu: int, func: str, marked: bool = True) -> Gen:
     """One racy read of another CPU's ``pcp->count``, for the drain mask.
 
     The kernel writes it as a plain C read under a comment that says the race is intended ("The
@@ -220,7 +221,7 @@ def read_pcp_count(ctx: Any, lists: PcpLists, cpu: int, func: str, marked: bool 
     return count
 
 
-def cpus_with_pcps(ctx: Any, zone: Zone | None, force_all_cpus: bool, func: str) -> Gen:
+def cpus_with_pcps(ctx: Context, zone: Zone | None, force_all_cpus: bool, func: str) -> Gen:
     """The ``cpus_with_pcps`` mask of ``__drain_all_pages`` (kernel-pcp.md §9.3): every online CPU
     when forced; else those whose count for ``zone`` (any populated zone for None) was non-zero
     when read without a lock.  Returns the CPU ids in order.  The mask is the kernel's ``static
@@ -255,7 +256,7 @@ def cpus_with_pcps(ctx: Any, zone: Zone | None, force_all_cpus: bool, func: str)
     return mask
 
 
-def _note(ctx: Any, text: str) -> None:
+def _note(ctx: Context, text: str) -> None:
     """A note for the checker's trace of the current step (only while one is recorded)."""
     notes = getattr(ctx.kernel, "trace_notes", None)
     if notes is not None:
@@ -270,7 +271,7 @@ def needs_pcp(zone: Zone, order: int, mt: int) -> bool:
     return zone.version.pcp_allowed_order(order) and mt < MIGRATE_PCPTYPES
 
 
-def pageset_update(ctx: Any, zone: Zone, high: int, batch: int, high_max: int | None = None) -> Gen:
+def pageset_update(ctx: Context, zone: Zone, high: int, batch: int, high_max: int | None = None) -> Gen:
     """``__zone_set_pageset_high_and_batch``: ``WRITE_ONCE`` the sizes into every CPU's pageset,
     one store step per CPU (readers use them with ``READ_ONCE``, kernel-pcp.md §3.4)."""
     hmax = high if high_max is None else high_max
@@ -282,7 +283,7 @@ def pageset_update(ctx: Any, zone: Zone, high: int, batch: int, high_max: int | 
         pcp.high = min(max(pcp.high, high), hmax) if zone.version.autotune else high
 
 
-def zone_pcp_disable(ctx: Any, zone: Zone, drain_all: Any) -> Gen:
+def zone_pcp_disable(ctx: Context, zone: Zone, drain_all: Any) -> Gen:
     """``zone_pcp_disable`` [SRC✓ v5.17 page_alloc.c:9360-9365]: take ``pcp_batch_high_lock``, set
     ``high = 0, batch = 1`` on every CPU, then ``__drain_all_pages(zone, true)`` (``drain_all``).
     Returns holding the mutex; ``zone_pcp_enable`` releases it."""
@@ -291,7 +292,7 @@ def zone_pcp_disable(ctx: Any, zone: Zone, drain_all: Any) -> Gen:
     yield from drain_all(ctx, zone, True)
 
 
-def zone_pcp_enable(ctx: Any, zone: Zone) -> Gen:
+def zone_pcp_enable(ctx: Context, zone: Zone) -> Gen:
     """``zone_pcp_enable``: write the zone's computed sizes back, drop ``pcp_batch_high_lock``."""
     yield from pageset_update(
         ctx, zone, zone.pageset_high_min, zone.pageset_batch, zone.pageset_high_max
@@ -299,7 +300,7 @@ def zone_pcp_enable(ctx: Any, zone: Zone) -> Gen:
     yield MutexUnlock(ctx.state.pcp_batch_high_lock)
 
 
-def free_the_page(ctx: Any, zone: Zone, pfn: int, order: int, free_unref_page: Any) -> Gen:
+def free_the_page(ctx: Context, zone: Zone, pfn: int, order: int, free_unref_page: Any) -> Gen:
     """``free_the_page``: pcp orders go to the design's ``free_unref_page(ctx, zone, pfn, order,
     mt)``, except pages of isolated pageblocks (``free_one_page``, kernel-pcp.md §3.3); other
     orders go to buddy (``__free_pages_ok``).  HIGHATOMIC/CMA pages use the MOVABLE list.

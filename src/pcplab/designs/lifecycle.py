@@ -28,12 +28,13 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
+from pcplab.designs.base import Context
 from pcplab.kernel.ops import EnterUser, GoIdle, GoOffline
 
 Gen = Generator[Any, Any, Any]
 
 
-def exit_to_user_mode(design: Any, ctx: Any, func: str = "exit_to_user_mode") -> Gen:
+def exit_to_user_mode(design: Any, ctx: Context, func: str = "exit_to_user_mode") -> Gen:
     """Return to user space: the design's ``on_user_entry`` hook, then :class:`EnterUser`."""
     hook = design.on_user_entry
     if hook is not None:
@@ -41,7 +42,7 @@ def exit_to_user_mode(design: Any, ctx: Any, func: str = "exit_to_user_mode") ->
     yield EnterUser(func=func)
 
 
-def enter_idle(design: Any, ctx: Any, func: str = "do_idle") -> Gen:
+def enter_idle(design: Any, ctx: Context, func: str = "do_idle") -> Gen:
     """Enter idle (checker scenarios): the design's ``on_idle_entry`` hook, then :class:`GoIdle`."""
     hook = design.on_idle_entry
     if hook is not None:
@@ -49,7 +50,7 @@ def enter_idle(design: Any, ctx: Any, func: str = "do_idle") -> Gen:
     yield GoIdle(func=func)
 
 
-def before_sleep(design: Any, ctx: Any) -> Gen:
+def before_sleep(design: Any, ctx: Context) -> Gen:
     """A simulated task is about to sleep, so its CPU idles: the ``on_idle_entry`` hook only (the
     engine idles the CPU itself when the task blocks; see the module's ASSUMPTION)."""
     hook = design.on_idle_entry
@@ -57,7 +58,7 @@ def before_sleep(design: Any, ctx: Any) -> Gen:
         yield from hook(ctx)
 
 
-def takedown_cpu(design: Any, ctx: Any, func: str = "takedown_cpu") -> Gen:
+def takedown_cpu(design: Any, ctx: Context, func: str = "takedown_cpu") -> Gen:
     """This CPU goes offline: the design's ``on_cpu_offline`` hook, then :class:`GoOffline`."""
     hook = design.on_cpu_offline
     if hook is not None:

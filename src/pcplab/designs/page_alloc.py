@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pcplab.designs.base import Context
 from pcplab.kernel.ops import Load
 from pcplab.mm.ops import zone_watermark_ok
 from pcplab.mm.state import Zone
@@ -46,7 +47,7 @@ def node_zonelist(machine: Any, nid: int) -> list[Zone]:
 
 
 def get_page_from_freelist(
-    ctx: Any,
+    ctx: Context,
     design: Any,
     zonelist: list[Zone],
     order: int,

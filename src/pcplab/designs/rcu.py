@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from pcplab.designs import common, standard
-from pcplab.designs.base import LIST_HEAD, size_record, struct_layout
+from pcplab.designs.base import LIST_HEAD, Context, size_record, struct_layout
 from pcplab.designs.state import DesignState
 from pcplab.kernel.ops import (
     IrqRestore,
@@ -60,7 +60,7 @@ def setup(machine: Any, kernel: Any) -> DesignState:
 # --- readers: the local-lock sections, which load pcp->lp once -----------------------------------
 
 
-def rmqueue_pcplist(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
+def rmqueue_pcplist(ctx: Context, zone: Zone, order: int, mt: int) -> Gen:
     pagesets = ctx.state.pagesets
     yield LocalLock(pagesets)
     pcp = zone.per_cpu_pageset[ctx.cpu]
@@ -73,7 +73,7 @@ def rmqueue_pcplist(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
     return page
 
 
-def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
+def free_unref_page(ctx: Context, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
     pagesets = ctx.state.pagesets
     yield LocalLock(pagesets)
     pcp = zone.per_cpu_pageset[ctx.cpu]
@@ -84,7 +84,7 @@ def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
     yield LocalUnlock(pagesets)
 
 
-def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> Gen:
+def drain_pages_zone(ctx: Context, cpu: int, zone: Zone) -> Gen:
     """Local (or dead-CPU) drain of ``lp``, under the running CPU's local lock."""
     pagesets = ctx.state.pagesets
     yield LocalLock(pagesets)
@@ -100,7 +100,7 @@ def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> Gen:
 # --- the drainer ---------------------------------------------------------------------------------
 
 
-def swap_pcplists(ctx: Any, zone: Zone | None, cpus_with_pcps: list[int], func: str) -> Gen:
+def swap_pcplists(ctx: Context, zone: Zone | None, cpus_with_pcps: list[int], func: str) -> Gen:
     """(a) For every masked CPU (and ``zone``, or every populated zone) publish the empty spare
     set and keep the old live set as ``drain`` (``rcu_replace_pointer``)."""
     st = ctx.state
@@ -109,6 +109,7 @@ def swap_pcplists(ctx: Any, zone: Zone | None, cpus_with_pcps: list[int], func: 
             if zone is not None and z is not zone:
                 continue
             pcp = z.per_cpu_pageset[cpu]
+            assert pcp.drain is not None  # setup gave every pageset its spare set
             if pcp.drain.count:  # WARN_ON(pcp->drain->count)
                 st.warnings.append(f"{func}: {pcp.name} spare list set not empty before swap")
             old = pcp.lp
@@ -118,7 +119,7 @@ def swap_pcplists(ctx: Any, zone: Zone | None, cpus_with_pcps: list[int], func: 
 
 
 def free_detached_pcplists(
-    ctx: Any, zone: Zone | None, cpus_with_pcps: list[int], func: str
+    ctx: Context, zone: Zone | None, cpus_with_pcps: list[int], func: str
 ) -> Gen:
     """(c) After the grace period nobody uses the old sets: free them from this CPU, IRQs off
     around ``free_pcppages_bulk`` as the patch does (kernel-pcp.md §10.2).
@@ -132,6 +133,7 @@ def free_detached_pcplists(
                 continue
             pcp = z.per_cpu_pageset[cpu]
             lists = pcp.drain
+            assert lists is not None  # setup gave every pageset its spare set
             if lists.count:
                 yield IrqSave(func=func)  # zone->lock is taken with IRQs off
                 yield PcpEnter(lists, cpu, func=func)
@@ -140,7 +142,7 @@ def free_detached_pcplists(
                 yield IrqRestore(func=func)
 
 
-def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
+def __drain_all_pages(ctx: Context, zone: Zone | None, force_all_cpus: bool) -> Gen:
     st = ctx.state
     func = "__drain_all_pages"
     if not (yield from common.drain_mutex_enter(ctx, zone, func)):

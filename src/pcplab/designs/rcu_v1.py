@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from pcplab.designs import common, rcu
+from pcplab.designs.base import Context
 from pcplab.kernel.ops import MutexUnlock, SynchronizeRcu
 from pcplab.mm.state import Zone
 
@@ -30,7 +31,7 @@ SOURCES = (
 Gen = common.Gen
 
 
-def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
+def __drain_all_pages(ctx: Context, zone: Zone | None, force_all_cpus: bool) -> Gen:
     st = ctx.state
     func = "__drain_all_pages"
     if not (yield from common.drain_mutex_enter(ctx, zone, func)):

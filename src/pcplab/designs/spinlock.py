@@ -29,6 +29,7 @@ from typing import Any
 from pcplab.designs import common, standard
 from pcplab.designs.base import (
     SPINLOCK,
+    Context,
     size_record,
     v517_fields,
 )
@@ -70,7 +71,7 @@ pcp_lock = common.pcp_lock
 # --- pcp_spin_trylock_irqsave / pcp_spin_unlock_irqrestore ----------------------------------------
 
 
-def pcpu_task_pin(ctx: Any, func: str) -> Gen:
+def pcpu_task_pin(ctx: Context, func: str) -> Gen:
     # preempt_disable is cheaper; RT needs migrate_disable (sleeping spinlocks)
     if getattr(ctx.kernel, "preempt_rt", False):
         yield MigrateDisable(func=func)
@@ -78,14 +79,14 @@ def pcpu_task_pin(ctx: Any, func: str) -> Gen:
         yield PreemptDisable(func=func)
 
 
-def pcpu_task_unpin(ctx: Any, func: str) -> Gen:
+def pcpu_task_unpin(ctx: Context, func: str) -> Gen:
     if getattr(ctx.kernel, "preempt_rt", False):
         yield MigrateEnable(func=func)
     else:
         yield PreemptEnable(func=func)
 
 
-def pcp_spin_trylock_irqsave(ctx: Any, zone: Zone, func: str) -> Gen:
+def pcp_spin_trylock_irqsave(ctx: Context, zone: Zone, func: str) -> Gen:
     """This CPU's pcp with its lock held, or None when the lock is busy.  IRQs off with it up to
     6.1; from 6.2 (``pcp_spin_trylock``) IRQs stay on (module doc)."""
     yield from pcpu_task_pin(ctx, func)
@@ -97,7 +98,7 @@ def pcp_spin_trylock_irqsave(ctx: Any, zone: Zone, func: str) -> Gen:
     return None
 
 
-def pcp_spin_unlock_irqrestore(ctx: Any, zone: Zone, pcp: PerCpuPages, func: str) -> Gen:
+def pcp_spin_unlock_irqrestore(ctx: Context, zone: Zone, pcp: PerCpuPages, func: str) -> Gen:
     irq = not zone.version.pcp_irqs_enabled
     yield SpinUnlock(pcp_lock(ctx, zone, pcp.cpu), irqrestore=irq, func=func)
     yield from pcpu_task_unpin(ctx, func)
@@ -106,7 +107,7 @@ def pcp_spin_unlock_irqrestore(ctx: Any, zone: Zone, pcp: PerCpuPages, func: str
 # --- fast paths ----------------------------------------------------------------------------------
 
 
-def rmqueue_pcplist(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
+def rmqueue_pcplist(ctx: Context, zone: Zone, order: int, mt: int) -> Gen:
     pcp = yield from pcp_spin_trylock_irqsave(ctx, zone, "rmqueue_pcplist")
     if pcp is None:
         return None  # may fail due to a parallel drain: the caller uses buddy
@@ -119,7 +120,7 @@ def rmqueue_pcplist(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
     return page
 
 
-def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
+def free_unref_page(ctx: Context, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
     pcp = yield from pcp_spin_trylock_irqsave(ctx, zone, "free_unref_page")
     if pcp is None:
         yield from common.free_one_page(ctx, zone, pfn, order, mt)
@@ -135,7 +136,7 @@ def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
 SWAP_CLUSTER_MAX = 32
 
 
-def free_unref_page_list(ctx: Any, pages: list[tuple[Zone, int]]) -> Gen:
+def free_unref_page_list(ctx: Context, pages: list[tuple[Zone, int]]) -> Gen:
     """Order-0 pages freed as one batch [SRC v6.0.1 mm/page_alloc.c:3522-3587].  Pages of
     isolated pageblocks go to buddy first; the rest are committed under ``pcp->lock`` taken with
     ``pcp_spin_lock_irqsave`` — blocking, unlike the single-page free's trylock — dropped and
@@ -182,7 +183,7 @@ def free_unref_page_list(ctx: Any, pages: list[tuple[Zone, int]]) -> Gen:
 # --- drains --------------------------------------------------------------------------------------
 
 
-def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> Gen:
+def drain_pages_zone(ctx: Context, cpu: int, zone: Zone) -> Gen:
     pcp = zone.per_cpu_pageset[cpu]
     v = zone.version
     if v.chunked_drain:
@@ -204,7 +205,7 @@ def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> Gen:
 PCP_BATCH_SCALE_MAX = 5
 
 
-def _drain_pages_zone_chunked(ctx: Any, cpu: int, zone: Zone, pcp: PerCpuPages) -> Gen:
+def _drain_pages_zone_chunked(ctx: Context, cpu: int, zone: Zone, pcp: PerCpuPages) -> Gen:
     """6.10+: at most ``batch << PCP_BATCH_SCALE_MAX`` pages per hold of ``pcp->lock``, the count
     read under the lock each round, until none is left (module doc)."""
     func = "drain_pages_zone"
@@ -224,7 +225,7 @@ def _drain_pages_zone_chunked(ctx: Any, cpu: int, zone: Zone, pcp: PerCpuPages) 
             return
 
 
-def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
+def __drain_all_pages(ctx: Context, zone: Zone | None, force_all_cpus: bool) -> Gen:
     st = ctx.state
     func = "__drain_all_pages"
     if not (yield from common.drain_mutex_enter(ctx, zone, func)):

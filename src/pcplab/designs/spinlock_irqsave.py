@@ -19,6 +19,7 @@ from typing import Any
 from pcplab.designs import common, standard
 from pcplab.designs.base import (
     SPINLOCK,
+    Context,
     size_record,
 )
 from pcplab.designs.base import v517_fields as _v517_fields
@@ -44,7 +45,7 @@ Gen = common.Gen
 pcp_lock = common.pcp_lock
 
 
-def rmqueue_pcplist(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
+def rmqueue_pcplist(ctx: Context, zone: Zone, order: int, mt: int) -> Gen:
     pcp = zone.per_cpu_pageset[ctx.cpu]
     lock = pcp_lock(ctx, zone, ctx.cpu)
     yield SpinLock(lock, irqsave=True)
@@ -57,7 +58,7 @@ def rmqueue_pcplist(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
     return page
 
 
-def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
+def free_unref_page(ctx: Context, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
     pcp = zone.per_cpu_pageset[ctx.cpu]
     lock = pcp_lock(ctx, zone, ctx.cpu)
     yield SpinLock(lock, irqsave=True)
@@ -68,7 +69,7 @@ def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
     yield SpinUnlock(lock, irqrestore=True)
 
 
-def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> Gen:
+def drain_pages_zone(ctx: Context, cpu: int, zone: Zone) -> Gen:
     """Drain ``cpu``'s lists of ``zone`` under that pcp's own lock (remote, local or dead)."""
     pcp = zone.per_cpu_pageset[cpu]
     lock = pcp_lock(ctx, zone, cpu)
@@ -81,7 +82,7 @@ def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> Gen:
     yield SpinUnlock(lock, irqrestore=True)
 
 
-def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
+def __drain_all_pages(ctx: Context, zone: Zone | None, force_all_cpus: bool) -> Gen:
     st = ctx.state
     func = "__drain_all_pages"
     if not (yield from common.drain_mutex_enter(ctx, zone, func)):

@@ -18,18 +18,19 @@ from __future__ import annotations
 from typing import Any
 
 from pcplab.designs import common
+from pcplab.designs.base import Context
 from pcplab.kernel.ops import WaitCpuDead
 from pcplab.mm.state import Zone
 
 Gen = common.Gen
 
 
-def impl(ctx: Any) -> Any:
+def impl(ctx: Context) -> Any:
     """The design's resolved functions (attributes named like the kernel functions)."""
     return ctx.state._impl
 
 
-def rmqueue(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
+def rmqueue(ctx: Context, zone: Zone, order: int, mt: int) -> Gen:
     """``rmqueue``: pcp orders through the design's ``rmqueue_pcplist``; from 6.0 an empty result
     falls back to ``rmqueue_buddy`` (``version.pcp_buddy_fallback``), in 5.17 it fails the
     allocation; other orders and migratetypes go to buddy."""
@@ -40,12 +41,12 @@ def rmqueue(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
     return (yield from common.rmqueue_buddy(ctx, zone, order, mt))
 
 
-def free_pages(ctx: Any, zone: Zone, pfn: int, order: int) -> Gen:
+def free_pages(ctx: Context, zone: Zone, pfn: int, order: int) -> Gen:
     """``free_the_page``: pcp orders to the design's ``free_unref_page``, others to buddy."""
     yield from common.free_the_page(ctx, zone, pfn, order, impl(ctx).free_unref_page)
 
 
-def free_unref_page_list(ctx: Any, pages: list[tuple[Zone, int]], free_pages: Any) -> Gen:
+def free_unref_page_list(ctx: Context, pages: list[tuple[Zone, int]], free_pages: Any) -> Gen:
     """``release_pages``/``free_unref_page_list``: order-0 ``(zone, pfn)`` pages freed as one
     batch (munmap, exit, reclaim).  A design with its own ``free_unref_page_list(ctx, pages)``
     gets the batch (the 6.0 design: one blocking ``pcp->lock`` hold per 32 pages); the others
@@ -59,14 +60,14 @@ def free_unref_page_list(ctx: Any, pages: list[tuple[Zone, int]], free_pages: An
     yield from own(ctx, pages)
 
 
-def drain_pages(ctx: Any, cpu: int) -> Gen:
+def drain_pages(ctx: Context, cpu: int) -> Gen:
     """Drain ``cpu``'s lists of every populated zone with the design's ``drain_pages_zone``."""
     d = impl(ctx)
     for zone in ctx.machine.populated_zones():
         yield from d.drain_pages_zone(ctx, cpu, zone)
 
 
-def drain_local_pages(ctx: Any, zone: Zone | None) -> Gen:
+def drain_local_pages(ctx: Context, zone: Zone | None) -> Gen:
     """Drain this CPU's lists of ``zone`` (all zones for None)."""
     d = impl(ctx)
     if zone is not None:
@@ -75,20 +76,20 @@ def drain_local_pages(ctx: Any, zone: Zone | None) -> Gen:
         yield from d.drain_pages(ctx, ctx.cpu)
 
 
-def drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool = False) -> Gen:
+def drain_all_pages(ctx: Context, zone: Zone | None, force_all_cpus: bool = False) -> Gen:
     """``drain_all_pages``: the design's ``__drain_all_pages`` (False: a global drain lost the
     ``pcpu_drain_mutex`` trylock and did nothing)."""
     return (yield from impl(ctx).__drain_all_pages(ctx, zone, force_all_cpus))
 
 
-def cpus_with_pcps(ctx: Any, zone: Zone | None, force_all_cpus: bool, func: str) -> Gen:
+def cpus_with_pcps(ctx: Context, zone: Zone | None, force_all_cpus: bool, func: str) -> Gen:
     """The drain mask: the design's own ``cpus_with_pcps`` if it defines one (a design that only
     changes which CPUs a drain visits writes just that), else v5.17's racy count reads
     (:func:`pcplab.designs.common.cpus_with_pcps`)."""
     return (yield from impl(ctx).cpus_with_pcps(ctx, zone, force_all_cpus, func))
 
 
-def drain_cpus(ctx: Any, zone: Zone | None, cpus: list[int]) -> Gen:
+def drain_cpus(ctx: Context, zone: Zone | None, cpus: list[int]) -> Gen:
     """The remote-drain loop of ``__drain_all_pages`` (6.0, and attempts [1]/[2]): every CPU
     of the mask drained from this CPU, one after another, with the design's ``drain_pages_zone``
     (``zone``) or ``drain_pages`` (all zones)."""
@@ -100,7 +101,7 @@ def drain_cpus(ctx: Any, zone: Zone | None, cpus: list[int]) -> Gen:
             yield from d.drain_pages(ctx, cpu)
 
 
-def drain_dead_cpu(ctx: Any, cpu: int) -> Gen:
+def drain_dead_cpu(ctx: Context, cpu: int) -> Gen:
     """``page_alloc_cpu_dead``: once ``cpu`` is dead, drain its lists from this CPU (legal for
     every design: nobody else touches a dead CPU's lists).
 
@@ -109,13 +110,13 @@ def drain_dead_cpu(ctx: Any, cpu: int) -> Gen:
     yield from impl(ctx).drain_pages(ctx, cpu)
 
 
-def zone_pcp_disable(ctx: Any, zone: Zone) -> Gen:
+def zone_pcp_disable(ctx: Context, zone: Zone) -> Gen:
     """``zone_pcp_disable``: sizes to 0/1 under ``pcp_batch_high_lock``, then a forced drain of
     the zone with the design's ``__drain_all_pages``."""
     yield from common.zone_pcp_disable(ctx, zone, impl(ctx).__drain_all_pages)
 
 
-def zone_pcp_enable(ctx: Any, zone: Zone) -> Gen:
+def zone_pcp_enable(ctx: Context, zone: Zone) -> Gen:
     """``zone_pcp_enable``: the zone's sizes back, ``pcp_batch_high_lock`` released."""
     yield from common.zone_pcp_enable(ctx, zone)
 

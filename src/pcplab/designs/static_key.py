@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pcplab.designs import common, standard
-from pcplab.designs.base import size_record
+from pcplab.designs.base import Context, size_record
 from pcplab.designs.base import v517_fields as _v517_fields
 from pcplab.designs.standard import drain_cpus
 from pcplab.designs.state import DesignState
@@ -71,7 +71,7 @@ class State(DesignState):
 # --- the lock helpers that replace local_lock_irqsave(&pagesets.lock) ----------------------------
 
 
-def pagesets_lock_irqsave(ctx: Any, func: str) -> Gen:
+def pagesets_lock_irqsave(ctx: Context, func: str) -> Gen:
     st = ctx.state
     if st.remote_pcpu_cache_access:
         yield MigrateDisable(func=func)
@@ -80,7 +80,7 @@ def pagesets_lock_irqsave(ctx: Any, func: str) -> Gen:
         yield LocalLock(st.pagesets, func=func)
 
 
-def pagesets_unlock_irqrestore(ctx: Any, func: str) -> Gen:
+def pagesets_unlock_irqrestore(ctx: Context, func: str) -> Gen:
     st = ctx.state
     if st.remote_pcpu_cache_access:
         yield SpinUnlock(st.pagesets_spin[ctx.cpu], irqrestore=True, func=func)
@@ -89,7 +89,7 @@ def pagesets_unlock_irqrestore(ctx: Any, func: str) -> Gen:
         yield LocalUnlock(st.pagesets, func=func)
 
 
-def pagesets_lock_cpu_irqsave(ctx: Any, cpu: int, func: str) -> Gen:
+def pagesets_lock_cpu_irqsave(ctx: Context, cpu: int, func: str) -> Gen:
     """Lock ``cpu``'s pagesets (remote drain); key off it is the running CPU's local lock."""
     st = ctx.state
     if st.remote_pcpu_cache_access:
@@ -98,7 +98,7 @@ def pagesets_lock_cpu_irqsave(ctx: Any, cpu: int, func: str) -> Gen:
         yield LocalLock(st.pagesets, func=func)
 
 
-def pagesets_unlock_cpu_irqrestore(ctx: Any, cpu: int, func: str) -> Gen:
+def pagesets_unlock_cpu_irqrestore(ctx: Context, cpu: int, func: str) -> Gen:
     st = ctx.state
     if st.remote_pcpu_cache_access:
         yield SpinUnlock(st.pagesets_spin[cpu], irqrestore=True, func=func)
@@ -109,7 +109,7 @@ def pagesets_unlock_cpu_irqrestore(ctx: Any, cpu: int, func: str) -> Gen:
 # --- fast paths ----------------------------------------------------------------------------------
 
 
-def rmqueue_pcplist(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
+def rmqueue_pcplist(ctx: Context, zone: Zone, order: int, mt: int) -> Gen:
     yield from pagesets_lock_irqsave(ctx, "rmqueue_pcplist")
     pcp = zone.per_cpu_pageset[ctx.cpu]
     lists = pcp.lp
@@ -121,7 +121,7 @@ def rmqueue_pcplist(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
     return page
 
 
-def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
+def free_unref_page(ctx: Context, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
     yield from pagesets_lock_irqsave(ctx, "free_unref_page")
     pcp = zone.per_cpu_pageset[ctx.cpu]
     lists = pcp.lp
@@ -134,7 +134,7 @@ def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
 # --- drains --------------------------------------------------------------------------------------
 
 
-def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> Gen:
+def drain_pages_zone(ctx: Context, cpu: int, zone: Zone) -> Gen:
     yield from pagesets_lock_cpu_irqsave(ctx, cpu, "drain_pages_zone")
     pcp = zone.per_cpu_pageset[cpu]
     lists = pcp.lp
@@ -145,7 +145,7 @@ def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> Gen:
     yield from pagesets_unlock_cpu_irqrestore(ctx, cpu, "drain_pages_zone")
 
 
-def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
+def __drain_all_pages(ctx: Context, zone: Zone | None, force_all_cpus: bool) -> Gen:
     st = ctx.state
     func = "__drain_all_pages"
     if not (yield from common.drain_mutex_enter(ctx, zone, func)):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pcplab.designs import common, standard
-from pcplab.designs.base import size_record
+from pcplab.designs.base import Context, size_record
 from pcplab.designs.base import v517_fields as _v517_fields
 from pcplab.designs.standard import drain_local_pages
 from pcplab.designs.state import DesignState
@@ -60,7 +60,7 @@ class State(DesignState):
 # --- allocation ----------------------------------------------------------------------------------
 
 
-def rmqueue_pcplist(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
+def rmqueue_pcplist(ctx: Context, zone: Zone, order: int, mt: int) -> Gen:
     pagesets = ctx.state.pagesets
     yield LocalLock(pagesets)
     pcp = zone.per_cpu_pageset[ctx.cpu]
@@ -76,7 +76,7 @@ def rmqueue_pcplist(ctx: Any, zone: Zone, order: int, mt: int) -> Gen:
 # --- free ----------------------------------------------------------------------------------------
 
 
-def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
+def free_unref_page(ctx: Context, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
     pagesets = ctx.state.pagesets
     yield LocalLock(pagesets)
     pcp = zone.per_cpu_pageset[ctx.cpu]
@@ -90,7 +90,7 @@ def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> Gen:
 # --- drains --------------------------------------------------------------------------------------
 
 
-def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> Gen:
+def drain_pages_zone(ctx: Context, cpu: int, zone: Zone) -> Gen:
     """Free all of ``cpu``'s pages of ``zone``.  Legal for the running CPU or a dead one: the
     local lock taken is the *running* CPU's."""
     pagesets = ctx.state.pagesets
@@ -104,7 +104,7 @@ def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> Gen:
     yield LocalUnlock(pagesets)
 
 
-def drain_local_pages_wq(ctx: Any, zone: Zone | None) -> Gen:
+def drain_local_pages_wq(ctx: Context, zone: Zone | None) -> Gen:
     """The work function, run by the bound kworker of the target CPU.  migrate_disable because
     during CPU offline the item may run on another CPU; draining that one is fine (§9.2)."""
     yield MigrateDisable()
@@ -112,7 +112,7 @@ def drain_local_pages_wq(ctx: Any, zone: Zone | None) -> Gen:
     yield MigrateEnable()
 
 
-def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
+def __drain_all_pages(ctx: Context, zone: Zone | None, force_all_cpus: bool) -> Gen:
     st = ctx.state
     func = "__drain_all_pages"
     # A global drain already running does what we want: do not wait for it.  Zone drainers
@@ -128,7 +128,7 @@ def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> Gen:
     return True
 
 
-def queue_and_flush_drains(ctx: Any, zone: Zone | None, cpus: list[int], func: str) -> Gen:
+def queue_and_flush_drains(ctx: Context, zone: Zone | None, cpus: list[int], func: str) -> Gen:
     """v5.17's work loop of ``__drain_all_pages``: queue ``drain_local_pages_wq`` on every CPU of
     the mask, then ``flush_work`` each.  Designs that keep the workqueue drain for some CPUs
     reuse it (``static-key`` without nohz_full CPUs, the examples)."""

@@ -8,6 +8,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
+from pcplab.designs.base import Context
 from pcplab.errors import PcplabError
 from pcplab.kernel import ops
 from pcplab.mm.constants import MIGRATE_MOVABLE
@@ -59,7 +60,7 @@ def probe_design(
 
     sim.on_op(watch)
 
-    def prog(ctx: Any) -> Generator[Any, Any, None]:
+    def prog(ctx: Context) -> Generator[Any, Any, None]:
         for _ in range(n):
             pfn = yield from design.alloc_pages(ctx, zone, 0, MIGRATE_MOVABLE)
             if pfn is None:

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pcplab.designs import lifecycle
+from pcplab.designs.base import Context
 from pcplab.errors import PcplabError
 from pcplab.kernel import ops
 from pcplab.kernel.locks import Spinlock
@@ -138,7 +139,7 @@ def run_exact(
 
     user_entry = design.on_user_entry
 
-    def worker(ctx: Any, pages: int, node: int) -> Generator[Any, Any, None]:
+    def worker(ctx: Context, pages: int, node: int) -> Generator[Any, Any, None]:
         zones = zonelist(ctx.machine, distance, node)
         pvec = 0
         for _ in range(pages):

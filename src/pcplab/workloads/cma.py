@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pcplab.designs import lifecycle
+from pcplab.designs.base import Context
 from pcplab.kernel.ops import Sleep, SpinLock, SpinUnlock, Work
 from pcplab.mm import buddy
 from pcplab.mm.constants import MIGRATE_ISOLATE, MIGRATE_MOVABLE
@@ -58,7 +59,7 @@ def pageblocks(zone: Zone) -> list[int]:
     return list(range(first, zone.managed_end - step + 1, step))
 
 
-def alloc_contig_range(ctx: Any, env: MemoryEnv, zone: Zone, start: int, end: int) -> Gen:
+def alloc_contig_range(ctx: Context, env: MemoryEnv, zone: Zone, start: int, end: int) -> Gen:
     """Isolate ``[start, end)``, drain the zone's pcp lists, test, undo.  True when the whole
     range was free after the drain."""
     lock = ctx.state.zone_lock[zone.name]
@@ -89,7 +90,7 @@ def alloc_contig_range(ctx: Any, env: MemoryEnv, zone: Zone, start: int, end: in
 
 
 def cma_allocator(
-    ctx: Any, env: MemoryEnv, log: CmaLog, rate_hz: float, end_ns: int, zone: Zone
+    ctx: Context, env: MemoryEnv, log: CmaLog, rate_hz: float, end_ns: int, zone: Zone
 ) -> Gen:
     """``alloc_contig_range`` on the next pageblock of ``zone`` every ``1 / rate_hz`` s."""
     period = int(1e9 / rate_hz)

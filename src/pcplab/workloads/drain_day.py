@@ -61,6 +61,7 @@ from typing import Any
 
 from pcplab import designs
 from pcplab.designs import lifecycle
+from pcplab.designs.base import Context
 from pcplab.errors import PcplabError
 from pcplab.kernel.ops import EnterKernel, Sleep
 from pcplab.kernel.state import BLOCKED, Kernel
@@ -123,7 +124,7 @@ class _Log:
         self.post: str | None = None  # a failed postcondition
 
 
-def drainer(ctx: Any, design: Any, log: _Log) -> Any:
+def drainer(ctx: Context, design: Any, log: _Log) -> Any:
     drain_all_pages = design.drain_all_pages
     postcondition = design.postcondition
     while True:
@@ -142,7 +143,7 @@ def drainer(ctx: Any, design: Any, log: _Log) -> Any:
 
 
 def traffic(
-    ctx: Any, design: Any, zones: list[Any], burst: float, rng: random.Random, log: _Log
+    ctx: Context, design: Any, zones: list[Any], burst: float, rng: random.Random, log: _Log
 ) -> Any:
     """pft in a loop, aggregated: each epoch fault in ``n`` order-0 MOVABLE pages then free them
     (unmap); ``n`` is geometric with mean ``burst`` (mostly short bursts, now and then a long
@@ -171,7 +172,7 @@ def traffic(
             yield from free_pages(ctx, zone, pfn, 0)
 
 
-def isolated_syscalls(ctx: Any, design: Any, zones: list[Any], log: _Log) -> Any:
+def isolated_syscalls(ctx: Context, design: Any, zones: list[Any], log: _Log) -> Any:
     """The isolated task of a nohz_full CPU, aggregated: each epoch a few syscalls that allocate
     an order-0 MOVABLE page and free it, each followed by the return to user space."""
     alloc_pages = design.alloc_pages

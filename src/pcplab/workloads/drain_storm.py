@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pcplab.designs import lifecycle
+from pcplab.designs.base import Context
 from pcplab.kernel.ops import Sleep
 from pcplab.mm.invariants import check_invariants
 from pcplab.workloads.slowpath import MemoryEnv, ktime_get
@@ -50,7 +51,7 @@ def cpus_holding_pages(machine: Any) -> list[int]:
 
 
 def drain_storm_drainer(
-    ctx: Any,
+    ctx: Context,
     env: MemoryEnv,
     log: StormLog,
     rate_hz: float,

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pcplab.designs import lifecycle
+from pcplab.designs.base import Context
 from pcplab.kernel.ops import Sleep
 from pcplab.mm.state import Zone
 from pcplab.workloads.slowpath import MemoryEnv, Process, do_page_fault, exit_mmap, ktime_get
@@ -52,7 +53,7 @@ def zone_pcp_pages(zone: Zone) -> int:
 
 
 def memory_offliner(
-    ctx: Any,
+    ctx: Context,
     env: MemoryEnv,
     log: HotplugLog,
     zone: Zone,
@@ -82,7 +83,7 @@ def memory_offliner(
     env.stop = True
 
 
-def cpu_offliner(ctx: Any, env: MemoryEnv, proc: Process, faults: int) -> Gen:
+def cpu_offliner(ctx: Context, env: MemoryEnv, proc: Process, faults: int) -> Gen:
     """Fault ``faults`` pages, exit (its pages go to this CPU's pcp lists), go offline."""
     for _ in range(faults):
         if not (yield from do_page_fault(ctx, env, proc)):
@@ -91,7 +92,7 @@ def cpu_offliner(ctx: Any, env: MemoryEnv, proc: Process, faults: int) -> Gen:
     yield from lifecycle.takedown_cpu(env.design, ctx, func="takedown_cpu")
 
 
-def cpu_hotplug_control(ctx: Any, env: MemoryEnv, log: HotplugLog, cpu: int) -> Gen:
+def cpu_hotplug_control(ctx: Context, env: MemoryEnv, log: HotplugLog, cpu: int) -> Gen:
     """``page_alloc_cpu_dead`` for ``cpu`` through the design, then record what is left."""
     yield from env.design.drain_dead_cpu(ctx, cpu)
     left = 0

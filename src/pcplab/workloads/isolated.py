@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pcplab.designs import lifecycle
+from pcplab.designs.base import Context
 from pcplab.kernel.ops import EnterKernel, Sleep, UserRun
 from pcplab.mm.constants import MIGRATE_MOVABLE
 from pcplab.workloads.slowpath import MemoryEnv, Process, alloc_pages, ktime_get
@@ -116,7 +117,7 @@ def latency_summary(cpu: int, samples: list[int]) -> dict[str, Any]:
     }
 
 
-def _syscall(ctx: Any, env: MemoryEnv, proc: Process, log: LatencyLog | None) -> Gen:
+def _syscall(ctx: Context, env: MemoryEnv, proc: Process, log: LatencyLog | None) -> Gen:
     """A syscall that allocates one page and frees it (its pcp lists keep the refill)."""
     yield EnterKernel(func="syscall")
     if log is None:
@@ -138,7 +139,7 @@ def _syscall(ctx: Any, env: MemoryEnv, proc: Process, log: LatencyLog | None) ->
     env.count("isolated_syscalls")
 
 
-def _sleep(ctx: Any, env: MemoryEnv, ns: int, func: str = "clock_nanosleep") -> Gen:
+def _sleep(ctx: Context, env: MemoryEnv, ns: int, func: str = "clock_nanosleep") -> Gen:
     """``clock_nanosleep``: nothing else runs on an isolated CPU, so it idles meanwhile.  The
     period's sleep keeps ``func="clock_nanosleep"``: the noise meter takes its expiry as the
     periodic timer's (wakeup latency, :mod:`pcplab.workloads.noise`); the start-phase sleep is
@@ -148,7 +149,7 @@ def _sleep(ctx: Any, env: MemoryEnv, ns: int, func: str = "clock_nanosleep") -> 
 
 
 def fifo_loop(
-    ctx: Any, env: MemoryEnv, proc: Process, p: LoopParams, log: LatencyLog | None = None
+    ctx: Context, env: MemoryEnv, proc: Process, p: LoopParams, log: LatencyLog | None = None
 ) -> Gen:
     """Periodic RT loop: user work for ``duty`` of each period, then sleep to the next period."""
     busy = int(p.period_ns * p.duty)
@@ -171,7 +172,7 @@ def fifo_loop(
 
 
 def busy_loop(
-    ctx: Any, env: MemoryEnv, proc: Process, p: LoopParams, log: LatencyLog | None = None
+    ctx: Context, env: MemoryEnv, proc: Process, p: LoopParams, log: LatencyLog | None = None
 ) -> Gen:
     """A poller that never sleeps: user work in period-sized slices, syscalls as above."""
     if p.phase_ns:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pcplab.designs import lifecycle
+from pcplab.designs.base import Context
 from pcplab.kernel.ops import EnterUser, Sleep, UserRun
 from pcplab.workloads.slowpath import (
     MemoryEnv,
@@ -57,7 +58,7 @@ class OomSetup:
     tasks: list[tuple[int, Any, tuple[Any, ...], str]] = field(default_factory=list)
 
 
-def memory_hog(ctx: Any, env: MemoryEnv, proc: Process) -> Gen:
+def memory_hog(ctx: Context, env: MemoryEnv, proc: Process) -> Gen:
     """Touch new pages until killed (or an allocation fails without a kill), then exit.
 
     Each return to user space goes through :func:`pcplab.designs.lifecycle.exit_to_user_mode`
@@ -80,7 +81,7 @@ def memory_hog(ctx: Any, env: MemoryEnv, proc: Process) -> Gen:
     env.count("hog_exited")
 
 
-def allocator_traffic(ctx: Any, env: MemoryEnv, proc: Process, chunk: int, pause_ns: int) -> Gen:
+def allocator_traffic(ctx: Context, env: MemoryEnv, proc: Process, chunk: int, pause_ns: int) -> Gen:
     """Fault in ``chunk`` pages, unmap them (to this CPU's pcp lists), then sleep ``pause_ns``
     (the process waits for something, e.g. I/O); until the run stops or the OOM killer picks
     this process."""
@@ -156,6 +157,6 @@ def pages_lost(env: MemoryEnv) -> int:
     return abs(missing) + abs(unowned)
 
 
-def idle(ctx: Any, ns: int) -> Gen:
+def idle(ctx: Context, ns: int) -> Gen:
     """A CPU with nothing to do for ``ns`` (helper for runners)."""
     yield Sleep(ns, func="idle")

@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pcplab.designs import lifecycle, page_alloc, standard
+from pcplab.designs.base import Context
 from pcplab.kernel.locks import Mutex
 from pcplab.kernel.ops import EnterKernel, MutexTrylock, MutexUnlock, Sleep, Work
 from pcplab.mm import ops as mm
@@ -159,7 +160,7 @@ class MemoryEnv:
         for node in sorted({z.node for z in self.machine.populated_zones()}):
             self.kswapd_wake.setdefault(node, False)
 
-    def zonelist(self, ctx: Any) -> list[Zone]:
+    def zonelist(self, ctx: Context) -> list[Zone]:
         """The fallback zonelist of the running CPU's node (v5.17 CONFIG_NUMA
         ``build_zonelists``, :mod:`pcplab.mm.zonelist`)."""
         node = self.machine.cpu_node(ctx.cpu)
@@ -187,13 +188,13 @@ def ktime_get(env: MemoryEnv) -> Gen:
     return env.now()
 
 
-def alloc_pages(ctx: Any, env: MemoryEnv, order: int, mt: int, proc: Process | None) -> Gen:
+def alloc_pages(ctx: Context, env: MemoryEnv, order: int, mt: int, proc: Process | None) -> Gen:
     """Returns ``(zone, pfn)`` or None.  ``proc``: the process the allocation is for (the OOM
     path asks whether it is the victim)."""
     return (yield from __alloc_pages(ctx, env, order, mt, proc))
 
 
-def __alloc_pages(ctx: Any, env: MemoryEnv, order: int, mt: int, proc: Process | None) -> Gen:
+def __alloc_pages(ctx: Context, env: MemoryEnv, order: int, mt: int, proc: Process | None) -> Gen:
     page = yield from page_alloc.get_page_from_freelist(
         ctx, env.design, env.zonelist(ctx), order, mt, ALLOC_WMARK_LOW
     )
@@ -212,7 +213,7 @@ def wake_all_kswapds(env: MemoryEnv) -> None:
 
 
 def __alloc_pages_slowpath(
-    ctx: Any, env: MemoryEnv, order: int, mt: int, proc: Process | None
+    ctx: Context, env: MemoryEnv, order: int, mt: int, proc: Process | None
 ) -> Gen:
     """v5.17 ``__alloc_pages_slowpath`` (mm/page_alloc.c), order-0 part: the ``retry:`` loop
     tries the freelists, then direct reclaim (which may drain), then ``__alloc_pages_may_oom``.
@@ -246,7 +247,7 @@ def __alloc_pages_slowpath(
             return None
 
 
-def __alloc_pages_direct_reclaim(ctx: Any, env: MemoryEnv, order: int, mt: int) -> Gen:
+def __alloc_pages_direct_reclaim(ctx: Context, env: MemoryEnv, order: int, mt: int) -> Gen:
     """Reclaim, then retry; if the retry fails, drain the pcp lists of every CPU once and retry
     again (kernel-pcp.md §9.1).  Returns (page or None, pages reclaimed)."""
     env.count("direct_reclaims")
@@ -276,11 +277,11 @@ def unreserve_highatomic_pageblock(env: MemoryEnv) -> bool:
     return False
 
 
-def __perform_reclaim(ctx: Any, env: MemoryEnv, nr_to_reclaim: int) -> Gen:
+def __perform_reclaim(ctx: Context, env: MemoryEnv, nr_to_reclaim: int) -> Gen:
     return (yield from shrink_page_cache(ctx, env, nr_to_reclaim, "direct_reclaimed"))
 
 
-def shrink_page_cache(ctx: Any, env: MemoryEnv, nr: int, counter: str) -> Gen:
+def shrink_page_cache(ctx: Context, env: MemoryEnv, nr: int, counter: str) -> Gen:
     """Drop up to ``nr`` clean page-cache pages, oldest first, and free them as one batch
     through the design's free path on this CPU (``shrink_page_list`` collects what it reclaimed
     and ends with ``free_unref_page_list``, v5.17 mm/vmscan.c:1959 shrink_page_list; munmap and
@@ -297,7 +298,7 @@ def shrink_page_cache(ctx: Any, env: MemoryEnv, nr: int, counter: str) -> Gen:
 
 
 def __alloc_pages_may_oom(
-    ctx: Any, env: MemoryEnv, order: int, mt: int, proc: Process | None
+    ctx: Context, env: MemoryEnv, order: int, mt: int, proc: Process | None
 ) -> Gen:
     """Take ``oom_lock`` (trylock: someone else is killing → wait a jiffy and report progress),
     try once more at the high watermark, then invoke the OOM killer.  Only the trylock loser
@@ -335,7 +336,7 @@ def out_of_memory(env: MemoryEnv) -> bool:
 # --- page faults ----------------------------------------------------------------------------
 
 
-def do_page_fault(ctx: Any, env: MemoryEnv, proc: Process) -> Gen:
+def do_page_fault(ctx: Context, env: MemoryEnv, proc: Process) -> Gen:
     """A user access to the next untouched page of ``proc``'s anonymous mapping.  Returns True
     when the page is mapped, False on ``VM_FAULT_OOM``."""
     yield EnterKernel(func="do_page_fault")
@@ -345,20 +346,20 @@ def do_page_fault(ctx: Any, env: MemoryEnv, proc: Process) -> Gen:
     return ok
 
 
-def handle_mm_fault(ctx: Any, env: MemoryEnv, proc: Process) -> Gen:
+def handle_mm_fault(ctx: Context, env: MemoryEnv, proc: Process) -> Gen:
     env.count("faults")
     yield Work("fault_handle", 1, None, ctx.cpu, func="handle_mm_fault")
     return (yield from __handle_mm_fault(ctx, env, proc))
 
 
-def __handle_mm_fault(ctx: Any, env: MemoryEnv, proc: Process) -> Gen:
+def __handle_mm_fault(ctx: Context, env: MemoryEnv, proc: Process) -> Gen:
     if proc.mapped % PTRS_PER_PTE == 0 and proc.mapped // PTRS_PER_PTE >= len(proc.page_tables):
         if not (yield from __pte_alloc(ctx, env, proc)):
             return False
     return (yield from do_anonymous_page(ctx, env, proc))
 
 
-def __pte_alloc(ctx: Any, env: MemoryEnv, proc: Process) -> Gen:
+def __pte_alloc(ctx: Context, env: MemoryEnv, proc: Process) -> Gen:
     """A new page-table page (unmovable, order 0) for the next 512 pages."""
     page = yield from alloc_pages(ctx, env, 0, MIGRATE_UNMOVABLE, proc)
     if page is None:
@@ -369,7 +370,7 @@ def __pte_alloc(ctx: Any, env: MemoryEnv, proc: Process) -> Gen:
     return True
 
 
-def do_anonymous_page(ctx: Any, env: MemoryEnv, proc: Process) -> Gen:
+def do_anonymous_page(ctx: Context, env: MemoryEnv, proc: Process) -> Gen:
     page = yield from alloc_pages(ctx, env, 0, MIGRATE_MOVABLE, proc)
     if page is None:
         return False
@@ -379,7 +380,7 @@ def do_anonymous_page(ctx: Any, env: MemoryEnv, proc: Process) -> Gen:
     return True
 
 
-def unmap_pages(ctx: Any, env: MemoryEnv, proc: Process, keep: int = 0) -> Gen:
+def unmap_pages(ctx: Context, env: MemoryEnv, proc: Process, keep: int = 0) -> Gen:
     """``munmap`` of all but the first ``keep`` anonymous pages (newest first), through the
     design's free path on this CPU; page tables stay."""
     batch: list[tuple[Zone, int]] = []
@@ -389,7 +390,7 @@ def unmap_pages(ctx: Any, env: MemoryEnv, proc: Process, keep: int = 0) -> Gen:
     proc.mapped = len(proc.pages)
 
 
-def exit_mmap(ctx: Any, env: MemoryEnv, proc: Process) -> Gen:
+def exit_mmap(ctx: Context, env: MemoryEnv, proc: Process) -> Gen:
     """Process exit: free every anonymous and page-table page through the design's free path."""
     batch: list[tuple[Zone, int]] = []
     while proc.pages:
@@ -407,7 +408,7 @@ def exit_mmap(ctx: Any, env: MemoryEnv, proc: Process) -> Gen:
 # --- kswapd ---------------------------------------------------------------------------------
 
 
-def kswapd(ctx: Any, env: MemoryEnv, node: int) -> Gen:
+def kswapd(ctx: Context, env: MemoryEnv, node: int) -> Gen:
     """The node's reclaim thread: sleep until woken, then ``balance_pgdat``."""
     while not env.stop:
         if not env.kswapd_wake.get(node):
@@ -418,7 +419,7 @@ def kswapd(ctx: Any, env: MemoryEnv, node: int) -> Gen:
         env.kswapd_wake[node] = False
 
 
-def balance_pgdat(ctx: Any, env: MemoryEnv, node: int) -> Gen:
+def balance_pgdat(ctx: Context, env: MemoryEnv, node: int) -> Gen:
     """Reclaim in ``SWAP_CLUSTER_MAX`` batches until the node is balanced or the page cache is
     empty; zones are ``reclaim_active`` meanwhile.
 

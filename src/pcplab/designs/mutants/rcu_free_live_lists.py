@@ -8,9 +8,8 @@ the same list set.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pcplab.designs import common
+from pcplab.designs.base import Context
 from pcplab.designs.mutants import mutant_design, mutate
 from pcplab.kernel.ops import (
     IrqRestore,
@@ -23,7 +22,7 @@ from pcplab.kernel.ops import (
 from pcplab.mm.state import Zone
 
 
-def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> common.Gen:
+def __drain_all_pages(ctx: Context, zone: Zone | None, force_all_cpus: bool) -> common.Gen:
     st = ctx.state
     func = "__drain_all_pages"
     if not (yield from common.drain_mutex_enter(ctx, zone, func)):

@@ -9,15 +9,14 @@ compiler to tear or re-read the load), so the data race is the whole finding.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pcplab.designs import common
+from pcplab.designs.base import Context
 from pcplab.designs.mutants import mutant_design, mutate
 from pcplab.kernel.ops import Load, LocalLock, LocalUnlock, PcpEnter, PcpExit
 from pcplab.mm.state import Zone
 
 
-def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> common.Gen:
+def free_unref_page(ctx: Context, zone: Zone, pfn: int, order: int, mt: int) -> common.Gen:
     pagesets = ctx.state.pagesets
     yield LocalLock(pagesets, func="free_unref_page")
     pcp = zone.per_cpu_pageset[ctx.cpu]

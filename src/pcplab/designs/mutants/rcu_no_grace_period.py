@@ -7,15 +7,14 @@ The grace period is the whole correctness argument of the seed (kernel-pcp.md §
 
 from __future__ import annotations
 
-from typing import Any
-
 from pcplab.designs import common, rcu
+from pcplab.designs.base import Context
 from pcplab.designs.mutants import mutant_design, mutate
 from pcplab.kernel.ops import MutexUnlock
 from pcplab.mm.state import Zone
 
 
-def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> common.Gen:
+def __drain_all_pages(ctx: Context, zone: Zone | None, force_all_cpus: bool) -> common.Gen:
     st = ctx.state
     func = "__drain_all_pages"
     if not (yield from common.drain_mutex_enter(ctx, zone, func)):

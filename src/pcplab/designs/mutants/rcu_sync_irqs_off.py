@@ -6,9 +6,8 @@ context" (and on a real kernel would wait for its own reader section forever).
 
 from __future__ import annotations
 
-from typing import Any
-
 from pcplab.designs import common, rcu
+from pcplab.designs.base import Context
 from pcplab.designs.mutants import mutant_design, mutate
 from pcplab.kernel.ops import (
     IrqRestore,
@@ -19,7 +18,7 @@ from pcplab.kernel.ops import (
 from pcplab.mm.state import Zone
 
 
-def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> common.Gen:
+def __drain_all_pages(ctx: Context, zone: Zone | None, force_all_cpus: bool) -> common.Gen:
     st = ctx.state
     func = "__drain_all_pages"
     if not (yield from common.drain_mutex_enter(ctx, zone, func)):

@@ -11,16 +11,15 @@ execution that takes the fallback (one preemption: the drainer must hold the pcp
 
 from __future__ import annotations
 
-from typing import Any
-
 from pcplab.designs import common, standard
+from pcplab.designs.base import Context
 from pcplab.designs.mutants import mutant_design, mutate
 from pcplab.designs.spinlock import pcp_spin_trylock_irqsave, pcp_spin_unlock_irqrestore
 from pcplab.kernel.ops import PcpEnter, PcpExit
 from pcplab.mm.state import Zone
 
 
-def rmqueue(ctx: Any, zone: Zone, order: int, mt: int) -> common.Gen:
+def rmqueue(ctx: Context, zone: Zone, order: int, mt: int) -> common.Gen:
     """``rmqueue`` (6.0) with the fallback's lock dropped."""
     if common.needs_pcp(zone, order, mt):
         page = yield from standard.impl(ctx).rmqueue_pcplist(ctx, zone, order, mt)
@@ -30,7 +29,7 @@ def rmqueue(ctx: Any, zone: Zone, order: int, mt: int) -> common.Gen:
     return (yield from common.rmqueue_buddy_locked(ctx, zone, order, mt))
 
 
-def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> common.Gen:
+def free_unref_page(ctx: Context, zone: Zone, pfn: int, order: int, mt: int) -> common.Gen:
     pcp = yield from pcp_spin_trylock_irqsave(ctx, zone, "free_unref_page")
     if pcp is None:
         # MUTATION: free_one_page without spin_lock_irqsave(&zone->lock)

@@ -12,16 +12,15 @@ stays a deadlock on PREEMPT_RT where the sleep would be legal.)
 
 from __future__ import annotations
 
-from typing import Any
-
 from pcplab.designs import common
+from pcplab.designs.base import Context
 from pcplab.designs.mutants import mutant_design, mutate
 from pcplab.designs.standard import drain_cpus
 from pcplab.kernel.ops import MutexLock, MutexUnlock, SpinLock, SpinUnlock
 from pcplab.mm.state import Zone
 
 
-def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> common.Gen:
+def __drain_all_pages(ctx: Context, zone: Zone | None, force_all_cpus: bool) -> common.Gen:
     st = ctx.state
     func = "__drain_all_pages"
     if not (yield from common.drain_mutex_enter(ctx, zone, func)):

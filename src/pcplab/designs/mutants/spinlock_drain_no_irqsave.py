@@ -10,15 +10,14 @@ inconsistent lock state: an interrupt on this CPU that frees a page would spin o
 
 from __future__ import annotations
 
-from typing import Any
-
 from pcplab.designs import common
+from pcplab.designs.base import Context
 from pcplab.designs.mutants import mutant_design, mutate
 from pcplab.kernel.ops import Load, PcpEnter, PcpExit, SpinLock, SpinUnlock
 from pcplab.mm.state import Zone
 
 
-def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> common.Gen:
+def drain_pages_zone(ctx: Context, cpu: int, zone: Zone) -> common.Gen:
     pcp = zone.per_cpu_pageset[cpu]
     if (yield Load(pcp.lp, "count", owner=cpu, func="drain_pages_zone")):
         lock = common.pcp_lock(ctx, zone, cpu)

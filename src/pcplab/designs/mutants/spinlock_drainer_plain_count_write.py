@@ -11,15 +11,14 @@ concrete failure, which wins over the prediction.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pcplab.designs import common
+from pcplab.designs.base import Context
 from pcplab.designs.mutants import mutant_design, mutate
 from pcplab.kernel.ops import Load, PcpEnter, PcpExit, SpinLock, SpinUnlock, Store
 from pcplab.mm.state import Zone
 
 
-def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> common.Gen:
+def drain_pages_zone(ctx: Context, cpu: int, zone: Zone) -> common.Gen:
     pcp = zone.per_cpu_pageset[cpu]
     if not (yield Load(pcp.lp, "count", owner=cpu, func="drain_pages_zone")):
         # MUTATION: pcp->count = 0, plain, without pcp->lock

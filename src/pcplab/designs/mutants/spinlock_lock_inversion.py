@@ -7,16 +7,15 @@ and waits for that pcp's lock is an ABBA deadlock.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pcplab.designs import common
+from pcplab.designs.base import Context
 from pcplab.designs.mutants import mutant_design, mutate
 from pcplab.kernel.ops import Load, PcpEnter, PcpExit, SpinLock, SpinUnlock, Work
 from pcplab.mm import ops as mm
 from pcplab.mm.state import Zone
 
 
-def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> common.Gen:
+def drain_pages_zone(ctx: Context, cpu: int, zone: Zone) -> common.Gen:
     pcp = zone.per_cpu_pageset[cpu]
     func = "drain_pages_zone"
     if (yield Load(pcp.lp, "count", owner=cpu, func=func)):

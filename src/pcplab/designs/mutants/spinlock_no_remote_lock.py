@@ -6,15 +6,14 @@ The owner's fast path holds its own lock and is inside its lists when the draine
 
 from __future__ import annotations
 
-from typing import Any
-
 from pcplab.designs import common
+from pcplab.designs.base import Context
 from pcplab.designs.mutants import mutant_design, mutate
 from pcplab.kernel.ops import IrqRestore, IrqSave, Load, PcpEnter, PcpExit
 from pcplab.mm.state import Zone
 
 
-def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> common.Gen:
+def drain_pages_zone(ctx: Context, cpu: int, zone: Zone) -> common.Gen:
     pcp = zone.per_cpu_pageset[cpu]
     if (yield Load(pcp.lp, "count", owner=cpu)):
         yield IrqSave()  # MUTATION: no spin_lock(&pcp->lock)

@@ -10,16 +10,15 @@ names ``zone->lock``, so the checker reports ``lock-not-held`` at that access.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pcplab.designs import common
+from pcplab.designs.base import Context
 from pcplab.designs.mutants import mutant_design, mutate
 from pcplab.kernel.ops import Access, Load, PcpEnter, PcpExit, SpinLock, SpinUnlock
 from pcplab.mm.state import PcpLists, PerCpuPages, Zone
 
 
 def free_pcppages_bulk(
-    ctx: Any, zone: Zone, count: int, pcp: PerCpuPages, lists: PcpLists
+    ctx: Context, zone: Zone, count: int, pcp: PerCpuPages, lists: PcpLists
 ) -> common.Gen:
     func = "free_pcppages_bulk"
     # MUTATION: __mod_zone_freepage_state before spin_lock(&zone->lock)
@@ -33,7 +32,7 @@ def free_pcppages_bulk(
     return freed
 
 
-def drain_pages_zone(ctx: Any, cpu: int, zone: Zone) -> common.Gen:
+def drain_pages_zone(ctx: Context, cpu: int, zone: Zone) -> common.Gen:
     pcp = zone.per_cpu_pageset[cpu]
     if (yield Load(pcp.lp, "count", owner=cpu, func="drain_pages_zone")):
         lock = common.pcp_lock(ctx, zone, cpu)

@@ -7,9 +7,8 @@ that is free in buddy (which the next buddy allocation may hand out again).
 
 from __future__ import annotations
 
-from typing import Any
-
 from pcplab.designs import common
+from pcplab.designs.base import Context
 from pcplab.designs.mutants import mutant_design, mutate
 from pcplab.designs.spinlock import pcp_spin_trylock_irqsave, pcp_spin_unlock_irqrestore
 from pcplab.kernel.ops import PcpEnter, PcpExit, Work
@@ -17,7 +16,7 @@ from pcplab.mm import ops as mm
 from pcplab.mm.state import Zone
 
 
-def rmqueue_pcplist(ctx: Any, zone: Zone, order: int, mt: int) -> common.Gen:
+def rmqueue_pcplist(ctx: Context, zone: Zone, order: int, mt: int) -> common.Gen:
     func = "rmqueue_pcplist"
     pindex = zone.version.order_to_pindex(mt, order)
     pcp = yield from pcp_spin_trylock_irqsave(ctx, zone, func)

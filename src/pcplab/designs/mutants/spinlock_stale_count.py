@@ -7,16 +7,15 @@ pages: the counter disagrees with the lists (pages the allocator believes it has
 
 from __future__ import annotations
 
-from typing import Any
-
 from pcplab.designs import common
+from pcplab.designs.base import Context
 from pcplab.designs.mutants import mutant_design, mutate
 from pcplab.designs.spinlock import pcp_spin_trylock_irqsave, pcp_spin_unlock_irqrestore
 from pcplab.kernel.ops import Load, PcpEnter, PcpExit, Store
 from pcplab.mm.state import Zone
 
 
-def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> common.Gen:
+def free_unref_page(ctx: Context, zone: Zone, pfn: int, order: int, mt: int) -> common.Gen:
     mine = zone.per_cpu_pageset[ctx.cpu].lp
     count = yield Load(mine, "count", owner=ctx.cpu)  # MUTATION: unlocked
     pcp = yield from pcp_spin_trylock_irqsave(ctx, zone, "free_unref_page")

@@ -6,9 +6,8 @@ The trylock fails exactly when a drainer holds the lock and is walking these lis
 
 from __future__ import annotations
 
-from typing import Any
-
 from pcplab.designs import common
+from pcplab.designs.base import Context
 from pcplab.designs.mutants import mutant_design, mutate
 from pcplab.designs.spinlock import (
     pcp_spin_trylock_irqsave,
@@ -20,7 +19,7 @@ from pcplab.kernel.ops import IrqRestore, IrqSave, PcpEnter, PcpExit
 from pcplab.mm.state import Zone
 
 
-def free_unref_page(ctx: Any, zone: Zone, pfn: int, order: int, mt: int) -> common.Gen:
+def free_unref_page(ctx: Context, zone: Zone, pfn: int, order: int, mt: int) -> common.Gen:
     pcp = yield from pcp_spin_trylock_irqsave(ctx, zone, "free_unref_page")
     if pcp is None:
         # MUTATION: "the lock is only contended by a drain, just use the lists"

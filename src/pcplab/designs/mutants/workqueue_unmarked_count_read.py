@@ -11,16 +11,15 @@ a hint either way, so nothing else goes wrong.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pcplab.designs import common
+from pcplab.designs.base import Context
 from pcplab.designs.mutants import mutant_design, mutate
 from pcplab.designs.workqueue import drain_local_pages_wq
 from pcplab.kernel.ops import Access, FlushWork, MutexUnlock, QueueWorkOn
 from pcplab.mm.state import Zone
 
 
-def cpus_with_pcps(ctx: Any, zone: Zone | None, force_all_cpus: bool, func: str) -> common.Gen:
+def cpus_with_pcps(ctx: Context, zone: Zone | None, force_all_cpus: bool, func: str) -> common.Gen:
     yield Access(None, "cpus_with_pcps", func=func)
     mask: list[int] = []
     for cpu in ctx.state.online_cpus():
@@ -34,7 +33,7 @@ def cpus_with_pcps(ctx: Any, zone: Zone | None, force_all_cpus: bool, func: str)
     return mask
 
 
-def __drain_all_pages(ctx: Any, zone: Zone | None, force_all_cpus: bool) -> common.Gen:
+def __drain_all_pages(ctx: Context, zone: Zone | None, force_all_cpus: bool) -> common.Gen:
     st = ctx.state
     func = "__drain_all_pages"
     if not (yield from common.drain_mutex_enter(ctx, zone, func)):
