@@ -31,9 +31,26 @@ def test_fit_matches_the_fitted_row_and_marks_what_it_fitted(cli: Run, tree: Pat
     cal = doc["calibration"]
     assert cal["fitted"] == ["clock_ghz"] and cal["fit_threads"] == [1]
     (row,) = doc["calibration"]["rows"]
-    measured = (0.02 + 0.03 + 0.03) / 3  # the tree's elapsed samples, as pft printed them
-    assert row["measured_elapsed_s"] == pytest.approx(measured, rel=1e-3)
+    # the median of the tree's elapsed samples (0.02, 0.03, 0.03), as pft printed them
+    assert row["measured_elapsed_s"] == pytest.approx(0.03, rel=1e-3)
+    assert cal["statistic"] == "median"
     assert abs(row["elapsed_error_pct"]) < 1.0  # golden-section to 4 significant digits
+    mean = cli("calibrate", str(tree), "-o", "mean.toml", "--sim-iterations", "1",
+               "--statistic", "mean")
+    assert mean.code == 0, mean.err
+    (row,) = tomllib.loads((tmp_path / "mean.toml").read_text())["calibration"]["rows"]
+    assert row["measured_elapsed_s"] == pytest.approx((0.02 + 0.03 + 0.03) / 3, rel=1e-3)
+
+
+def test_one_host_hiccup_moves_the_median_fit_far_less_than_the_mean() -> None:
+    from pcplab.calibrate.source import Measurement
+
+    runs = [0.36, 0.35, 2.15, 0.36, 0.37, 0.35, 0.36, 0.36, 0.35, 0.36]  # measured here
+    m = Measurement("vm", "pcplab measure pft", 1 << 30, False,
+                    {1: {"elapsed": runs, "user": runs, "system": runs}})
+    steady = 0.36
+    assert abs(m.center(1, "elapsed") / steady - 1) < 0.01
+    assert m.center(1, "elapsed", "mean") / steady - 1 > 0.45
 
 
 def test_written_profile_loads_with_machine_path(cli: Run, tree: Path, tmp_path: Path) -> None:

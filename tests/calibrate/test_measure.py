@@ -50,6 +50,10 @@ def test_measure_writes_an_mmtests_tree_import_reads(cli: Run, tmp_path: Path) -
     assert [r.name for r in runs] == ["t-host"]
     assert len(runs[0].result["clients"][0]["elapsed"]) == 2
     doc = json.loads((tmp_path / "out" / "t-host" / "pcplab-measure.json").read_text())
+    # the default warm-up run is kept apart: not in the samples, not in the pft log
+    assert [w["clients"] for w in doc["warmup"]] == [1] and doc["warmup"][0]["elapsed"] > 0
+    log = (tmp_path / "out/t-host/iter-0/pft/logs/pft-1.log").read_text()
+    assert len([ln for ln in log.splitlines() if ln.strip() and not ln.startswith("pcplab")]) == 2
     assert doc["mapping_bytes"] == 4 << 20 and doc["clients"][0]["pages"] == 1024
     assert "./pft -m 4194304 -t 1" in (tmp_path / "out/t-host/iter-0/pft/logs/commands.log").read_text()
     # a second measurement never replaces the first

@@ -21,7 +21,7 @@ everything else there is a global constant and is left alone):
 
 Method (deterministic: same measurement, same options -> the same figures): each evaluation is
 one seeded simulation (``pcplab.sim.api.run_pft``, fixed seed and iteration count) of the fit
-rows; the objective is the sum over fit rows of ``log(simulated / measured mean elapsed)^2``
+rows; the objective is the sum over fit rows of ``log(simulated / measured elapsed)^2``
 (``--fit-on cpu``: of user + system instead, for a host whose CPUs other work shares).
 ``clock_ghz`` is found by golden-section search on its logarithm around the one-step estimate
 ``nominal * simulated / measured``; with multi-thread fit rows, each other fact is first
@@ -138,9 +138,9 @@ def fit(
     prior: Mapping[str, float],
     target: str = "elapsed",
 ) -> FitResult:
-    """Fit the facts of :data:`BOUNDS` to the measured mean elapsed of ``fit_rows``.
+    """Fit the facts of :data:`BOUNDS` to the measured elapsed (median or mean) of ``fit_rows``.
 
-    ``measured``: clients -> the measured mean of ``target`` (s) of every measured row:
+    ``measured``: clients -> the measured median or mean of ``target`` (s) of every measured row:
     ``elapsed`` (the default), or ``cpu`` (user + system, which other work sharing the CPUs
     does not inflate, while it does inflate elapsed); ``prior``: the host
     profile's values of the facts in :data:`BOUNDS` and :data:`LINE_FACTS` (the start point and

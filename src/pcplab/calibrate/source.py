@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,12 @@ class Measurement:
     def mean(self, clients: int, metric: str) -> float:
         xs = self.rows[clients][metric]
         return sum(xs) / len(xs)
+
+    def center(self, clients: int, metric: str, statistic: str = "median") -> float:
+        """The row's ``median`` (default) or ``mean`` of ``metric``."""
+        if statistic == "mean":
+            return self.mean(clients, metric)
+        return statistics.median(self.rows[clients][metric])
 
 
 def _from_json(path: Path) -> Measurement:

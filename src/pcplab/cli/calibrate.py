@@ -52,11 +52,16 @@ def _check_output(path: str, force: bool) -> None:
               show_default=True,
               help="Measured figure to fit: elapsed, or cpu (user+system: not inflated by other "
               "work sharing the CPUs).")  # fmt: skip
+@click.option("--statistic", type=click.Choice(["median", "mean"]), default="median",
+              show_default=True,
+              help="What of each measured row to fit and predict: the median (robust to the "
+              "host's own hiccups) or the mean (mmtests' Amean).")  # fmt: skip
 @click.option("--force", is_flag=True, help="Replace an --output file calibrate did not write.")
 @click.option("--json", "as_json", is_flag=True, help="Print the fit as JSON.")
 def calibrate(results: str, output: str, fit_threads: str | None, run: str | None,
               design: str | None, name: str, seed: int, sim_iterations: int,
-              mapping_mb: int | None, fit_on: str, force: bool, as_json: bool) -> None:
+              mapping_mb: int | None, fit_on: str, statistic: str, force: bool,
+              as_json: bool) -> None:
     """Fit this host's machine profile to a measured pft and write it as a TOML file.
 
     RESULTS is `pcplab measure pft`'s run directory (or its pcplab-measure.json) or an mmtests
@@ -75,7 +80,7 @@ def calibrate(results: str, output: str, fit_threads: str | None, run: str | Non
     _check_output(output, force)
     cal = run_calibrate(results, run=run, fit_threads=rows, design=design, seed=seed,
                         sim_iterations=sim_iterations, name=name, mapping_mb=mapping_mb,
-                        fit_on=fit_on,
+                        fit_on=fit_on, statistic=statistic,
                         warn=lambda msg: click.echo(f"pcplab: warning: {msg}", err=True))
     write_output(output, cal.text, "profile")
     res = cal.result
@@ -90,7 +95,7 @@ def calibrate(results: str, output: str, fit_threads: str | None, run: str | Non
     m = cal.measurement
     click.echo(f"calibrated {cal.profile.name} from {m.name} ({m.kind}, mapping "
                f"{m.mapping_bytes >> 20} MiB) with design {cal.design}, seed {seed}, "
-               f"fit on the {'user+system' if fit_on == 'cpu' else 'elapsed'} of "
+               f"fit on the {statistic} {'user+system' if fit_on == 'cpu' else 'elapsed'} of "
                f"{','.join(map(str, cal.fit_rows))} thread(s); wrote {output}")
     for key in res.fitted:
         extra = ""

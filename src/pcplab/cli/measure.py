@@ -29,6 +29,9 @@ def _mean(xs: list[float]) -> float:
 @click.option("--mapping-mb", default=None, type=IntRange(1, 2**40),
               help="Mapping size in MiB, split between the workers (default: MemTotal/5, "
               "mmtests' PFT_MAPPING_SIZE).")  # fmt: skip
+@click.option("--warmup", default=1, show_default=True, type=IntRange(0, 100),
+              help="Unrecorded runs before the first measured one (a VM's host backs the "
+              "guest's memory on first touch).")  # fmt: skip
 @click.option("--processes", is_flag=True, help="Workers are processes (pft -n), not threads.")
 @click.option("--output", "-o", default="pcplab-measure", show_default=True,
               help="Results directory (an mmtests work/log); the run goes in OUTPUT/NAME.")
@@ -41,7 +44,8 @@ def _mean(xs: list[float]) -> float:
 @click.option("--timeout", default=600, show_default=True, type=IntRange(1, 86400),
               help="Seconds one pft run may take.")
 @click.option("--json", "as_json", is_flag=True, help="Print the measurement as JSON.")
-def pft(clients: str | None, iterations: int, mapping_mb: int | None, processes: bool,
+def pft(clients: str | None, iterations: int, mapping_mb: int | None, warmup: int,
+        processes: bool,
         output: str, name: str | None, cc: str | None, cache_dir: str | None, timeout: int,
         as_json: bool) -> None:
     """Build pcplab's pft (mmtests' pft semantics) with this machine's C compiler on first use,
@@ -74,10 +78,10 @@ def pft(clients: str | None, iterations: int, mapping_mb: int | None, processes:
     from pcplab.cli.progress import Progress
 
     host = mp.host_info()
-    with Progress("measure pft", len(client_list) * iterations, unit="runs") as prog:
+    with Progress("measure pft", len(client_list) * iterations + warmup, unit="runs") as prog:
         result = mp.run_table(binary, client_list, iterations, mapping, processes,
                               progress=lambda done, total: prog.update(done, total),
-                              timeout=float(timeout))
+                              timeout=float(timeout), warmup=warmup)
     json_path = mp.write_tree(top, result, host, binary)
     if as_json:
         click.echo(json_path.read_text(), nl=False)
