@@ -67,6 +67,8 @@ class ScenarioWorld(World):
         self.machine = machine
         self.active: dict[int, Action] = {}  # task index -> action in progress
         self.activity = 0  # program actions started so far
+        # tasks whose action started with nothing else running and saw no other start since
+        self.quiet: set[int] = set()
         self.held: dict[tuple[int, int], tuple[int, int]] = {}  # (zone, pfn) -> (cpu, order)
         self.pending: Violation | None = None
         self.last: tuple[Task, Any] | None = None
@@ -136,6 +138,7 @@ class ScenarioWorld(World):
         w.machine = machine
         w.active = {}
         w.activity = 0
+        w.quiet = set()
         w.held = {}
         w.pending = None
         w.setup_violation = None
@@ -221,29 +224,29 @@ class ScenarioWorld(World):
                 self._end(ctx)
             elif k == "drain":
                 zone = None if a.zone is None else zones[a.zone]
-                quiet = self._start(ctx, a)
+                self._start(ctx, a)
                 res = yield from d.drain_all_pages(ctx, zone, a.force)
                 self._end(ctx)
                 yield ops.Checkpoint("drain postcondition", func="drain_all_pages")
-                self._post(ctx, a, quiet, zone, a.force, res)
+                self._post(ctx, a, zone, a.force, res)
             elif k == "pcp_disable":
                 assert a.zone is not None  # validate(): pcp_disable always names a zone
-                quiet = self._start(ctx, a)
+                self._start(ctx, a)
                 yield from d.zone_pcp_disable(ctx, zones[a.zone])
                 self._end(ctx)
                 yield ops.Checkpoint("drain postcondition", func="zone_pcp_disable")
-                self._post(ctx, a, quiet, zones[a.zone], True, True)
+                self._post(ctx, a, zones[a.zone], True, True)
             elif k == "pcp_enable":
                 assert a.zone is not None  # validate(): pcp_enable always names a zone
                 self._start(ctx, a)
                 yield from d.zone_pcp_enable(ctx, zones[a.zone])
                 self._end(ctx)
             elif k == "drain_dead":
-                quiet = self._start(ctx, a)
+                self._start(ctx, a)
                 yield from d.drain_dead_cpu(ctx, a.cpu)
                 self._end(ctx)
                 yield ops.Checkpoint("drain postcondition", func="page_alloc_cpu_dead")
-                self._post_dead(ctx, a, quiet)
+                self._post_dead(ctx, a)
             elif k == "user":
                 yield from lifecycle.exit_to_user_mode(d, ctx)
             elif k == "kernel":
@@ -256,23 +259,26 @@ class ScenarioWorld(World):
             # blocks still held at the end stay allocated; that is fine for conservation
             mine.pop()
 
-    def _start(self, ctx: Task, a: Action) -> int:
-        quiet = not self.active
+    def _start(self, ctx: Task, a: Action) -> None:
+        # a start disturbs every action judged quiet so far; this one is quiet if it runs alone.
+        # (A set of task indices, not the start counter: the state key holds it, and two states
+        # that differ only in how many actions have started so far behave alike.)
+        self.quiet.clear()
+        if not self.active and a.kind in _JUDGED:
+            self.quiet.add(ctx.index)
         self.active[ctx.index] = a  # (described only when reported)
         self.activity += 1
-        return self.activity if quiet else -1
 
     def _end(self, ctx: Task) -> bool:
         self.active.pop(ctx.index, None)
         return not self.active
 
-    def _quiet_since(self, quiet: int) -> bool:
-        """Nothing else ran a program action since the one that returned ``quiet`` started (it
-        must have ended already)."""
-        return not self.active and quiet == self.activity
+    def _quiet_since(self, ctx: Task) -> bool:
+        """Nothing else ran a program action since ``ctx``'s (which has ended) started."""
+        return not self.active and ctx.index in self.quiet
 
-    def _post(self, ctx: Task, a: Action, quiet: int, zone: Any, force: bool, res: Any) -> None:
-        still_quiet = self._quiet_since(quiet)
+    def _post(self, ctx: Task, a: Action, zone: Any, force: bool, res: Any) -> None:
+        still_quiet = self._quiet_since(ctx)
         if not still_quiet or self.pending is not None:
             return
         msg = self.design.postcondition(self.machine, self.kernel.state, zone, force, res)
@@ -285,8 +291,8 @@ class ScenarioWorld(World):
                 ctx.name,
             )
 
-    def _post_dead(self, ctx: Task, a: Action, quiet: int) -> None:
-        still_quiet = self._quiet_since(quiet)
+    def _post_dead(self, ctx: Task, a: Action) -> None:
+        still_quiet = self._quiet_since(ctx)
         if not still_quiet or self.pending is not None:
             return
         cpu = a.cpu
@@ -366,6 +372,7 @@ class ScenarioWorld(World):
             design_state.state_key(self.kernel.state),
             self.task_keys(self.first_task),
             tuple(sorted(self.active)),
+            tuple(sorted(self.quiet)),
         )
 
     def unguarded_key(self) -> Hashable:
@@ -414,6 +421,9 @@ def scenario_factory(design: Any, scenario: Scenario) -> Callable[[], ScenarioWo
         return lambda: ScenarioWorld(design, scenario)
     return template.clone
 
+
+#: actions whose postcondition is checked when they ran quietly (only they need the quiet record)
+_JUDGED = frozenset({"drain", "pcp_disable", "drain_dead"})
 
 #: Task slots a finished prefill task's copy takes over (containers stay fresh and empty)
 _TASK_SCALARS = (

@@ -24,7 +24,14 @@ from pcplab.kernel import ops
 from pcplab.kernel.checks import Checks, Finding
 from pcplab.kernel.locks import LocalLockVar
 from pcplab.kernel.oops import KERNEL_KINDS, VIOLATION_KINDS, fault_address, null_deref_field
-from pcplab.kernel.state import BLOCKED, CheckViolation, Kernel, KernelViolation, Task
+from pcplab.kernel.state import (
+    BLOCKED,
+    RETRY_ALIKE,
+    CheckViolation,
+    Kernel,
+    KernelViolation,
+    Task,
+)
 from pcplab.kernel.workqueue import WaitForWork
 
 #: the checker's violation kinds (``run_check``'s ``violation.kind``)
@@ -228,6 +235,26 @@ class World:
                 cache[t.index] = hit
             out.append(hit[1])
         return tuple(out)
+
+    def sleeps_at_once(self, index: int) -> bool:
+        """Task ``index`` is about to try a :data:`~pcplab.kernel.state.RETRY_ALIKE` op that would
+        put it to sleep: the attempt changes nothing but the task's wait, so the atomic search
+        runs it at the end of the transition that reached it (see :func:`~pcplab.check.dfs.
+        explore_dfs`)."""
+        t = self.tasks[index]
+        return type(t.op) in RETRY_ALIKE and self.kernel.would_block(t)
+
+    def memo(self) -> tuple[dict[int, Any], dict[int, Any]]:
+        """Copies of the per-task key and footprint caches, for :meth:`adopt_memo`."""
+        return dict(self._key_cache), dict(self._fp_cache)
+
+    def adopt_memo(self, memo: tuple[dict[int, Any], dict[int, Any]]) -> None:
+        """Take over the caches :meth:`memo` returned in a world that reached this same state by
+        the same schedule (an explorer's prefix replay is deterministic): every entry is still
+        checked against the task's step count, so only the tasks that stepped since are
+        summarised again."""
+        self._key_cache = dict(memo[0])
+        self._fp_cache = dict(memo[1])
 
     def step(self, index: int, check: bool = True) -> Violation | None:
         """Run one step of task ``index``; return the violation it exposed, if any.  ``check=False``

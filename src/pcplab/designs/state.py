@@ -104,29 +104,69 @@ def _fields(st: Any) -> list[tuple[str, Any]]:
 
 
 def _key(v: Any, where: str) -> Any:
-    if v is None or isinstance(v, bool | int | float | str | bytes):
+    # dispatched on the exact type (the checker keys every state it reaches: an isinstance chain
+    # per value was a tenth of an unbounded search); a new type is classified once
+    tp = type(v)
+    kind = _KIND.get(tp)
+    if kind is None:
+        kind = _KIND[tp] = _classify(v)
+    if kind == 0:
         return v
-    if isinstance(v, _Lock):
-        return None  # a name only: who holds it is in the kernel's key
-    if isinstance(v, WorkItem):
+    if kind == 1:
+        return None  # a lock: a name only, who holds it is in the kernel's key
+    if kind == 2:
+        return tuple([_key(x, where) for x in v])
+    if kind == 3:
         fn = getattr(v.fn, "__name__", None)
-        return ("work", v.pending, v.running, fn, tuple(_key(a, where) for a in v.args), v.cpu)
-    if isinstance(v, Zone | PerCpuPages | PcpLists):
+        return ("work", v.pending, v.running, fn, tuple([_key(a, where) for a in v.args]), v.cpu)
+    if kind == 4:
         return ("mm", v.name)
-    if isinstance(v, list | tuple):
-        return tuple(_key(x, where) for x in v)
-    if isinstance(v, dict):
-        return tuple(sorted(((k, _key(x, where)) for k, x in v.items()), key=repr))
-    if isinstance(v, set | frozenset):
-        return frozenset(_key(x, where) for x in v)
-    if dataclasses.is_dataclass(v) and not isinstance(v, type):
-        return (type(v).__name__,) + tuple(
-            _key(getattr(v, f.name), f"{where}.{f.name}") for f in dataclasses.fields(v)
+    if kind == 5:
+        items = [(k, _key(x, where)) for k, x in v.items()]
+        try:
+            items.sort(key=_first)  # keys are unique: their order alone is canonical
+        except TypeError:
+            items.sort(key=repr)
+        return tuple(items)
+    if kind == 6:
+        return frozenset([_key(x, where) for x in v])
+    if kind == 7:
+        return (tp.__name__,) + tuple(
+            [_key(getattr(v, f.name), f"{where}.{f.name}") for f in dataclasses.fields(v)]
         )
     raise UnsupportedState(
-        f"design state field {where} holds a {type(v).__name__}; the checker can key only plain "
+        f"design state field {where} holds a {tp.__name__}; the checker can key only plain "
         "values, lists/dicts/sets of them, locks, WorkItems, zones/pagesets and dataclasses"
     )
+
+
+def _first(item: tuple[Any, Any]) -> Any:
+    return item[0]
+
+
+def _classify(v: Any) -> int:
+    """The :func:`_key` case of ``v``'s type: 0 plain value, 1 lock, 2 list or tuple, 3 work
+    item, 4 mm object, 5 dict, 6 set, 7 dataclass, -1 unsupported."""
+    if v is None or isinstance(v, bool | int | float | str | bytes):
+        return 0
+    if isinstance(v, _Lock):
+        return 1
+    if isinstance(v, WorkItem):
+        return 3
+    if isinstance(v, Zone | PerCpuPages | PcpLists):
+        return 4
+    if isinstance(v, list | tuple):
+        return 2
+    if isinstance(v, dict):
+        return 5
+    if isinstance(v, set | frozenset):
+        return 6
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        return 7
+    return -1
+
+
+_KIND: dict[type, int] = {}
 
 
 def state_key(st: Any) -> tuple[Any, ...]:

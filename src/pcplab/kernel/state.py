@@ -137,6 +137,12 @@ class Kernel(ContextOps, Locking, MemoryOps, Rcu, Hotplug, Ipis):
         w = t.wait
         return w is None or _READY[type(w)](self, t, w)
 
+    def would_block(self, t: Task) -> bool:
+        """Whether ``t``'s pending op is a blocking op that would put it to sleep if it ran now."""
+        op = t.op
+        ready = _READY.get(type(op))
+        return ready is not None and t.wait is None and not ready(self, t, op)
+
     def runnable(self, cpu: int) -> list[Task]:
         """The tasks that may take a step on ``cpu`` now (see :meth:`enabled_tasks`)."""
         out: list[Task] = []
@@ -260,9 +266,12 @@ _READY: dict[type, Callable[[Kernel, Task, Any], bool]] = {
     **hotplug.READY,
 }
 _CONTEXT_OPS = context.CONTEXT_OPS
+#: blocking ops a task waiting on is keyed as if it had not tried them yet (workqueue.RETRY_ALIKE)
+RETRY_ALIKE: frozenset[type] = workqueue.RETRY_ALIKE
 
 __all__ = [
     "BLOCKED",
+    "RETRY_ALIKE",
     "Cpu",
     "Kernel",
     "KernelEvent",

@@ -119,3 +119,7 @@ READY: dict[type, Any] = {
     ops.FlushWork: lambda k, t, op: not (op.work.pending or op.work.running),
     WaitForWork: lambda k, t, op: bool(k.cpus[t.pool].worklist),
 }
+#: blocking ops whose first attempt changes nothing but the task's ``wait`` (``flush_work``'s
+#: might-sleep check reads only the task's own context, which cannot change while it waits): a
+#: task about to run one and a task blocked on it behave alike once it may retry
+RETRY_ALIKE: frozenset[type] = frozenset({ops.FlushWork, WaitForWork})
