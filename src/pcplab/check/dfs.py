@@ -62,20 +62,18 @@ class _Frame:
     """One node of the DFS stack (slotted: the explorer makes one per search-tree node)."""
 
     __slots__ = (
-        "enabled", "fps", "sleep", "last", "preempts", "done", "choice", "cost", "auto", "bfp",
+        "enabled", "sleep", "last", "preempts", "done", "choice", "cost", "auto", "bfp",
         "sleep_fps", "memo",
     )  # fmt: skip
 
     def __init__(
         self,
         enabled: list[int],
-        fps: dict[int, frozenset[Hashable] | None],
         sleep: frozenset[int],
         last: int | None,
         preempts: int,
     ) -> None:
         self.enabled = enabled
-        self.fps = fps
         self.sleep = sleep
         self.last = last
         self.preempts = preempts
@@ -179,11 +177,11 @@ def explore_dfs(
         # the keys after the last transition are the keys before this one if it ran in this world
         before = memo[1] if memo[0] is world else (world.unguarded_key(), world.serial_key())
         memo[0] = None
+        fp = world.footprint(c)  # (the world is in fr's state: first visit or replayed to it)
         v = world.step(c)
         if world.soft is not None and not world.soft_noted:
             note(world)
         t = world.tasks[c]
-        fp = fr.fps[c]
         acc: set[Hashable] | None = set(fp) if fp is not None else None
         # (in user mode an op enters the kernel first: a change of the CPU's mode, visible)
         while (atomic and v is None and not t.done and t.wait is None and t.mode == "kernel"
@@ -300,7 +298,7 @@ def explore_dfs(
                 stats["trunc"] += 1
                 return None
             stats["nodes"] += 1
-            fr = _Frame(en, {i: world.footprint(i) for i in en}, sleep, last, preempts)
+            fr = _Frame(en, sleep, last, preempts)
             fr.sleep_fps = sleep_fps
             fr.memo = world.memo()
             if pre_done:

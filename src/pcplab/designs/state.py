@@ -207,13 +207,15 @@ _field_names: dict[type, tuple[str, ...]] = {}
 _named_fields: dict[type, set[str]] = {}
 
 
-def _named_by_ops(v: Any) -> bool:
+def _named_by_ops(v: Any, depth: int = 0) -> bool:
+    # (nested: the 6.0 design's pcp->lock is a dict of per-CPU lists of locks)
     if isinstance(v, _Lock | WorkItem):
         return True
-    if isinstance(v, list | tuple) and v:
-        return all(isinstance(x, _Lock | WorkItem) for x in v)
-    if isinstance(v, dict) and v:
-        return all(isinstance(x, _Lock | WorkItem) for x in v.values())
+    if depth < 2:
+        if isinstance(v, list | tuple) and v:
+            return all(_named_by_ops(x, depth + 1) for x in v)
+        if isinstance(v, dict) and v:
+            return all(_named_by_ops(x, depth + 1) for x in v.values())
     return False
 
 
