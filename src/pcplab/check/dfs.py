@@ -183,9 +183,12 @@ def explore_dfs(
             note(world)
         t = world.tasks[c]
         acc: set[Hashable] | None = set(fp) if fp is not None else None
-        # (in user mode an op enters the kernel first: a change of the CPU's mode, visible)
+        # (in user mode an op enters the kernel first: a change of the CPU's mode, visible).  Early
+        # sleep: a wait that would block now is tried here too, so "about to sleep" is never a
+        # state of its own (the attempt changes only the task's wait; the waker finds it asleep)
         while (atomic and v is None and not t.done and t.wait is None and t.mode == "kernel"
-               and invisible(t.op) and fr.auto < max_steps and c in world.enabled()):  # fmt: skip
+               and fr.auto < max_steps
+               and ((invisible(t.op) and c in world.enabled()) or world.sleeps_at_once(c))):  # fmt: skip
             v = world.check_state()
             if v is not None:
                 break
@@ -199,20 +202,6 @@ def explore_dfs(
             v = world.step(c)
             if world.soft is not None and not world.soft_noted:
                 note(world)
-        if (atomic and v is None and not t.done and t.wait is None and t.mode == "kernel"
-                and fr.auto < max_steps and world.sleeps_at_once(c)):  # fmt: skip
-            # a wait that would block now: try it here, so "about to sleep" is never a state of
-            # its own (the attempt changes only the task's wait; the waker finds it asleep)
-            v = world.check_state()
-            if v is None:
-                f2 = world.footprint(c)
-                if f2 is None:
-                    acc = None
-                elif acc is not None:
-                    acc.update(f2)
-                fr.auto += 1
-                stats["steps"] += 1
-                v = world.step(c)
         after = (world.unguarded_key(), world.serial_key())
         memo[0], memo[1] = world, after
         if acc is not None:
