@@ -272,3 +272,27 @@ def test_fast_path_never_passes_a_broken_state(seed, n, damage):
     except Exception:  # noqa: BLE001 - the full check may itself trip over the damage
         errs = ["raised"]
     assert machine_consistent(m) == (errs == [])
+
+
+def test_reused_buddy_verdict_sees_an_in_place_change():
+    """The fast path reuses its last buddy-side result while the free lists and buddy_info
+    compare equal: a change made in place afterwards (a stray block on a free list, an entry
+    whose order changed, a block gone from its list) must still be seen, in a clone too."""
+    for damage in range(3):
+        m = _machine()
+        assert machine_consistent(m)
+        c = clone_machine(m)
+        for machine in (m, c):
+            zone = machine.zones[1]
+            info = zone.buddy_info
+            pfn = max(info)
+            v = info[pfn]
+            order, mt = v >> 3, v & 7
+            if damage == 0:
+                zone.free_area[0][mt][zone.managed_end - 1] = None  # listed, no buddy_info entry
+            elif damage == 1:
+                info[pfn] = ((order - 1) << 3) | mt  # entry names another list
+            else:
+                del zone.free_area[order][mt][pfn]  # entry whose block is on no list
+            assert not machine_consistent(machine)
+            assert check_invariants(machine) != []

@@ -185,26 +185,31 @@ def unguarded_key(st: Any) -> tuple[Any, ...]:
     if st is None:
         return ()
     tp = type(st)
-    names = _field_names.get(tp)
+    names = _unnamed_fields.get(tp)
     if names is None:
-        names = _field_names[tp] = tuple(n for n, _ in _fields(st))
-    named = _named_fields.setdefault(tp, set())
+        names = _unnamed_fields[tp] = [n for n, _ in _fields(st)]
     out = []
     for name in names:
-        if name in named:
-            continue
         v = getattr(st, name)
-        if _named_by_ops(v):
+        tp_v = type(v)
+        if tp_v in _PLAIN:
+            out.append((name, v))  # what _key returns for it, without the dispatch
+        elif not v and (tp_v is list or tp_v is tuple):
+            out.append((name, ()))  # likewise (an empty list names no lock)
+        elif _named_by_ops(v):
             # kernel objects set up once (zone->lock by zone, the drain work items): a field that
             # held only locks or work items is taken to hold them for the rest of the run
-            named.add(name)
-            continue
-        out.append((name, _key(v, name)))
+            _unnamed_fields[tp] = [n for n in names if n != name]
+            return unguarded_key(st)
+        else:
+            out.append((name, _key(v, name)))
     return tuple(out)
 
 
-_field_names: dict[type, tuple[str, ...]] = {}
-_named_fields: dict[type, set[str]] = {}
+#: by state type, the fields :func:`unguarded_key` still keys (those not yet seen to hold only
+#: locks or work items); checked on every transition of the atomic search, so kept per type
+_unnamed_fields: dict[type, list[str]] = {}
+_PLAIN = frozenset({type(None), bool, int, float, str, bytes})
 
 
 def _named_by_ops(v: Any, depth: int = 0) -> bool:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from itertools import chain, compress
+from typing import Any
 
 from pcplab.mm.constants import MIGRATE_ISOLATE, MIGRATE_PCPTYPES
 from pcplab.mm.machine import Machine
@@ -250,16 +251,21 @@ def zone_consistent(zone: Zone) -> bool:
         return False
 
 
-def _zone_consistent(zone: Zone) -> bool:
-    # Buddy side, from buddy_info: each entry must sit on the list its code names; with as many
-    # listed blocks as entries, that pairs every listed block with its own entry.
-    info = zone.buddy_info
-    area = zone.free_area
-    lo = zone.managed_start
-    hi = zone.managed_end
+#: by zone name, the last buddy side :func:`_buddy_side` found consistent, with the contents it
+#: was computed from (only exact equality of those contents reuses it)
+_buddy_seen: dict[str, tuple[Any, ...]] = {}
+
+
+def _buddy_side(
+    info: dict[int, int], area: list[Any], lo: int, hi: int, max_order: int
+) -> tuple[int, int, bool, bool] | None:
+    """The buddy half of :func:`_zone_consistent`: None if broken, else (the mask of buddy pages,
+    their count, whether two free buddies of one order exist, whether an ISOLATE block is free).
+
+    Each ``buddy_info`` entry must sit on the list its code names; with as many listed blocks as
+    entries, that pairs every listed block with its own entry."""
     if sum(map(len, chain.from_iterable(area))) != len(info):
-        return False
-    max_order = zone.max_order
+        return None
     mask = 0
     buddy_pages = 0
     pairs = isolate = False
@@ -267,15 +273,15 @@ def _zone_consistent(zone: Zone) -> bool:
         order = v >> 3
         mt = v & 7
         if pfn not in area[order][mt]:
-            return False
+            return None
         if mt == MIGRATE_ISOLATE:
             isolate = True
         size = 1 << order
         if pfn & (size - 1) or pfn < lo or pfn + size > hi:
-            return False
+            return None
         bits = ((1 << size) - 1) << (pfn - lo)
         if mask & bits:
-            return False
+            return None
         mask |= bits
         buddy_pages += size
         if order < max_order:
@@ -283,7 +289,31 @@ def _zone_consistent(zone: Zone) -> bool:
             if buddy > pfn:
                 w = info.get(buddy)
                 if w is not None and w >> 3 == order:
-                    pairs = True  # unmerged unless a pageblock rule forbids it: see below
+                    pairs = True  # unmerged unless a pageblock rule forbids it: see the caller
+    return mask, buddy_pages, pairs, isolate
+
+
+def _zone_consistent(zone: Zone) -> bool:
+    info = zone.buddy_info
+    area = zone.free_area
+    lo = zone.managed_start
+    hi = zone.managed_end
+    max_order = zone.max_order
+    # The buddy side is a pure function of buddy_info, the free lists and the zone's bounds, and
+    # the checker tests it after every step while it changes only at the few steps that take or
+    # give back buddy pages: its last good result is reused while those contents compare equal
+    # (dict and list equality, in C; an exact test, so nothing is assumed about who changed what).
+    seen = _buddy_seen.get(zone.name)
+    if (seen is not None and seen[0] == lo and seen[1] == hi and seen[2] == max_order
+            and seen[3] == info and seen[4] == area):  # fmt: skip
+        mask, buddy_pages, pairs, isolate = seen[5]
+    else:
+        got = _buddy_side(info, area, lo, hi, max_order)
+        if got is None:
+            return False
+        mask, buddy_pages, pairs, isolate = got
+        _buddy_seen[zone.name] = (lo, hi, max_order, dict(info),
+                                  [[dict(d) for d in row] for row in area], got)  # fmt: skip
     if buddy_pages != zone.nr_free_pages:
         return False
     porder = zone.version.pindex_order
