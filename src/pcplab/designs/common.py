@@ -17,9 +17,16 @@ interleave, and the point where the checker holds the access to the zone's owner
 a design (or mutant) that calls one without taking ``zone->lock`` is reported as
 ``lock-not-held``.
 
-ASSUMPTION: 5.17's ``free_pcppages_bulk`` detaches the pages before it takes ``zone->lock``
-(§7.1); the model detaches and frees in one step under the lock, so a simulator charges the detach
-inside the lock hold.
+5.17's ``free_pcppages_bulk`` takes the pages off the pcp lists and lowers ``pcp->count`` before
+it takes ``zone->lock`` (kernel-pcp.md §7.1; SRC v5.17-rc5 mm/page_alloc.c free_pcppages_bulk;
+6.0 does it under the lock, §7.2).  The model announces that first pass as its own work before
+the lock (``free_pcppages_detach``, priced outside the lock hold) and changes the lists and the
+buddy in the locked step, as for 6.0.  That move is exact for everything but a remote racy read
+of ``pcp->count`` between the two: the caller owns the lists (IRQs off on their CPU in 5.17, or
+lists the RCU design detached a grace period ago), so no other access to them can fall in
+between, and the one racy reader, v5.17's drain mask (:func:`read_pcp_count`), could in the
+kernel already see the lowered count while the pages are on their way to buddy; here it sees
+them still counted and queues a drain that finds nothing to do -- a cost, never a lost page.
 
 The pcp bodies (``__rmqueue_pcplist``, ``free_unref_page_commit``) run inside a window the caller
 opened with ``PcpEnter(lists, owner)``; they record the hand-out / take-back in the same step as
@@ -111,7 +118,9 @@ def free_pcppages_bulk_locked(
     yield Access(zone, BUDDY_FREE_FIELDS, func="free_pcppages_bulk")
     freed = mm.free_pcppages_bulk(zone, count, pcp, lists, pindex)
     if freed:
-        yield Work("free_pcppages_bulk", freed, zone, None, func="free_pcppages_bulk")
+        # 5.17: only the buddy frees are left for the lock hold (the first pass ran before it)
+        kind = "free_pcppages_merge" if zone.version.bulk_detach_unlocked else "free_pcppages_bulk"
+        yield Work(kind, freed, zone, None, func="free_pcppages_bulk")
     return freed
 
 
@@ -122,6 +131,11 @@ def free_pcppages_bulk(
     (irqsave from 6.2: :func:`bulk_irqsave`)."""
     lock = zone_lock(ctx, zone)
     irq = bulk_irqsave(zone)
+    if zone.version.bulk_detach_unlocked:
+        # 5.17's first pass, before the lock (module doc): its cost, with the lines of the lists
+        n = min(count, lists.count)
+        if n > 0:
+            yield Work("free_pcppages_detach", n, lists, pcp.cpu, func="free_pcppages_bulk")
     yield SpinLock(lock, irqsave=irq, func="free_pcppages_bulk")
     freed = yield from free_pcppages_bulk_locked(ctx, zone, count, pcp, lists, pindex)
     yield SpinUnlock(lock, irqrestore=irq, func="free_pcppages_bulk")

@@ -348,6 +348,8 @@ WORK_KINDS = (
     "pcp_free",  # one block pushed onto a pcp list
     "rmqueue_bulk",  # refill from buddy under zone->lock
     "free_pcppages_bulk",  # bulk free to buddy under zone->lock
+    "free_pcppages_detach",  # 5.17: the bulk free's pages taken off the pcp lists, before the lock
+    "free_pcppages_merge",  # 5.17: the bulk free's buddy frees, under zone->lock
     "buddy_alloc",  # rmqueue_buddy, under zone->lock
     "buddy_free",  # free_one_page, under zone->lock
     "drain_mask_check",  # one racy pcp->count read by __drain_all_pages

