@@ -22,11 +22,12 @@ it takes ``zone->lock`` (kernel-pcp.md §7.1; SRC v5.17-rc5 mm/page_alloc.c free
 6.0 does it under the lock, §7.2).  The model announces that first pass as its own work before
 the lock (``free_pcppages_detach``, priced outside the lock hold) and changes the lists and the
 buddy in the locked step, as for 6.0.  That move is exact for everything but a remote racy read
-of ``pcp->count`` between the two: the caller owns the lists (IRQs off on their CPU in 5.17, or
-lists the RCU design detached a grace period ago), so no other access to them can fall in
-between, and the one racy reader, v5.17's drain mask (:func:`read_pcp_count`), could in the
-kernel already see the lowered count while the pages are on their way to buddy; here it sees
-them still counted and queues a drain that finds nothing to do -- a cost, never a lost page.
+of ``pcp->count`` between the two: the caller holds what protects the lists (their CPU's local
+lock with IRQs off, the static-key design's per-CPU spinlock, or lists the RCU design detached a
+grace period ago), so no other access to them can fall in between, and the one racy reader,
+v5.17's drain mask (:func:`read_pcp_count`), could in the kernel already see the lowered count
+while the pages are on their way to buddy; here it sees them still counted and queues a drain
+that finds nothing to do -- a cost, never a lost page.
 
 The pcp bodies (``__rmqueue_pcplist``, ``free_unref_page_commit``) run inside a window the caller
 opened with ``PcpEnter(lists, owner)``; they record the hand-out / take-back in the same step as

@@ -45,7 +45,12 @@ Modelling choices (ASSUMPTIONs, listed in the report):
 * ASSUMPTION: the OOM killer picks the process with the largest RSS (``oom_badness`` without
   swap, page-table or ``oom_score_adj`` terms); the victim frees its memory itself when it
   notices the kill (``exit_mmap``); the OOM reaper is not modelled.  A second OOM while a victim
-  has not exited yet waits a jiffy and retries (``oom_evaluate_task`` aborts on a pending victim).
+  has not exited yet reports progress (``oom_evaluate_task`` aborts on a pending victim) and the
+  caller retries at once; only a task that loses the ``oom_lock`` trylock sleeps a jiffy.
+* ASSUMPTION: a direct-reclaim pass that finds nothing to reclaim and an ``out_of_memory()`` that
+  finds a victim still exiting cost no CPU time here (the kernel's ``shrink_node`` walk, slab
+  shrinkers and ``select_bad_process`` task scan are not priced), so a task that retries while
+  the victim exits loops fast: ``pcplab oom`` counts each of those passes as a direct reclaim.
 """
 
 from __future__ import annotations
