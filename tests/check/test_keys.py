@@ -93,3 +93,46 @@ def test_a_spinner_is_keyed_apart_from_a_task_about_to_try_the_lock():
     k.step(b)
     if b.wait is not None:
         assert kernel_state_key(k) != about
+
+
+def _late_binder(flag):
+    if flag:
+        x = 1  # x comes first among the locals, but is bound late below
+    y = 2
+    yield
+    x = 3
+    yield x + y
+
+
+def _gen_task(gen):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(gen=gen, done=False)
+
+
+def test_a_task_key_does_not_depend_on_when_it_was_taken_before():
+    """CPython keeps one f_locals dict per frame and appends variables bound after the first
+    look: the key of a frame must not depend on that history (one state, one key)."""
+    from pcplab.check.world import task_key
+
+    seen_early = _late_binder(False)
+    next(seen_early)
+    task_key(_gen_task(seen_early))  # looked at with only ``flag`` and ``y`` bound
+    next(seen_early)
+    fresh = _late_binder(False)
+    next(fresh)
+    next(fresh)
+    assert task_key(_gen_task(seen_early)) == task_key(_gen_task(fresh))
+
+
+def test_task_keys_tell_apart_values_in_different_locals():
+    """Two frames whose values are the same multiset in different variables are two states."""
+    from pcplab.check.world import task_key
+
+    def swap(a, b):
+        yield
+
+    g1, g2 = swap(1, 2), swap(2, 1)
+    next(g1)
+    next(g2)
+    assert task_key(_gen_task(g1)) != task_key(_gen_task(g2))

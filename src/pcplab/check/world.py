@@ -343,16 +343,33 @@ def finding_violation(f: Finding) -> Violation:
 
 
 def task_key(t: Task) -> Hashable:
-    """A task's local state: the chain of generator frames (function, position, locals)."""
+    """A task's local state: the chain of generator frames (function, position, locals).
+
+    Locals are taken by name in the code object's own order.  ``frame.f_locals`` is one dict per
+    frame that CPython keeps and updates in place: a variable bound after the first look at it is
+    added at the end, so its order depends on *when* the frame was summarised before, not only on
+    the frame.  Taken in that order and without names, one state could get two keys (a state
+    explored twice) or two states one key (if their values happened to line up: a state the cache
+    would wrongly prune)."""
     parts: list[Any] = []
     g: Any = t.gen
     while g is not None:
         f = getattr(g, "gi_frame", None)
         if f is None:
             break
-        parts.append((f.f_code.co_name, f.f_lasti, tuple(_summ(v) for v in f.f_locals.values())))
+        code = f.f_code
+        names = _LOCAL_NAMES.get(code)
+        if names is None:
+            names = _LOCAL_NAMES[code] = code.co_varnames + code.co_cellvars + code.co_freevars
+        loc = f.f_locals
+        parts.append((code.co_name, f.f_lasti,
+                      tuple([(n, _summ(loc[n])) for n in names if n in loc])))  # fmt: skip
         g = g.gi_yieldfrom
     return (t.done, tuple(parts))
+
+
+#: by code object, the names its frames' locals can have, in a fixed order (see task_key)
+_LOCAL_NAMES: dict[Any, tuple[str, ...]] = {}
 
 
 def _summ(v: Any, depth: int = 0) -> Hashable:
