@@ -136,3 +136,21 @@ def test_task_keys_tell_apart_values_in_different_locals():
     next(g1)
     next(g2)
     assert task_key(_gen_task(g1)) != task_key(_gen_task(g2))
+
+
+def test_task_keys_see_the_whole_content_of_local_containers():
+    """A local dict of the same size, or a list that differs only after its 16th item, is
+    another state."""
+    from pcplab.check.world import task_key
+
+    def holder(value):
+        yield
+        del value
+
+    pairs = [({1: "a"}, {1: "b"}), (list(range(20)), [*range(19), 99]), ({1, 2}, {1, 3}),
+             ([[[[1]]]], [[[[2]]]])]  # fmt: skip
+    for a, b in pairs:
+        ga, gb = holder(a), holder(b)
+        next(ga)
+        next(gb)
+        assert task_key(_gen_task(ga)) != task_key(_gen_task(gb)), (a, b)

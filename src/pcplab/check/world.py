@@ -373,18 +373,32 @@ _LOCAL_NAMES: dict[Any, tuple[str, ...]] = {}
 
 
 def _summ(v: Any, depth: int = 0) -> Hashable:
+    """A local's value as far as it can differ between two states: containers by their whole
+    content (a list cut short, or a dict taken by its size, would give two states that differ
+    there one key), other objects by their name (mm and kernel objects, whose state is keyed on
+    its own) or type."""
     if v is None or isinstance(v, int | str | float):
         return v
-    if isinstance(v, tuple | list) and depth < 2:
-        return tuple(_summ(x, depth + 1) for x in v[:16])
+    if depth < _SUMM_DEPTH:
+        if isinstance(v, tuple | list):
+            return tuple([_summ(x, depth + 1) for x in v])
+        if isinstance(v, dict):
+            return ("dict", frozenset([(_summ(k, depth + 1), _summ(x, depth + 1))
+                                       for k, x in v.items()]))  # fmt: skip
+        if isinstance(v, set | frozenset):
+            return ("set", frozenset([_summ(x, depth + 1) for x in v]))
     if isinstance(v, Task):
         return ("task", v.index)
     name = getattr(v, "name", None)
     if isinstance(name, str):
         return name
-    if isinstance(v, dict | set | frozenset):
-        return (type(v).__name__, len(v))
+    if isinstance(v, dict | set | frozenset | tuple | list):
+        return (type(v).__name__, len(v))  # nested deeper than _SUMM_DEPTH
     return getattr(v, "__qualname__", None) or type(v).__name__
+
+
+#: how deep :func:`_summ` follows nested containers (deeper ones count by their size)
+_SUMM_DEPTH = 4
 
 
 def describe_wait(kernel: Kernel, t: Task) -> str:
